@@ -1,0 +1,157 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "llmux",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "llmuxd", targets: ["llmuxd"]),
+        .executable(name: "llmux", targets: ["llmux"]),
+        .executable(name: "llmux-mock", targets: ["llmux-mock"]),
+        .library(name: "LLMuxClient", targets: ["LLMuxClient"]),
+        .library(name: "LLMuxWire", targets: ["LLMuxWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // Wire protocol: frames, NDJSON codec, stable error codes. No networking.
+        .target(
+            name: "LLMuxWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Upstream providers: byte-level SSE parser, OpenAI-compatible adapter,
+        // normalized stream events, upstream error classification.
+        .target(
+            name: "LLMuxUpstream",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Request engine: model resolution, one task per request, timeouts,
+        // cancellation, turning upstream events into wire frames.
+        .target(
+            name: "LLMuxEngine",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxUpstream",
+                "LLMuxConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Configuration: TOML file, zero-config environment discovery, credentials.
+        .target(
+            name: "LLMuxConfig",
+            dependencies: [
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Daemon: Unix socket server, per-connection sessions, socket path rules.
+        .target(
+            name: "LLMuxDaemon",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxEngine",
+                "LLMuxConfig",
+                "LLMuxUpstream",
+                "LLMuxMockUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Client library used by the CLI (and usable by other Swift clients).
+        .target(
+            name: "LLMuxClient",
+            dependencies: [
+                "LLMuxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support: a scriptable OpenAI-compatible mock upstream with fault injection.
+        .target(
+            name: "LLMuxMockUpstream",
+            dependencies: [
+                "LLMuxWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "llmuxd",
+            dependencies: [
+                "LLMuxDaemon",
+                "LLMuxConfig",
+                "LLMuxMockUpstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "llmux",
+            dependencies: [
+                "LLMuxClient",
+                "LLMuxWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "llmux-mock",
+            dependencies: [
+                "LLMuxMockUpstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LLMuxTests",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxUpstream",
+                "LLMuxEngine",
+                "LLMuxConfig",
+                "LLMuxDaemon",
+                "LLMuxClient",
+                "LLMuxMockUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

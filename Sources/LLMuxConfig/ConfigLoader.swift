@@ -1,0 +1,303 @@
+import Foundation
+import TOMLKit
+
+/// Reads `config.toml`, or builds a configuration from the environment when
+/// there is no file (zero-config mode).
+public struct ConfigLoader: Sendable {
+    public var environment: [String: String]
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// `$XDG_CONFIG_HOME/llmux/config.toml`, or `~/.config/llmux/config.toml`.
+    public func defaultConfigPath() -> String? {
+        if let xdg = self.environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
+            return xdg + "/llmux/config.toml"
+        }
+        if let home = self.environment["HOME"], !home.isEmpty {
+            return home + "/.config/llmux/config.toml"
+        }
+        return nil
+    }
+
+    /// Loads the configuration. An explicit path (`--config`, `LLMUX_CONFIG`)
+    /// must exist; the default path may be absent, which selects zero-config mode.
+    public func load(explicitPath: String?) throws(ConfigError) -> DaemonConfig {
+        let explicit = explicitPath ?? self.environment["LLMUX_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        if let explicit {
+            guard FileManager.default.fileExists(atPath: explicit) else {
+                throw ConfigError(file: explicit, message: "config file not found")
+            }
+            return try self.load(file: explicit)
+        }
+        if let path = self.defaultConfigPath(), FileManager.default.fileExists(atPath: path) {
+            return try self.load(file: path)
+        }
+        return self.zeroConfig()
+    }
+
+    public func load(file path: String) throws(ConfigError) -> DaemonConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, message: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try self.parse(text, path: path)
+    }
+
+    /// Builds one provider per well-known key found in the environment, or
+    /// the demo provider when there is none.
+    public func zeroConfig() -> DaemonConfig {
+        var config = DaemonConfig()
+        for known in WellKnownProvider.all {
+            guard let key = self.environment[known.keyVariable], !key.isEmpty else { continue }
+            var baseURL = known.baseURL
+            if known.name == "openai", let custom = self.environment["OPENAI_BASE_URL"], !custom.isEmpty {
+                baseURL = custom
+            }
+            config.providers[known.name] = ProviderConfig(
+                name: known.name,
+                baseURL: baseURL,
+                keySource: .environment(known.keyVariable)
+            )
+            if config.defaultModel == nil { config.defaultModel = "\(known.name)/\(known.defaultModel)" }
+            config.notes.append("zero-config: provider '\(known.name)' from \(known.keyVariable)")
+        }
+        if config.providers.isEmpty {
+            config.providers[DaemonConfig.demoProviderName] = Self.demoProvider
+            config.defaultModel = DaemonConfig.demoModel
+            config.notes.append(
+                "zero-config: no provider key found in the environment; serving the built-in DEMO provider. "
+                    + "Set OPENAI_API_KEY (or another key listed in the README) or write a config file for real answers."
+            )
+        }
+        return config
+    }
+
+    static let demoProvider = ProviderConfig(
+        name: DaemonConfig.demoProviderName,
+        baseURL: "",
+        keySource: .none,
+        http1Only: true,
+        isDemo: true
+    )
+
+    // MARK: - Parsing
+
+    public func parse(_ text: String, path: String) throws(ConfigError) -> DaemonConfig {
+        let locator = ConfigSourceLocator(text: text)
+        func fail(_ keyPath: [String], _ message: String) -> ConfigError {
+            ConfigError(file: path, line: locator.line(of: keyPath), key: keyPath.joined(separator: "."), message: message)
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: path, line: error.source.begin.line, message: "invalid TOML: \(error.description)")
+        } catch {
+            throw ConfigError(file: path, message: "invalid TOML: \(error)")
+        }
+        try Self.checkKeys(root, allowed: ["default_model", "socket", "log_level", "timeouts", "providers", "models"], at: [], fail)
+
+        var config = DaemonConfig(sourcePath: path)
+        config.defaultModel = try Self.string(root, "default_model", at: [], fail)
+        config.socketPath = try Self.string(root, "socket", at: [], fail)
+        if let level = try Self.string(root, "log_level", at: [], fail) {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(level) else {
+                throw fail(["log_level"], "must be one of \(levels.joined(separator: ", "))")
+            }
+            config.logLevel = level
+        }
+
+        if let timeouts = try Self.table(root, "timeouts", at: [], fail) {
+            let at = ["timeouts"]
+            try Self.checkKeys(timeouts, allowed: ["connect_ms", "header_ms", "first_token_ms", "idle_ms", "total_ms"], at: at, fail)
+            var t = TimeoutConfig.default
+            t.connectMs = try Self.milliseconds(timeouts, "connect_ms", at: at, fail) ?? t.connectMs
+            t.headerMs = try Self.optionalMilliseconds(timeouts, "header_ms", at: at, fail, default: t.headerMs)
+            t.firstTokenMs = try Self.optionalMilliseconds(timeouts, "first_token_ms", at: at, fail, default: t.firstTokenMs)
+            t.idleMs = try Self.optionalMilliseconds(timeouts, "idle_ms", at: at, fail, default: t.idleMs)
+            t.totalMs = try Self.optionalMilliseconds(timeouts, "total_ms", at: at, fail, default: t.totalMs)
+            config.timeouts = t
+        }
+
+        if let providers = try Self.table(root, "providers", at: [], fail) {
+            for name in providers.keys.sorted() {
+                let at = ["providers", name]
+                guard Self.isValidName(name) else {
+                    throw fail(at, "a provider name may use letters, digits, '-' and '_' only")
+                }
+                guard let table = providers[name]?.table else { throw fail(at, "must be a table") }
+                config.providers[name] = try Self.provider(name: name, table: table, at: at, fail)
+            }
+        }
+
+        if let models = try Self.table(root, "models", at: [], fail) {
+            for name in models.keys.sorted() {
+                let at = ["models", name]
+                guard !name.isEmpty, !name.contains("/") else {
+                    throw fail(at, "a model name must be non-empty and contain no '/' (that form addresses provider/model directly)")
+                }
+                guard let table = models[name]?.table else { throw fail(at, "must be a table") }
+                try Self.checkKeys(table, allowed: ["provider", "model"], at: at, fail)
+                guard let provider = try Self.string(table, "provider", at: at, fail) else {
+                    throw fail(at + ["provider"], "missing; name the provider this model runs on")
+                }
+                guard config.providers[provider] != nil else {
+                    throw fail(at + ["provider"], "no provider named '\(provider)' is configured")
+                }
+                guard let upstream = try Self.string(table, "model", at: at, fail), !upstream.isEmpty else {
+                    throw fail(at + ["model"], "missing; give the upstream model id")
+                }
+                config.models[name] = ModelConfig(name: name, provider: provider, upstreamModel: upstream)
+            }
+        }
+
+        if let model = config.defaultModel {
+            if config.models[model] == nil {
+                let parts = model.split(separator: "/", maxSplits: 1)
+                guard parts.count == 2, config.providers[String(parts[0])] != nil else {
+                    throw fail(["default_model"], "'\(model)' is neither a configured model nor provider/model of a configured provider")
+                }
+            }
+        }
+        if config.providers.isEmpty {
+            throw ConfigError(file: path, message: "no providers configured; add a [providers.NAME] table")
+        }
+        return config
+    }
+
+    private static func provider(
+        name: String,
+        table: TOMLTable,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> ProviderConfig {
+        try checkKeys(
+            table,
+            allowed: ["kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only"],
+            at: at,
+            fail
+        )
+        let kindName = try string(table, "kind", at: at, fail) ?? "openai"
+        if kindName == "demo" {
+            return ConfigLoader.demoProvider.renamed(name)
+        }
+        guard let kind = ProviderConfig.Kind(rawValue: kindName) else {
+            let kinds = (ProviderConfig.Kind.allCases.map(\.rawValue) + ["demo"]).joined(separator: ", ")
+            throw fail(at + ["kind"], "unknown provider kind '\(kindName)'; known kinds: \(kinds)")
+        }
+        guard let baseURL = try string(table, "base_url", at: at, fail) else {
+            throw fail(at + ["base_url"], "missing; for example \"https://api.openai.com/v1\"")
+        }
+        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw fail(at + ["base_url"], "must be an http:// or https:// URL")
+        }
+        var sources: [ProviderConfig.KeySource] = []
+        if let variable = try string(table, "api_key_env", at: at, fail) {
+            guard !variable.isEmpty else { throw fail(at + ["api_key_env"], "must name an environment variable") }
+            sources.append(.environment(variable))
+        }
+        if let file = try string(table, "api_key_file", at: at, fail) {
+            guard !file.isEmpty else { throw fail(at + ["api_key_file"], "must be a file path") }
+            sources.append(.file(file))
+        }
+        if let value = table["api_key_cmd"] {
+            guard let array = value.array else {
+                throw fail(at + ["api_key_cmd"], "must be an array of strings (argv, run without a shell)")
+            }
+            var argv: [String] = []
+            for item in array {
+                guard let s = item.string else {
+                    throw fail(at + ["api_key_cmd"], "must be an array of strings (argv, run without a shell)")
+                }
+                argv.append(s)
+            }
+            guard !argv.isEmpty else { throw fail(at + ["api_key_cmd"], "must not be empty") }
+            sources.append(.command(argv))
+        }
+        guard sources.count <= 1 else {
+            throw fail(at, "give exactly one of api_key_env, api_key_file, api_key_cmd")
+        }
+        var http1Only = false
+        if let value = table["http1_only"] {
+            guard let b = value.bool else { throw fail(at + ["http1_only"], "must be true or false") }
+            http1Only = b
+        }
+        return ProviderConfig(name: name, kind: kind, baseURL: baseURL, keySource: sources.first ?? .none, http1Only: http1Only)
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
+    private static func checkKeys(
+        _ table: TOMLTable,
+        allowed: Set<String>,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) {
+        for key in table.keys.sorted() where !allowed.contains(key) {
+            throw fail(at + [key], "unknown key; expected one of \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    private static func string(
+        _ table: TOMLTable,
+        _ key: String,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let s = value.string else { throw fail(at + [key], "must be a string") }
+        return s
+    }
+
+    private static func table(
+        _ table: TOMLTable,
+        _ key: String,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> TOMLTable? {
+        guard let value = table[key] else { return nil }
+        guard let t = value.table else { throw fail(at + [key], "must be a table") }
+        return t
+    }
+
+    private static func milliseconds(
+        _ table: TOMLTable,
+        _ key: String,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let ms = value.int, ms > 0 else { throw fail(at + [key], "must be a positive whole number of milliseconds") }
+        return ms
+    }
+
+    /// Like `milliseconds`, but `0` turns the limit off.
+    private static func optionalMilliseconds(
+        _ table: TOMLTable,
+        _ key: String,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError,
+        default fallback: Int?
+    ) throws(ConfigError) -> Int? {
+        guard let value = table[key] else { return fallback }
+        guard let ms = value.int, ms >= 0 else {
+            throw fail(at + [key], "must be a whole number of milliseconds (0 turns the limit off)")
+        }
+        return ms == 0 ? nil : ms
+    }
+}
+
+extension ProviderConfig {
+    func renamed(_ name: String) -> ProviderConfig {
+        var copy = self
+        copy.name = name
+        return copy
+    }
+}

@@ -1,0 +1,42 @@
+/// Everything llmuxd needs to know, read once at start.
+public struct DaemonConfig: Sendable, Hashable {
+    /// The file this came from; `nil` when built from the environment alone.
+    public var sourcePath: String?
+    public var providers: [String: ProviderConfig]
+    public var models: [String: ModelConfig]
+    /// A configured model name or `provider/model`.
+    public var defaultModel: String?
+    public var timeouts: TimeoutConfig
+    /// From the config file's `socket` key; `--socket` and `LLMUX_SOCKET` win over it.
+    public var socketPath: String?
+    /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+    public var logLevel: String?
+    /// Human-readable lines on how the config was formed (zero-config discovery).
+    public var notes: [String]
+
+    public init(
+        sourcePath: String? = nil,
+        providers: [String: ProviderConfig] = [:],
+        models: [String: ModelConfig] = [:],
+        defaultModel: String? = nil,
+        timeouts: TimeoutConfig = .default,
+        socketPath: String? = nil,
+        logLevel: String? = nil,
+        notes: [String] = []
+    ) {
+        self.sourcePath = sourcePath
+        self.providers = providers
+        self.models = models
+        self.defaultModel = defaultModel
+        self.timeouts = timeouts
+        self.socketPath = socketPath
+        self.logLevel = logLevel
+        self.notes = notes
+    }
+
+    /// The name of the built-in demo provider and its model.
+    public static let demoProviderName = "demo"
+    public static let demoModel = "demo/llmux-demo"
+
+    public var usesDemo: Bool { self.providers.values.contains { $0.isDemo } }
+}

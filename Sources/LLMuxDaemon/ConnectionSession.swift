@@ -1,0 +1,165 @@
+import LLMuxEngine
+import LLMuxWire
+import Logging
+import NIOCore
+
+/// Serves one client connection: reads NDJSON frames, runs each `chat` as its
+/// own child task, and writes every frame through one `FrameOutbox`.
+///
+/// When the client half-closes (sends its requests, then shuts down its write
+/// side) in-flight requests run to completion and the connection closes after
+/// their terminal frames. When the client hangs up, every request is
+/// cancelled at once, which aborts its upstream HTTP request.
+struct ConnectionSession: Sendable {
+    let engine: RequestEngine
+    let limits: ProtocolLimits
+    let stats: DaemonStats
+    let providerNames: [String]
+    let logger: Logger
+    /// Frames waiting for a client that does not read, beyond which it is disconnected.
+    let maxPendingBytes: Int
+
+    func run(_ channel: NIOAsyncChannel<NDJSONInbound, ByteBuffer>) async {
+        self.stats.connectionOpened()
+        defer { self.stats.connectionClosed() }
+        let outbox = FrameOutbox(maxPendingBytes: self.maxPendingBytes)
+        let registry = RequestRegistry(limit: self.limits.maxInFlight)
+        // A hang-up cancels everything, even requests that are waiting silently for a first token.
+        channel.channel.closeFuture.whenComplete { _ in
+            registry.cancelAll()
+            outbox.close()
+        }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                await withDiscardingTaskGroup { connection in
+                    connection.addTask {
+                        while let buffer = await outbox.next() {
+                            do {
+                                try await outbound.write(buffer)
+                            } catch {
+                                break
+                            }
+                            if outbox.hasOverflowed {
+                                self.logger.warning("client does not read its frames; closing the connection")
+                                break
+                            }
+                        }
+                        registry.cancelAll()
+                        outbox.close()
+                        channel.channel.close(promise: nil)
+                    }
+                    await withDiscardingTaskGroup { requests in
+                        do {
+                            for try await item in inbound {
+                                self.handle(item, outbox: outbox, registry: registry, requests: &requests)
+                            }
+                        } catch {
+                            self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    // Input ended and every request has sent its terminal frame.
+                    outbox.close()
+                }
+            }
+        } catch {
+            self.logger.debug("connection closed with error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func handle(
+        _ item: NDJSONInbound,
+        outbox: FrameOutbox,
+        registry: RequestRegistry,
+        requests: inout DiscardingTaskGroup
+    ) {
+        let line: ByteBuffer
+        switch item {
+        case .tooLong(let limit):
+            outbox.send(.error(id: nil, WireError(.frameTooLarge, "a line exceeded \(limit) bytes; it was skipped up to its newline")))
+            return
+        case .line(let buffer):
+            line = buffer
+        }
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame.decode(line: line)
+        } catch {
+            outbox.send(.error(id: error.id, error.error))
+            return
+        }
+        switch frame {
+        case .hello(let hello):
+            guard hello.protocols.contains(ProtocolVersion.current) else {
+                outbox.send(
+                    .error(
+                        id: nil,
+                        WireError(.unsupportedProtocol, "this daemon speaks protocol \(ProtocolVersion.supported) only; the client offered \(hello.protocols)")
+                    )
+                )
+                return
+            }
+            outbox.send(
+                .hello(ServerHello(protocolVersion: ProtocolVersion.current, server: "llmuxd", version: LLMuxVersion.current, limits: self.limits))
+            )
+        case .chat(let request):
+            let cancellation: RequestCancellation
+            switch registry.register(request.id) {
+            case .duplicate:
+                outbox.send(.error(id: request.id, WireError(.duplicateID, "request id '\(request.id)' is still in flight on this connection")))
+                return
+            case .full:
+                outbox.send(
+                    .error(
+                        id: request.id,
+                        WireError(.tooManyRequests, "this connection already has \(self.limits.maxInFlight) requests in flight", retryable: true)
+                    )
+                )
+                return
+            case .registered(let registered):
+                cancellation = registered
+            }
+            self.stats.requestStarted()
+            let engine = self.engine
+            let stats = self.stats
+            requests.addTask {
+                await cancellation.run {
+                    await engine.run(request) { frame in outbox.send(frame) }
+                }
+                registry.remove(request.id)
+                stats.requestEnded()
+            }
+        case .cancel(let id):
+            registry.cancel(id)
+        case .ping(let id):
+            outbox.send(.pong(id: id))
+        case .models(let id):
+            outbox.send(.models(id: id, models: self.engine.resolver.listedModels(), defaultModel: self.engine.resolver.config.defaultModel))
+        case .status(let id):
+            outbox.send(
+                .status(
+                    id: id,
+                    DaemonStatus(
+                        version: LLMuxVersion.current,
+                        pid: Int(getpid()),
+                        uptimeMs: Self.milliseconds(ContinuousClock.now - self.stats.startedAt),
+                        connections: self.stats.connections,
+                        inFlight: self.stats.inFlight,
+                        requestsTotal: self.stats.requestsTotal,
+                        providers: self.providerNames
+                    )
+                )
+            )
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Live counters reported by `status` frames.
+public final class DaemonStats: Sendable {
+    public let startedAt = ContinuousClock.now
+    private let connectionsCount = Atomic<Int>(0)
+    private let inFlightCount = Atomic<Int>(0)
+    private let totalCount = Atomic<Int>(0)
+
+    public init() {}
+
+    public var connections: Int { self.connectionsCount.load(ordering: .relaxed) }
+    public var inFlight: Int { self.inFlightCount.load(ordering: .relaxed) }
+    public var requestsTotal: Int { self.totalCount.load(ordering: .relaxed) }
+
+    func connectionOpened() { self.connectionsCount.add(1, ordering: .relaxed) }
+    func connectionClosed() { self.connectionsCount.subtract(1, ordering: .relaxed) }
+
+    func requestStarted() {
+        self.inFlightCount.add(1, ordering: .relaxed)
+        self.totalCount.add(1, ordering: .relaxed)
+    }
+
+    func requestEnded() { self.inFlightCount.subtract(1, ordering: .relaxed) }
+}

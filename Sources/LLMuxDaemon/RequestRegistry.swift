@@ -1,0 +1,102 @@
+import Synchronization
+
+/// The requests in flight on one connection, by client id. It rejects
+/// duplicate ids, enforces the per-connection limit, and lets a `cancel`
+/// frame or a hang-up cancel a request's task.
+final class RequestRegistry: Sendable {
+    enum Registration {
+        case registered(RequestCancellation)
+        case duplicate
+        case full
+    }
+
+    private struct State {
+        var requests: [String: RequestCancellation] = [:]
+        var cancelledAll = false
+    }
+
+    private let state = Mutex(State())
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func register(_ id: String) -> Registration {
+        self.state.withLock { state in
+            if state.requests[id] != nil { return .duplicate }
+            if state.requests.count >= self.limit { return .full }
+            let cancellation = RequestCancellation()
+            if state.cancelledAll { cancellation.cancel() }
+            state.requests[id] = cancellation
+            return .registered(cancellation)
+        }
+    }
+
+    func remove(_ id: String) {
+        _ = self.state.withLock { $0.requests.removeValue(forKey: id) }
+    }
+
+    /// Cancels one request; an unknown or finished id is a no-op.
+    func cancel(_ id: String) {
+        let cancellation = self.state.withLock { $0.requests[id] }
+        cancellation?.cancel()
+    }
+
+    /// Cancels every request, now and later (the connection is gone).
+    func cancelAll() {
+        let all = self.state.withLock { state in
+            state.cancelledAll = true
+            return Array(state.requests.values)
+        }
+        for cancellation in all { cancellation.cancel() }
+    }
+
+    var count: Int { self.state.withLock { $0.requests.count } }
+}
+
+/// A one-shot cancellation signal for one request.
+final class RequestCancellation: Sendable {
+    private struct State {
+        var cancelled = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func cancel() {
+        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.cancelled = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once `cancel()` was called, or when the waiting task is cancelled.
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = self.state.withLock { state -> Bool in
+                    if state.cancelled { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    /// Runs `body` until it finishes or this signal fires; in the latter case
+    /// `body`'s task is cancelled and awaited (so it can report the cancel).
+    func run(_ body: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await body() }
+            group.addTask { await self.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

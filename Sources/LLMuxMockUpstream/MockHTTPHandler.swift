@@ -1,0 +1,269 @@
+import LLMuxWire
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves one HTTP/1.1 connection of the mock upstream, request after request.
+final class MockHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Step {
+        case data(String)
+        case comment(String)
+        case reset
+        case stall
+        case finish
+    }
+
+    private let mock: MockUpstream
+    private let connectionID: Int
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var scheduled: Scheduled<Void>?
+    private var open = true
+
+    init(mock: MockUpstream, connectionID: Int) {
+        self.mock = mock
+        self.connectionID = connectionID
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body.clear()
+        case .body(var chunk):
+            self.body.writeBuffer(&chunk)
+        case .end:
+            guard let head = self.head else { return }
+            self.head = nil
+            self.handle(head, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.open = false
+        self.scheduled?.cancel()
+        self.mock.connectionClosed(self.connectionID)
+        context.fireChannelInactive()
+    }
+
+    private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let json = try? JSONValue.parse(self.body.readableBytesView)
+        self.mock.record(
+            MockUpstream.RecordedRequest(
+                method: head.method.rawValue,
+                uri: head.uri,
+                headers: head.headers.map { ($0.name, $0.value) },
+                body: json,
+                connectionID: self.connectionID
+            )
+        )
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        if head.method == .GET && path.hasSuffix("/models") {
+            self.respond(status: .ok, body: #"{"object":"list","data":[{"id":"mock","object":"model","created":0,"owned_by":"llmux-mock"}]}"#, context: context)
+            return
+        }
+        guard head.method == .POST && path.hasSuffix("/chat/completions") else {
+            self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
+            return
+        }
+        guard let json, case .object = json else {
+            self.respond(status: .badRequest, body: #"{"error":{"message":"body is not a JSON object","type":"invalid_request_error"}}"#, context: context)
+            return
+        }
+        let model = json["model"]?.stringValue
+        let script = self.mock.script(forModel: model)
+        if script.status != 200 {
+            var headers = HTTPHeaders()
+            for (name, value) in script.headers { headers.add(name: name, value: value) }
+            self.respond(status: HTTPResponseStatus(statusCode: script.status), body: script.errorBody, headers: headers, context: context)
+            return
+        }
+        switch script.fault {
+        case .resetBeforeHeaders?:
+            Self.reset(context)
+            return
+        case .stallHeaders?:
+            return
+        default:
+            break
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+        headers.add(name: "cache-control", value: "no-cache")
+        headers.add(name: "transfer-encoding", value: "chunked")
+        for (name, value) in script.headers { headers.add(name: name, value: value) }
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        context.flush()
+        let includeUsage = json["stream_options"]?["include_usage"]?.boolValue ?? false
+        let steps = Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
+        self.run(steps[...], context: context)
+    }
+
+    /// Runs the steps in order: each `(delay, step)` waits its delay after the previous one.
+    private func run(_ steps: ArraySlice<(delayMs: Int, step: Step)>, context: ChannelHandlerContext) {
+        var remaining = steps
+        var wroteSinceFlush = false
+        while let (delay, step) = remaining.first {
+            if delay > 0 {
+                if wroteSinceFlush { context.flush() }
+                let rest = remaining
+                var zeroed = rest
+                zeroed[zeroed.startIndex].delayMs = 0
+                let loop = context.eventLoop.assumeIsolated()
+                self.scheduled = loop.scheduleTask(in: .milliseconds(Int64(delay))) {
+                    guard self.open else { return }
+                    self.run(zeroed, context: context)
+                }
+                return
+            }
+            remaining = remaining.dropFirst()
+            switch step {
+            case .data(let payload):
+                var buffer = context.channel.allocator.buffer(capacity: payload.utf8.count + 8)
+                buffer.writeStaticString("data: ")
+                buffer.writeString(payload)
+                buffer.writeStaticString("\n\n")
+                context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                wroteSinceFlush = true
+            case .comment(let text):
+                let buffer = context.channel.allocator.buffer(string: ": \(text)\n\n")
+                context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                wroteSinceFlush = true
+            case .reset:
+                context.flush()
+                Self.reset(context)
+                return
+            case .stall:
+                context.flush()
+                return
+            case .finish:
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+        }
+        if wroteSinceFlush { context.flush() }
+    }
+
+    private static func steps(for script: MockScript, model: String, request: JSONValue, includeUsage: Bool) -> [(delayMs: Int, step: Step)] {
+        var chunks = script.chunks
+        if chunks.isEmpty {
+            let prompt = Self.lastUserText(request) ?? ""
+            chunks = Self.words("echo: \(prompt)")
+        }
+        var steps: [(delayMs: Int, step: Step)] = []
+        steps.append((0, .data(Self.chunkJSON(model: model, delta: ["role": "assistant", "content": ""]))))
+        for _ in 0..<script.keepAliveComments { steps.append((0, .comment("keep-alive"))) }
+        for (index, text) in chunks.enumerated() {
+            if let fault = script.fault, let faultStep = Self.faultStep(fault, at: index) {
+                steps.append((index == 0 ? script.firstTokenDelayMs : script.intervalMs, faultStep))
+                return steps
+            }
+            let delay = index == 0 ? script.firstTokenDelayMs : script.intervalMs
+            steps.append((delay, .data(Self.chunkJSON(model: model, delta: ["content": .string(text)]))))
+        }
+        if let fault = script.fault, let faultStep = Self.faultStep(fault, at: chunks.count) {
+            steps.append((script.intervalMs, faultStep))
+            return steps
+        }
+        steps.append((0, .data(Self.chunkJSON(model: model, delta: [:], finishReason: script.finishReason))))
+        if includeUsage && script.sendUsage {
+            let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+            let usage: JSONValue = [
+                "prompt_tokens": .int(Int64(promptTokens)),
+                "completion_tokens": .int(Int64(chunks.count)),
+                "total_tokens": .int(Int64(promptTokens + chunks.count)),
+                "prompt_tokens_details": ["cached_tokens": 0],
+                "completion_tokens_details": ["reasoning_tokens": 0],
+            ]
+            let object: JSONValue = [
+                "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": .string(model),
+                "choices": [], "usage": usage,
+            ]
+            steps.append((0, .data(object.jsonString)))
+        }
+        if script.sendDone { steps.append((0, .data("[DONE]"))) }
+        steps.append((0, .finish))
+        return steps
+    }
+
+    /// The step that replaces content chunk `index` for a fault, if the fault strikes there.
+    private static func faultStep(_ fault: MockScript.Fault, at index: Int) -> Step? {
+        switch fault {
+        case .resetAfterChunks(let k) where k == index: return .reset
+        case .stallAfterChunks(let k) where k == index: return .stall
+        case .malformedAfterChunks(let k) where k == index: return .data("{this is not json")
+        case .oversizedEventAfterChunks(let k, let bytes) where k == index:
+            return .data(String(repeating: "x", count: bytes))
+        case .errorEventAfterChunks(let k, let message) where k == index:
+            return .data((["error": ["message": .string(message), "type": "server_error"]] as JSONValue).jsonString)
+        case .endAfterChunks(let k) where k == index: return .finish
+        default: return nil
+        }
+    }
+
+    static func chunkJSON(model: String, delta: JSONValue, finishReason: String? = nil) -> String {
+        let choice: JSONValue = [
+            "index": 0,
+            "delta": delta,
+            "finish_reason": finishReason.map { .string($0) } ?? .null,
+        ]
+        let object: JSONValue = [
+            "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": .string(model),
+            "choices": [choice],
+        ]
+        return object.jsonString
+    }
+
+    static func lastUserText(_ request: JSONValue) -> String? {
+        guard let messages = request["messages"]?.arrayValue else { return nil }
+        for message in messages.reversed() where message["role"]?.stringValue == "user" {
+            if let text = message["content"]?.stringValue { return text }
+            if let parts = message["content"]?.arrayValue {
+                return parts.compactMap { $0["text"]?.stringValue }.joined(separator: " ")
+            }
+        }
+        return nil
+    }
+
+    /// Splits text into word-sized pieces that keep their following space.
+    static func words(_ text: String) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        for character in text {
+            current.append(character)
+            if character == " " {
+                pieces.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { pieces.append(current) }
+        return pieces
+    }
+
+    private func respond(status: HTTPResponseStatus, body: String, headers: HTTPHeaders = HTTPHeaders(), context: ChannelHandlerContext) {
+        var headers = headers
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Closes with a TCP reset (SO_LINGER 0) instead of a clean FIN.
+    private static func reset(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        guard let provider = channel as? any SocketOptionProvider else {
+            channel.close(promise: nil)
+            return
+        }
+        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

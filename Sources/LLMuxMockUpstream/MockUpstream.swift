@@ -1,0 +1,153 @@
+public import LLMuxWire
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A scriptable OpenAI-compatible server on loopback, for tests, benchmarks
+/// and the built-in demo provider. It serves `POST /v1/chat/completions`
+/// (streamed) and `GET /v1/models`, records every request and connection, and
+/// injects the faults of `MockScript.Fault`.
+///
+/// The script for a request is chosen by its `model`: a script registered for
+/// that model, else a `mock:...` spec in the model name, else the default.
+public final class MockUpstream: Sendable {
+    /// One request as received.
+    public struct RecordedRequest: Sendable {
+        public var method: String
+        public var uri: String
+        public var headers: [(name: String, value: String)]
+        public var body: JSONValue?
+        public var connectionID: Int
+
+        public func header(_ name: String) -> String? {
+            self.headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    /// One client connection.
+    public struct ConnectionRecord: Sendable {
+        public var id: Int
+        public var openedAt: ContinuousClock.Instant
+        public var closedAt: ContinuousClock.Instant?
+    }
+
+    struct State {
+        var scripts: [String: MockScript] = [:]
+        var defaultScript: MockScript
+        var requests: [RecordedRequest] = []
+        var connections: [Int: ConnectionRecord] = [:]
+        var nextConnectionID = 0
+        var closeWaiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    let state: Mutex<State>
+    private let channel: Mutex<(any Channel)?>
+    /// The TCP port it listens on.
+    public var port: Int { self.portValue.load(ordering: .relaxed) }
+    private let portValue = Atomic<Int>(0)
+
+    private init(defaultScript: MockScript) {
+        self.state = Mutex(State(defaultScript: defaultScript))
+        self.channel = Mutex(nil)
+    }
+
+    /// Starts listening on `host:port` (port 0 picks a free one).
+    public static func start(host: String = "127.0.0.1", port: Int = 0, defaultScript: MockScript = MockScript()) async throws -> MockUpstream {
+        let mock = MockUpstream(defaultScript: defaultScript)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                let connectionID = mock.connectionOpened()
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(mock: mock, connectionID: connectionID))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        mock.channel.withLock { $0 = channel }
+        mock.portValue.store(channel.localAddress?.port ?? 0, ordering: .relaxed)
+        return mock
+    }
+
+    /// `http://127.0.0.1:PORT/v1`
+    public var baseURL: String { "http://127.0.0.1:\(self.port)/v1" }
+
+    public func shutdown() async {
+        let channel = self.channel.withLock { $0 }
+        try? await channel?.close()
+    }
+
+    public func setScript(_ script: MockScript, forModel model: String) {
+        self.state.withLock { $0.scripts[model] = script }
+    }
+
+    public func setDefaultScript(_ script: MockScript) {
+        self.state.withLock { $0.defaultScript = script }
+    }
+
+    public var requests: [RecordedRequest] { self.state.withLock { $0.requests } }
+    public var connections: [ConnectionRecord] {
+        self.state.withLock { $0.connections.values.sorted { $0.id < $1.id } }
+    }
+
+    /// Waits until connection `id` is closed, up to `timeout`. Returns when it closed, or `nil` on timeout.
+    public func waitForClose(ofConnection id: Int, timeout: Duration) async -> ContinuousClock.Instant? {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let closed = self.state.withLock { state -> Bool in
+                        if state.connections[id]?.closedAt != nil { return true }
+                        state.closeWaiters.append((id, continuation))
+                        return false
+                    }
+                    if closed { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            // Release a waiter left behind by the timeout.
+            let stale = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                let matching = state.closeWaiters.filter { $0.id == id }.map(\.continuation)
+                state.closeWaiters.removeAll { $0.id == id }
+                return matching
+            }
+            for continuation in stale { continuation.resume() }
+            group.cancelAll()
+        }
+        return self.state.withLock { $0.connections[id]?.closedAt }
+    }
+
+    func script(forModel model: String?) -> MockScript {
+        self.state.withLock { state in
+            if let model, let script = state.scripts[model] { return script }
+            if let model, let spec = try? MockScript(spec: model) { return spec }
+            return state.defaultScript
+        }
+    }
+
+    func record(_ request: RecordedRequest) {
+        self.state.withLock { $0.requests.append(request) }
+    }
+
+    func connectionOpened() -> Int {
+        self.state.withLock { state in
+            let id = state.nextConnectionID
+            state.nextConnectionID += 1
+            state.connections[id] = ConnectionRecord(id: id, openedAt: .now)
+            return id
+        }
+    }
+
+    func connectionClosed(_ id: Int) {
+        let now = ContinuousClock.now
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.connections[id]?.closedAt = now
+            let matching = state.closeWaiters.filter { $0.id == id }.map(\.continuation)
+            state.closeWaiters.removeAll { $0.id == id }
+            return matching
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

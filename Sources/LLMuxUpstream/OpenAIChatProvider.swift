@@ -1,0 +1,183 @@
+public import AsyncHTTPClient
+public import LLMuxConfig
+public import LLMuxWire
+public import Logging
+public import NIOCore
+import NIOHTTP1
+
+/// Progress signals the engine uses to run its phase timers.
+public enum UpstreamProgress: Sendable {
+    /// The response head arrived (any status).
+    case headers
+    /// Bytes of the body arrived (keep-alive comments included).
+    case bytes
+}
+
+/// Streams chat completions from an OpenAI-compatible endpoint.
+///
+/// One `stream` call is one upstream HTTP request. Cancelling the calling task
+/// cancels the request inside async-http-client, which closes the connection.
+public struct OpenAIChatProvider: Sendable {
+    public static let userAgent = "llmux/\(LLMuxVersion.current)"
+    /// The most of an error body that is read to build a message.
+    static let maxErrorBodyBytes = 64 * 1024
+
+    private let httpClient: HTTPClient
+    private let sseLimits: SSEParser.Limits
+
+    public init(httpClient: HTTPClient, sseLimits: SSEParser.Limits = .default) {
+        self.httpClient = httpClient
+        self.sseLimits = sseLimits
+    }
+
+    /// The upstream request body: the client's options, then the fields llmux owns.
+    public static func requestBody(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
+        var body = request.options
+        body["model"] = .string(upstreamModel)
+        body["messages"] = .array(request.messages)
+        body["stream"] = true
+        body["stream_options"] = ["include_usage": true]
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(.object(body))
+        return writer.buffer
+    }
+
+    public static func chatCompletionsURL(baseURL: String) -> String {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + "/chat/completions"
+    }
+
+    /// Runs one request. `onEvent` receives every normalized event in order;
+    /// errors it throws propagate unchanged. Upstream failures are thrown as
+    /// `UpstreamError`, cancellation as `CancellationError`.
+    public func stream(
+        _ request: ChatRequest,
+        provider: ProviderConfig,
+        upstreamModel: String,
+        apiKey: Secret?,
+        logger: Logger,
+        onProgress: @Sendable (UpstreamProgress) -> Void,
+        onEvent: (UpstreamEvent) async throws -> Void
+    ) async throws {
+        var http = HTTPClientRequest(url: Self.chatCompletionsURL(baseURL: provider.baseURL))
+        http.method = .POST
+        http.headers.add(name: "content-type", value: "application/json")
+        http.headers.add(name: "accept", value: "text/event-stream")
+        http.headers.add(name: "user-agent", value: Self.userAgent)
+        if let apiKey {
+            http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())")
+        }
+        http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
+        }
+        onProgress(.headers)
+
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let status = Int(response.status.code)
+            let body = await Self.readErrorBody(response)
+            var message = Self.errorMessage(fromBody: body) ?? response.status.reasonPhrase
+            if let apiKey { message = apiKey.redact(in: message) }
+            throw UpstreamError(
+                .http(status: status),
+                "provider '\(provider.name)' answered HTTP \(status): \(message)",
+                retryAfterMs: RetryAfter.milliseconds(from: response.headers)
+            )
+        }
+
+        var parser = SSEParser(limits: self.sseLimits)
+        let interpreter = OpenAIStreamInterpreter()
+        var events: [SSEEvent] = []
+        var sawFinish = false
+        var sawDone = false
+        var iterator = response.body.makeAsyncIterator()
+        reading: while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await iterator.next()
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                if sawFinish { break reading }
+                throw UpstreamError(.truncated, "the connection to provider '\(provider.name)' broke mid-stream: \(Self.describe(error))")
+            }
+            guard let chunk else { break }
+            onProgress(.bytes)
+            events.removeAll(keepingCapacity: true)
+            do {
+                try parser.feed(chunk.readableBytesView, into: &events)
+            } catch {
+                throw UpstreamError(.protocolViolation, "provider '\(provider.name)' sent an invalid event stream: \(error)")
+            }
+            for event in events {
+                let normalized: [UpstreamEvent]
+                do {
+                    normalized = try interpreter.interpret(event)
+                } catch {
+                    throw UpstreamError(.protocolViolation, "provider '\(provider.name)' sent an event that is not valid JSON")
+                }
+                for item in normalized {
+                    switch item {
+                    case .end:
+                        sawDone = true
+                    case .finish:
+                        sawFinish = true
+                    case .error(let message):
+                        var text = message
+                        if let apiKey { text = apiKey.redact(in: text) }
+                        throw UpstreamError(.streamError, "provider '\(provider.name)' reported an error mid-stream: \(text)")
+                    default:
+                        break
+                    }
+                    try await onEvent(item)
+                }
+                if sawDone { break reading }
+            }
+        }
+        parser.finish()
+        guard sawDone || sawFinish else {
+            throw UpstreamError(.truncated, "provider '\(provider.name)' ended the stream before [DONE] or a finish_reason")
+        }
+    }
+
+    static func readErrorBody(_ response: HTTPClientResponse) async -> String {
+        var collected = ByteBuffer()
+        do {
+            for try await chunk in response.body {
+                let room = Self.maxErrorBodyBytes - collected.readableBytes
+                if room <= 0 { break }
+                var slice = chunk
+                if slice.readableBytes > room { slice = slice.getSlice(at: slice.readerIndex, length: room)! }
+                collected.writeImmutableBuffer(slice)
+            }
+        } catch {
+            // A broken error body still leaves the status to report.
+        }
+        return String(buffer: collected)
+    }
+
+    /// Reads `{"error":{"message"}}`, `{"error":"..."}`, Anthropic's
+    /// `{"type":"error","error":{...}}` or `{"message":...}`; otherwise a short preview of the text.
+    static func errorMessage(fromBody body: String) -> String? {
+        let trimmed = body.trimmingSpaces
+        guard !trimmed.isEmpty else { return nil }
+        if let json = try? JSONValue.parse(trimmed) {
+            if let error = json["error"] {
+                if let s = error.stringValue { return s }
+                if let message = error["message"]?.stringValue { return message }
+            }
+            if let message = json["message"]?.stringValue { return message }
+        }
+        return OpenAIStreamInterpreter.preview(trimmed.replacing("\n", with: " "))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+}

@@ -1,0 +1,16 @@
+public import LLMuxWire
+
+/// What a provider adapter extracts from its stream, normalized across
+/// providers. The engine turns these into wire frames.
+public enum UpstreamEvent: Sendable, Hashable {
+    /// New output. At least one of the parts is present.
+    case delta(text: String?, reasoning: String?, toolCalls: [ToolCallFragment])
+    /// The choice finished, with the provider's reason (`stop`, `length`, ...).
+    case finish(reason: String)
+    /// Token counts; a later one replaces an earlier one.
+    case usage(Usage)
+    /// The explicit end of the stream (`data: [DONE]`).
+    case end
+    /// The upstream reported an error inside the stream.
+    case error(message: String)
+}

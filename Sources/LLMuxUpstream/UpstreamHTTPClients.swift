@@ -1,0 +1,36 @@
+public import AsyncHTTPClient
+public import LLMuxConfig
+import NIOCore
+import NIOPosix
+
+/// The daemon's shared, pooled HTTP clients: one that negotiates HTTP/2 where
+/// the server offers it, and one restricted to HTTP/1.1 for providers
+/// configured with `http1_only`. Every request of every client reuses them.
+/// `shutdown()` must be called before the daemon exits.
+public final class UpstreamHTTPClients: Sendable {
+    public let automatic: HTTPClient
+    public let http1Only: HTTPClient
+
+    public init(connectTimeoutMs: Int) {
+        func configuration(_ version: HTTPClient.Configuration.HTTPVersion) -> HTTPClient.Configuration {
+            var configuration = HTTPClient.Configuration()
+            configuration.httpVersion = version
+            configuration.timeout = .init(connect: .milliseconds(Int64(connectTimeoutMs)))
+            configuration.connectionPool = .init(idleTimeout: .seconds(90))
+            configuration.decompression = .disabled
+            configuration.redirectConfiguration = .disallow
+            return configuration
+        }
+        self.automatic = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration(.automatic))
+        self.http1Only = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration(.http1Only))
+    }
+
+    public func client(for provider: ProviderConfig) -> HTTPClient {
+        provider.http1Only ? self.http1Only : self.automatic
+    }
+
+    public func shutdown() async throws {
+        try await self.automatic.shutdown()
+        try await self.http1Only.shutdown()
+    }
+}

@@ -1,0 +1,100 @@
+/// A `chat` frame: one streamed chat completion, tagged with a client-chosen id.
+public struct ChatRequest: Sendable, Hashable {
+    /// Fields of a `chat` frame that llmux interprets itself. Every other field
+    /// is an OpenAI chat-completions option and passes through to the upstream.
+    public static let reservedKeys: Set<String> = [
+        "type", "id", "model", "messages", "timeout_ms", "stream", "stream_options",
+    ]
+
+    public var id: String
+    /// A configured model or route name, or `provider/model`. `nil` selects the default model.
+    public var model: String?
+    /// OpenAI-shaped messages, passed through unchanged.
+    public var messages: [JSONValue]
+    /// Total time limit for this request, in milliseconds.
+    public var timeoutMs: Int?
+    /// Pass-through OpenAI options (`temperature`, `tools`, `max_tokens`, ...).
+    public var options: [String: JSONValue]
+
+    public init(
+        id: String,
+        model: String? = nil,
+        messages: [JSONValue],
+        timeoutMs: Int? = nil,
+        options: [String: JSONValue] = [:]
+    ) {
+        self.id = id
+        self.model = model
+        self.messages = messages
+        self.timeoutMs = timeoutMs
+        self.options = options
+    }
+
+    /// Builds a one-turn request from plain text.
+    public static func userPrompt(id: String, model: String?, prompt: String, system: String? = nil) -> ChatRequest {
+        var messages: [JSONValue] = []
+        if let system { messages.append(["role": "system", "content": .string(system)]) }
+        messages.append(["role": "user", "content": .string(prompt)])
+        return ChatRequest(id: id, model: model, messages: messages)
+    }
+
+    /// Reads and validates a chat frame's fields. `id` was already read by the caller.
+    static func decode(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
+        func invalid(_ message: String) -> FrameDecodingError {
+            FrameDecodingError(.invalidRequest, message, id: id)
+        }
+        var model: String?
+        switch object["model"] {
+        case nil, .null?: model = nil
+        case .string(let s)? where !s.isEmpty: model = s
+        case .string?: throw invalid("field 'model' must not be empty")
+        case let other?: throw invalid("field 'model' must be a string, got \(other.typeName)")
+        }
+        guard let messagesValue = object["messages"] else {
+            throw invalid("missing field 'messages'")
+        }
+        guard case .array(let messages) = messagesValue else {
+            throw invalid("field 'messages' must be an array, got \(messagesValue.typeName)")
+        }
+        guard !messages.isEmpty else { throw invalid("field 'messages' must not be empty") }
+        for (index, message) in messages.enumerated() {
+            guard case .object(let fields) = message else {
+                throw invalid("messages[\(index)] must be an object, got \(message.typeName)")
+            }
+            guard case .string(let role)? = fields["role"], !role.isEmpty else {
+                throw invalid("messages[\(index)] needs a string field 'role'")
+            }
+        }
+        var timeoutMs: Int?
+        switch object["timeout_ms"] {
+        case nil, .null?: timeoutMs = nil
+        case let value?:
+            guard let ms = value.intValue, ms > 0, ms <= 86_400_000 else {
+                throw invalid("field 'timeout_ms' must be a whole number of milliseconds between 1 and 86400000")
+            }
+            timeoutMs = Int(ms)
+        }
+        if let n = object["n"], !n.isNull, n.intValue != 1 {
+            throw invalid("field 'n' must be 1: llmux streams a single choice per request")
+        }
+        if let stream = object["stream"], stream.boolValue == false {
+            throw invalid("field 'stream' cannot be false on the socket: every socket request streams")
+        }
+        var options = object
+        for key in reservedKeys { options.removeValue(forKey: key) }
+        return ChatRequest(id: id, model: model, messages: messages, timeoutMs: timeoutMs, options: options)
+    }
+
+    func encode(into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("type", "chat")
+        writer.field("id", self.id)
+        if let model { writer.field("model", model) }
+        writer.field("messages", JSONValue.array(self.messages))
+        if let timeoutMs { writer.field("timeout_ms", timeoutMs) }
+        for key in self.options.keys.sorted() {
+            writer.field(key, self.options[key]!)
+        }
+        writer.endObject()
+    }
+}

@@ -1,0 +1,130 @@
+public import NIOCore
+
+/// A frame sent by a client to the daemon.
+public enum ClientFrame: Sendable, Hashable {
+    case hello(ClientHello)
+    case chat(ChatRequest)
+    case cancel(id: String)
+    case ping(id: String)
+    case models(id: String)
+    case status(id: String)
+}
+
+/// A client's optional greeting: which protocol versions it speaks and who it is.
+public struct ClientHello: Sendable, Hashable {
+    public var protocols: [Int]
+    public var client: String?
+
+    public init(protocols: [Int] = ProtocolVersion.supported, client: String? = nil) {
+        self.protocols = protocols
+        self.client = client
+    }
+}
+
+extension ClientFrame {
+    /// Decodes one line (without its newline). Throws a `FrameDecodingError`
+    /// that carries the frame's id whenever one could be read.
+    public static func decode(line: ByteBuffer) throws(FrameDecodingError) -> ClientFrame {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(line.readableBytesView)
+        } catch {
+            throw FrameDecodingError(.parseError, "the line is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw FrameDecodingError(.parseError, "a frame must be a JSON object, got \(value.typeName)")
+        }
+        var id: String?
+        switch object["id"] {
+        case nil, .null?: id = nil
+        case .string(let s)?: id = s
+        case let other?:
+            throw FrameDecodingError(.invalidRequest, "field 'id' must be a string, got \(other.typeName)")
+        }
+        guard let typeValue = object["type"] else {
+            throw FrameDecodingError(.invalidRequest, "missing field 'type'", id: id)
+        }
+        guard case .string(let type) = typeValue else {
+            throw FrameDecodingError(.invalidRequest, "field 'type' must be a string, got \(typeValue.typeName)", id: id)
+        }
+        func requireID() throws(FrameDecodingError) -> String {
+            guard let id else { throw FrameDecodingError(.invalidRequest, "a '\(type)' frame needs a string field 'id'") }
+            guard !id.isEmpty else { throw FrameDecodingError(.invalidRequest, "field 'id' must not be empty") }
+            return id
+        }
+        switch type {
+        case "hello":
+            var protocols = ProtocolVersion.supported
+            switch object["protocol"] {
+            case nil, .null?: break
+            case .array(let items)?:
+                let versions = items.compactMap { $0.intValue }.map { Int($0) }
+                guard versions.count == items.count else {
+                    throw FrameDecodingError(.invalidRequest, "field 'protocol' must be an array of integers", id: id)
+                }
+                protocols = versions
+            case let single?:
+                guard let version = single.intValue else {
+                    throw FrameDecodingError(.invalidRequest, "field 'protocol' must be an array of integers", id: id)
+                }
+                protocols = [Int(version)]
+            }
+            var client: String?
+            switch object["client"] {
+            case nil, .null?: client = nil
+            case .string(let s)?: client = s
+            case let other?:
+                throw FrameDecodingError(.invalidRequest, "field 'client' must be a string, got \(other.typeName)", id: id)
+            }
+            return .hello(ClientHello(protocols: protocols, client: client))
+        case "chat":
+            return .chat(try ChatRequest.decode(id: try requireID(), object: object))
+        case "cancel":
+            return .cancel(id: try requireID())
+        case "ping":
+            return .ping(id: try requireID())
+        case "models":
+            return .models(id: try requireID())
+        case "status":
+            return .status(id: try requireID())
+        default:
+            throw FrameDecodingError(.invalidRequest, "unknown frame type '\(type)'", id: id)
+        }
+    }
+
+    /// Appends this frame as one NDJSON line (newline included).
+    public func encode(into buffer: inout ByteBuffer) {
+        var writer = JSONWriter(buffer: buffer)
+        switch self {
+        case .hello(let hello):
+            writer.beginObject()
+            writer.field("type", "hello")
+            writer.key("protocol")
+            writer.beginArray()
+            for version in hello.protocols { writer.int(version) }
+            writer.endArray()
+            if let client = hello.client { writer.field("client", client) }
+            writer.endObject()
+        case .chat(let request):
+            request.encode(into: &writer)
+        case .cancel(let id), .ping(let id), .models(let id), .status(let id):
+            writer.beginObject()
+            writer.field("type", self.typeName)
+            writer.field("id", id)
+            writer.endObject()
+        }
+        buffer = writer.buffer
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    public var typeName: String {
+        switch self {
+        case .hello: return "hello"
+        case .chat: return "chat"
+        case .cancel: return "cancel"
+        case .ping: return "ping"
+        case .models: return "models"
+        case .status: return "status"
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// One piece of a streamed tool call. The first fragment of a call carries
+/// `id` and `name`; later ones carry only `index` and an `arguments` piece.
+/// Concatenating the `arguments` pieces of one `index` gives the full JSON text.
+public struct ToolCallFragment: Sendable, Hashable {
+    /// The tool call's ordinal within the answer (0, 1, ...).
+    public var index: Int
+    public var id: String?
+    public var name: String?
+    public var arguments: String?
+
+    public init(index: Int, id: String? = nil, name: String? = nil, arguments: String? = nil) {
+        self.index = index
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
+}
+
+/// Token counts for one request, as reported by the upstream.
+public struct Usage: Sendable, Hashable {
+    /// Prompt tokens, cached ones included.
+    public var inputTokens: Int
+    /// Completion tokens, reasoning tokens included.
+    public var outputTokens: Int
+    /// Prompt tokens served from the provider's cache.
+    public var cachedTokens: Int
+    /// Completion tokens spent on reasoning.
+    public var reasoningTokens: Int
+
+    public init(inputTokens: Int, outputTokens: Int, cachedTokens: Int = 0, reasoningTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedTokens = cachedTokens
+        self.reasoningTokens = reasoningTokens
+    }
+}
+
+/// Timing of one request, measured by the daemon from the moment it accepted the `chat` frame.
+public struct Timing: Sendable, Hashable {
+    /// Time to the first delta; `nil` when no delta was produced.
+    public var ttftMs: Int?
+    public var totalMs: Int
+
+    public init(ttftMs: Int?, totalMs: Int) {
+        self.ttftMs = ttftMs
+        self.totalMs = totalMs
+    }
+}
+
+/// A `delta` frame: newly produced output of one request.
+public struct DeltaFrame: Sendable, Hashable {
+    public var id: String
+    /// 0, 1, 2, ... per request, without gaps.
+    public var seq: Int
+    public var text: String?
+    public var reasoning: String?
+    public var toolCalls: [ToolCallFragment]
+
+    public init(id: String, seq: Int, text: String? = nil, reasoning: String? = nil, toolCalls: [ToolCallFragment] = []) {
+        self.id = id
+        self.seq = seq
+        self.text = text
+        self.reasoning = reasoning
+        self.toolCalls = toolCalls
+    }
+}
+
+/// A `done` frame: the request ended without error.
+public struct DoneFrame: Sendable, Hashable {
+    public var id: String
+    /// `stop`, `length`, `tool_calls`, `content_filter`, ... as sent by the
+    /// upstream, or `cancelled` when the client cancelled.
+    public var finishReason: String
+    public var usage: Usage?
+    public var model: String
+    public var provider: String
+    public var timing: Timing
+
+    public init(id: String, finishReason: String, usage: Usage?, model: String, provider: String, timing: Timing) {
+        self.id = id
+        self.finishReason = finishReason
+        self.usage = usage
+        self.model = model
+        self.provider = provider
+        self.timing = timing
+    }
+}
+
+/// The daemon's answer to `hello`.
+public struct ServerHello: Sendable, Hashable {
+    public var protocolVersion: Int
+    public var server: String
+    public var version: String
+    public var limits: ProtocolLimits
+
+    public init(protocolVersion: Int, server: String, version: String, limits: ProtocolLimits) {
+        self.protocolVersion = protocolVersion
+        self.server = server
+        self.version = version
+        self.limits = limits
+    }
+}
+
+/// One entry of a `models` frame.
+public struct ModelInfo: Sendable, Hashable {
+    /// The name a client puts in `chat.model`.
+    public var id: String
+    public var provider: String
+    /// The model id sent to the provider.
+    public var upstreamModel: String
+
+    public init(id: String, provider: String, upstreamModel: String) {
+        self.id = id
+        self.provider = provider
+        self.upstreamModel = upstreamModel
+    }
+}
+
+/// The payload of a `status` frame.
+public struct DaemonStatus: Sendable, Hashable {
+    public var version: String
+    public var pid: Int
+    public var uptimeMs: Int
+    public var connections: Int
+    public var inFlight: Int
+    public var requestsTotal: Int
+    public var providers: [String]
+
+    public init(version: String, pid: Int, uptimeMs: Int, connections: Int, inFlight: Int, requestsTotal: Int, providers: [String]) {
+        self.version = version
+        self.pid = pid
+        self.uptimeMs = uptimeMs
+        self.connections = connections
+        self.inFlight = inFlight
+        self.requestsTotal = requestsTotal
+        self.providers = providers
+    }
+}

@@ -1,0 +1,40 @@
+/// An error as it travels on the wire: the payload of an `error` frame.
+public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: WireErrorCode
+    public var message: String
+    public var retryable: Bool
+    public var httpStatus: Int?
+    public var retryAfterMs: Int?
+
+    public init(
+        _ code: WireErrorCode,
+        _ message: String,
+        retryable: Bool = false,
+        httpStatus: Int? = nil,
+        retryAfterMs: Int? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.httpStatus = httpStatus
+        self.retryAfterMs = retryAfterMs
+    }
+
+    public var description: String {
+        var text = "\(self.code.rawValue): \(self.message)"
+        if let httpStatus { text += " (HTTP \(httpStatus))" }
+        return text
+    }
+}
+
+/// A client line that could not be turned into a frame. Carries the id when
+/// one could be read, so the error frame can name the request it refers to.
+public struct FrameDecodingError: Error, Sendable, Hashable {
+    public var error: WireError
+    public var id: String?
+
+    public init(_ code: WireErrorCode, _ message: String, id: String? = nil) {
+        self.error = WireError(code, message)
+        self.id = id
+    }
+}

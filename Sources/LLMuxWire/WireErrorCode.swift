@@ -1,0 +1,38 @@
+/// The stable error codes of protocol v1. Clients branch on these strings;
+/// they never change meaning. protocol.md lists each one.
+public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
+    /// The line was not valid JSON (or not a JSON object).
+    case parseError = "parse_error"
+    /// The JSON was valid but a field is missing, has the wrong type or an invalid value, or `type` is unknown.
+    case invalidRequest = "invalid_request"
+    /// A `chat` reused the id of a request still in flight on this connection.
+    case duplicateID = "duplicate_id"
+    /// A line was longer than `limits.max_line_bytes`; it was skipped up to the next newline.
+    case frameTooLarge = "frame_too_large"
+    /// The client's `hello` offered no protocol version this daemon speaks.
+    case unsupportedProtocol = "unsupported_protocol"
+    /// The connection already has `limits.max_in_flight` requests running.
+    case tooManyRequests = "too_many_requests"
+    /// The model is neither a configured model nor a `provider/model` of a configured provider.
+    case unknownModel = "unknown_model"
+    /// The provider's credentials could not be read, or the upstream answered 401/403.
+    case authFailed = "auth_failed"
+    /// The daemon's configuration does not allow this request (for example no default model).
+    case configError = "config_error"
+    /// The upstream could not be reached (connection refused, DNS, TLS, reset before headers).
+    case upstreamConnect = "upstream_connect"
+    /// The upstream answered with an HTTP error status.
+    case upstreamHTTP = "upstream_http"
+    /// The upstream reported an error inside an already started stream.
+    case upstreamError = "upstream_error"
+    /// A header, first-token, idle or total timeout expired.
+    case upstreamTimeout = "upstream_timeout"
+    /// The stream ended (or the connection broke) before `[DONE]` or a `finish_reason`.
+    case upstreamTruncated = "upstream_truncated"
+    /// The upstream sent something that is not a valid stream (bad SSE, bad JSON, oversized event).
+    case upstreamProtocol = "upstream_protocol"
+    /// The daemon is shutting down and does not take new requests.
+    case shuttingDown = "shutting_down"
+    /// A bug in llmux. The message says what happened.
+    case `internal` = "internal"
+}

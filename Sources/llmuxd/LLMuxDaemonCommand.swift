@@ -1,0 +1,119 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LLMuxConfig
+import LLMuxDaemon
+import LLMuxWire
+import Logging
+
+/// `llmuxd`: the per-user daemon.
+@main
+struct LLMuxDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llmuxd",
+        abstract: "The llmux daemon: streams LLM chat completions to local clients over a Unix socket.",
+        discussion: """
+            Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 73 the socket cannot be \
+            created or another llmuxd already serves it, 78 configuration error.
+            """,
+        version: LLMuxVersion.current
+    )
+
+    @Option(name: .long, help: "Socket path (default: $LLMUX_SOCKET, else $XDG_RUNTIME_DIR/llmux/llmux.sock).")
+    var socket: String?
+
+    @Option(name: .long, help: "Config file (default: $LLMUX_CONFIG, else $XDG_CONFIG_HOME/llmux/config.toml).")
+    var config: String?
+
+    @Flag(name: .long, help: "Validate the configuration, print a summary, and exit.")
+    var checkConfig = false
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: config's log_level, else info).")
+    var logLevel: String?
+
+    func run() async throws {
+        umask(0o077)
+        let environment = ProcessInfo.processInfo.environment
+        let loaded: DaemonConfig
+        do {
+            loaded = try ConfigLoader(environment: environment).load(explicitPath: self.config)
+        } catch {
+            Self.fail("llmuxd: config error: \(error)", code: 78)
+        }
+        if self.checkConfig {
+            Self.printSummary(loaded)
+            return
+        }
+        let levelName = self.logLevel ?? loaded.logLevel ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            Self.fail("llmuxd: --log-level must be one of trace, debug, info, notice, warning, error, critical", code: 2)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "llmuxd")
+        for note in loaded.notes { logger.notice("\(note)") }
+
+        let socketPath: String
+        do {
+            socketPath = try SocketLocation.resolve(explicit: self.socket, configured: loaded.socketPath, environment: environment)
+        } catch {
+            Self.fail("llmuxd: \(error)", code: 78)
+        }
+        let runtime = DaemonRuntime(config: loaded, socketPath: socketPath, environment: environment, logger: logger)
+        let task = Task {
+            try await runtime.run {
+                logger.info("ready", metadata: ["socket": "\(socketPath)", "version": "\(LLMuxVersion.current)"])
+            }
+        }
+        let signals = Self.onTermination { task.cancel() }
+        defer { signals.forEach { $0.cancel() } }
+        do {
+            try await task.value
+            logger.info("stopped")
+        } catch let error as SocketLocation.Failure {
+            Self.fail("llmuxd: \(error)", code: 73)
+        } catch {
+            Self.fail("llmuxd: \(error)", code: 1)
+        }
+    }
+
+    /// SIGTERM and SIGINT stop the daemon.
+    static func onTermination(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
+    static func printSummary(_ config: DaemonConfig) {
+        print("config: \(config.sourcePath ?? "none (zero-config from the environment)")")
+        for note in config.notes { print("note: \(note)") }
+        for provider in config.providers.values.sorted(by: { $0.name < $1.name }) {
+            let key: String
+            switch provider.keySource {
+            case .none: key = "no key"
+            case .environment(let name): key = "key from $\(name)"
+            case .file(let path): key = "key from file \(path)"
+            case .command(let argv): key = "key from command \(argv[0])"
+            }
+            let base = provider.isDemo ? "built-in demo upstream" : provider.baseURL
+            print("provider \(provider.name): \(provider.kind.rawValue) at \(base), \(key)")
+        }
+        for model in config.models.values.sorted(by: { $0.name < $1.name }) {
+            print("model \(model.name): \(model.provider)/\(model.upstreamModel)")
+        }
+        print("default model: \(config.defaultModel ?? "none")")
+        print("config OK")
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(code)
+    }
+}
