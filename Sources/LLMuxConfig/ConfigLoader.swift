@@ -99,11 +99,10 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "invalid TOML: \(error)")
         }
-        try Self.checkKeys(root, allowed: ["default_model", "socket", "log_level", "timeouts", "providers", "models"], at: [], fail)
+        try Self.checkKeys(root, allowed: ["default_model", "log_level", "timeouts", "providers", "models"], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
         config.defaultModel = try Self.string(root, "default_model", at: [], fail)
-        config.socketPath = try Self.string(root, "socket", at: [], fail)
         if let level = try Self.string(root, "log_level", at: [], fail) {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(level) else {

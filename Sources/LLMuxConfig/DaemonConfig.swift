@@ -7,8 +7,6 @@ public struct DaemonConfig: Sendable, Hashable {
     /// A configured model name or `provider/model`.
     public var defaultModel: String?
     public var timeouts: TimeoutConfig
-    /// From the config file's `socket` key; `--socket` and `LLMUX_SOCKET` win over it.
-    public var socketPath: String?
     /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
     public var logLevel: String?
     /// Human-readable lines on how the config was formed (zero-config discovery).
@@ -20,7 +18,6 @@ public struct DaemonConfig: Sendable, Hashable {
         models: [String: ModelConfig] = [:],
         defaultModel: String? = nil,
         timeouts: TimeoutConfig = .default,
-        socketPath: String? = nil,
         logLevel: String? = nil,
         notes: [String] = []
     ) {
@@ -29,7 +26,6 @@ public struct DaemonConfig: Sendable, Hashable {
         self.models = models
         self.defaultModel = defaultModel
         self.timeouts = timeouts
-        self.socketPath = socketPath
         self.logLevel = logLevel
         self.notes = notes
     }

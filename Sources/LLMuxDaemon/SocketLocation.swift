@@ -1,3 +1,5 @@
+import LLMuxWire
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -5,8 +7,8 @@ import Darwin
 #endif
 
 /// Where the daemon listens, and the rules for claiming that path:
-/// `--socket`, then `LLMUX_SOCKET`, then the config file's `socket`, then
-/// `$XDG_RUNTIME_DIR/llmux/llmux.sock`. Never a silent fallback to /tmp.
+/// `--socket`, then `LLMUX_SOCKET`, then `$XDG_RUNTIME_DIR/llmux/llmux.sock`.
+/// Never a silent fallback to /tmp. The client (`llmux`) follows the same rule.
 public enum SocketLocation {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public enum Kind: Sendable { case noRuntimeDirectory, unsafeDirectory, anotherDaemonRunning, notASocket, system }
@@ -15,18 +17,11 @@ public enum SocketLocation {
         public var description: String { self.message }
     }
 
-    public static func resolve(explicit: String?, configured: String?, environment: [String: String]) throws(Failure) -> String {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if let env = environment["LLMUX_SOCKET"], !env.isEmpty { return env }
-        if let configured, !configured.isEmpty { return configured }
-        guard let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") else {
-            throw Failure(
-                kind: .noRuntimeDirectory,
-                message: "XDG_RUNTIME_DIR is not set, so there is no private place for the socket; "
-                    + "pass --socket PATH or set LLMUX_SOCKET (llmux does not fall back to /tmp)"
-            )
+    public static func resolve(explicit: String?, environment: [String: String]) throws(Failure) -> String {
+        guard let path = SocketPaths.resolve(explicit: explicit, environment: environment) else {
+            throw Failure(kind: .noRuntimeDirectory, message: SocketPaths.missingRuntimeDirectoryMessage)
         }
-        return runtime + "/llmux/llmux.sock"
+        return path
     }
 
     /// Creates the socket's directory (mode 0700) if needed. The directory

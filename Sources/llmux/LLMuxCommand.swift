@@ -1,1 +1,158 @@
-@main struct Main { static func main() {} }
+import ArgumentParser
+import Foundation
+import LLMuxClient
+import LLMuxWire
+
+/// `llmux`: the command-line client.
+@main
+struct LLMuxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llmux",
+        abstract: "Stream an answer from llmuxd to stdout.",
+        discussion: """
+            The prompt is the arguments, followed by standard input when it is not a terminal.
+
+            Exit codes: 0 ok, 1 other failure, 2 usage, 69 daemon unreachable, \
+            75 retryable upstream failure (try again later), 77 authentication, \
+            78 configuration (unknown model, no default model), 130 interrupted.
+            """,
+        version: LLMuxVersion.current,
+        subcommands: [Chat.self, Models.self, Status.self, Ping.self],
+        defaultSubcommand: Chat.self
+    )
+
+    /// Like the default `main`, but usage errors exit with 2 (the README's contract), not 64.
+    static func main() async {
+        Output.ignoreBrokenPipe()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Output.error(fullMessage(for: error))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options every subcommand shares.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: "Socket path (default: $LLMUX_SOCKET, else $XDG_RUNTIME_DIR/llmux/llmux.sock).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Do not start llmuxd when no daemon answers.")
+    var noAutostart = false
+
+    @Flag(name: .long, help: "Print the daemon's frames as received (NDJSON) instead of text.")
+    var json = false
+}
+
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a prompt and stream the answer (the default).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .shortAndLong, help: "Model, route or provider/model (default: the daemon's default model).")
+    var model: String?
+
+    @Option(name: .shortAndLong, help: "System prompt.")
+    var system: String?
+
+    @Option(name: .long, help: "Total time limit in milliseconds.")
+    var timeoutMs: Int?
+
+    @Option(name: .long, help: "Sampling temperature, passed to the provider.")
+    var temperature: Double?
+
+    @Option(name: .long, help: "Maximum output tokens, passed to the provider.")
+    var maxTokens: Int?
+
+    @Argument(help: "The prompt. Standard input, when piped, is appended to it.")
+    var prompt: [String] = []
+
+    func run() async throws {
+        var parts: [String] = []
+        let words = self.prompt.joined(separator: " ")
+        if !words.isEmpty { parts.append(words) }
+        if isatty(STDIN_FILENO) == 0 {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            let text = String(decoding: data, as: UTF8.self)
+            if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { parts.append(text) }
+        }
+        guard !parts.isEmpty else {
+            throw ValidationError("give a prompt as arguments or on standard input")
+        }
+        if let timeoutMs = self.timeoutMs, timeoutMs <= 0 {
+            throw ValidationError("--timeout-ms must be positive")
+        }
+        var request = ChatRequest.userPrompt(
+            id: "cli-\(getpid())",
+            model: self.model,
+            prompt: parts.joined(separator: "\n\n"),
+            system: self.system
+        )
+        request.timeoutMs = self.timeoutMs
+        if let temperature = self.temperature { request.options["temperature"] = .double(temperature) }
+        if let maxTokens = self.maxTokens { request.options["max_tokens"] = .int(Int64(maxTokens)) }
+        let outcome = await ChatRun(request: request, options: self.connection).execute()
+        throw ExitCode(outcome)
+    }
+}
+
+struct Models: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the models the daemon knows.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let code = await SimpleQuery(frame: .models(id: "models"), options: self.connection).execute { frame in
+            guard case .models(_, let models, let defaultModel) = frame else { return false }
+            for model in models {
+                let mark = model.id == defaultModel ? " (default)" : ""
+                Output.line("\(model.id)\t\(model.provider)/\(model.upstreamModel)\(mark)")
+            }
+            if let defaultModel, !models.contains(where: { $0.id == defaultModel }) {
+                Output.line("\(defaultModel)\t(default)")
+            }
+            return true
+        }
+        throw ExitCode(code)
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the daemon's state.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let code = await SimpleQuery(frame: .status(id: "status"), options: self.connection).execute { frame in
+            guard case .status(_, let status) = frame else { return false }
+            Output.line("llmuxd \(status.version), pid \(status.pid), up \(status.uptimeMs / 1000) s")
+            Output.line("connections \(status.connections), in flight \(status.inFlight), requests \(status.requestsTotal)")
+            Output.line("providers: \(status.providers.joined(separator: ", "))")
+            return true
+        }
+        throw ExitCode(code)
+    }
+}
+
+struct Ping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that the daemon answers.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let code = await SimpleQuery(frame: .ping(id: "ping"), options: self.connection).execute { frame in
+            guard case .pong = frame else { return false }
+            let elapsed = ContinuousClock.now - started
+            Output.line("pong in \(elapsed.formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 2))))")
+            return true
+        }
+        throw ExitCode(code)
+    }
+}

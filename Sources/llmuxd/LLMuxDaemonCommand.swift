@@ -58,7 +58,7 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
 
         let socketPath: String
         do {
-            socketPath = try SocketLocation.resolve(explicit: self.socket, configured: loaded.socketPath, environment: environment)
+            socketPath = try SocketLocation.resolve(explicit: self.socket, environment: environment)
         } catch {
             Self.fail("llmuxd: \(error)", code: 78)
         }

@@ -1,0 +1,106 @@
+public import LLMuxWire
+import NIOCore
+import NIOPosix
+
+/// A frame received from the daemon, with the exact line it arrived as.
+public struct ReceivedFrame: Sendable {
+    public var frame: ServerFrame
+    /// The line as sent by the daemon, without its newline (`llmux --json` prints it).
+    public var raw: String
+}
+
+/// Why talking to the daemon failed.
+public enum ClientError: Error, Sendable, CustomStringConvertible {
+    case daemonUnreachable(path: String, reason: String)
+    case connectionClosed
+    case invalidFrame(String)
+
+    public var description: String {
+        switch self {
+        case .daemonUnreachable(let path, let reason): return "no llmuxd answers on \(path) (\(reason))"
+        case .connectionClosed: return "the daemon closed the connection"
+        case .invalidFrame(let message): return "the daemon sent an invalid frame: \(message)"
+        }
+    }
+}
+
+/// One connection to llmuxd. Use it inside `LLMuxConnection.withConnection`,
+/// which closes it when the body returns.
+public struct LLMuxConnection: Sendable {
+    typealias Channel = NIOAsyncChannel<NDJSONInbound, ByteBuffer>
+
+    /// The longest line accepted from the daemon.
+    public static let maxLineBytes = 64 * 1024 * 1024
+
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// Frames from the daemon, in order. It can be iterated only once per connection.
+    public let frames: Frames
+
+    /// Connects to the socket and runs `body` with the connection.
+    public static func withConnection<Result: Sendable>(
+        socketPath: String,
+        _ body: (LLMuxConnection) async throws -> Result
+    ) async throws -> Result {
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: Self.maxLineBytes))
+                        )
+                        return try Channel(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(inboundType: NDJSONInbound.self, outboundType: ByteBuffer.self)
+                        )
+                    }
+                }
+        } catch {
+            throw ClientError.daemonUnreachable(path: socketPath, reason: Self.reason(error))
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(LLMuxConnection(outbound: outbound, frames: Frames(base: inbound)))
+        }
+    }
+
+    /// Sends one frame.
+    public func send(_ frame: ClientFrame) async throws {
+        var buffer = ByteBuffer()
+        frame.encode(into: &buffer)
+        try await self.outbound.write(buffer)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return io.description }
+        return String(describing: error)
+    }
+
+    /// The daemon's frames, decoded.
+    public struct Frames: AsyncSequence, Sendable {
+        public typealias Element = ReceivedFrame
+        let base: NIOAsyncChannelInboundStream<NDJSONInbound>
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator
+
+            public mutating func next() async throws -> ReceivedFrame? {
+                guard let item = try await self.base.next() else { return nil }
+                switch item {
+                case .tooLong(let limit):
+                    throw ClientError.invalidFrame("a line from the daemon exceeded \(limit) bytes")
+                case .line(let line):
+                    do {
+                        let frame = try ServerFrame.decode(line: line.readableBytesView)
+                        return ReceivedFrame(frame: frame, raw: String(buffer: line))
+                    } catch {
+                        throw ClientError.invalidFrame(error.error.message)
+                    }
+                }
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: self.base.makeAsyncIterator())
+        }
+    }
+}
