@@ -146,9 +146,13 @@ let package = Package(
                 "LLMuxDaemon",
                 "LLMuxClient",
                 "LLMuxMockUpstream",
+                "llmux",
+                "llmuxd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

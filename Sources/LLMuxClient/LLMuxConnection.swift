@@ -1,5 +1,5 @@
 public import LLMuxWire
-import NIOCore
+public import NIOCore
 import NIOPosix
 
 /// A frame received from the daemon, with the exact line it arrived as.
@@ -70,37 +70,65 @@ public struct LLMuxConnection: Sendable {
         try await self.outbound.write(buffer)
     }
 
+    /// Sends bytes as they are: pre-encoded lines, or deliberately broken input in tests.
+    public func sendRaw(_ bytes: ByteBuffer) async throws {
+        try await self.outbound.write(bytes)
+    }
+
     static func reason(_ error: any Error) -> String {
         if let io = error as? IOError { return io.description }
         return String(describing: error)
     }
 
-    /// The daemon's frames, decoded.
+    /// The daemon's frames, decoded. Each iteration continues where the
+    /// previous one stopped; iterate from one task at a time.
     public struct Frames: AsyncSequence, Sendable {
         public typealias Element = ReceivedFrame
-        let base: NIOAsyncChannelInboundStream<NDJSONInbound>
+        let reader: FrameReader
+
+        init(base: NIOAsyncChannelInboundStream<NDJSONInbound>) {
+            self.reader = FrameReader(base.makeAsyncIterator())
+        }
 
         public struct AsyncIterator: AsyncIteratorProtocol {
-            var base: NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator
+            let reader: FrameReader
 
             public mutating func next() async throws -> ReceivedFrame? {
-                guard let item = try await self.base.next() else { return nil }
-                switch item {
-                case .tooLong(let limit):
-                    throw ClientError.invalidFrame("a line from the daemon exceeded \(limit) bytes")
-                case .line(let line):
-                    do {
-                        let frame = try ServerFrame.decode(line: line.readableBytesView)
-                        return ReceivedFrame(frame: frame, raw: String(buffer: line))
-                    } catch {
-                        throw ClientError.invalidFrame(error.error.message)
-                    }
-                }
+                try await self.reader.next()
             }
         }
 
         public func makeAsyncIterator() -> AsyncIterator {
-            AsyncIterator(base: self.base.makeAsyncIterator())
+            AsyncIterator(reader: self.reader)
+        }
+    }
+}
+
+/// Owns the connection's single inbound iterator (NIO allows only one), so
+/// that several loops can read one after another.
+actor FrameReader {
+    private var iterator: NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator
+
+    init(_ iterator: sending NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator) {
+        self.iterator = iterator
+    }
+
+    func next() async throws -> ReceivedFrame? {
+        // Copy out, advance, store back: the iterator's state lives in a shared
+        // reference, and the actor serializes callers.
+        var iterator = self.iterator
+        defer { self.iterator = iterator }
+        guard let item = try await iterator.next(isolation: self) else { return nil }
+        switch item {
+        case .tooLong(let limit):
+            throw ClientError.invalidFrame("a line from the daemon exceeded \(limit) bytes")
+        case .line(let line):
+            do {
+                let frame = try ServerFrame.decode(line: line.readableBytesView)
+                return ReceivedFrame(frame: frame, raw: String(buffer: line))
+            } catch {
+                throw ClientError.invalidFrame(error.error.message)
+            }
         }
     }
 }

@@ -3,7 +3,8 @@ import Synchronization
 
 /// Enforces the per-phase deadlines of one request: response head, first
 /// token, idle gap between reads, and total time. It wakes only when a
-/// deadline could have passed, not per token.
+/// deadline could have passed or the phase changed, never per token: reads
+/// only push the idle deadline later, which is checked when the old one expires.
 final class RequestWatchdog: Sendable {
     struct Limits: Sendable {
         var header: Duration?
@@ -21,6 +22,11 @@ final class RequestWatchdog: Sendable {
     private struct State {
         var phase: Phase = .awaitingHeaders
         var lastActivity: ContinuousClock.Instant
+        /// Counts phase changes; the watchdog re-plans when it moves.
+        var generation = 0
+        var phaseWaiter: CheckedContinuation<Void, Never>?
+        /// Set once the waiting task is cancelled, so a late waiter does not park forever.
+        var waitingCancelled = false
     }
 
     private let limits: Limits
@@ -35,10 +41,13 @@ final class RequestWatchdog: Sendable {
 
     func headersReceived() {
         let now = ContinuousClock.now
-        self.state.withLock {
-            if case .awaitingHeaders = $0.phase { $0.phase = .awaitingFirstToken(since: now) }
-            $0.lastActivity = now
+        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.lastActivity = now
+            guard case .awaitingHeaders = state.phase else { return nil }
+            state.phase = .awaitingFirstToken(since: now)
+            return Self.advance(&state)
         }
+        waiter?.resume()
     }
 
     func bytesReceived() {
@@ -48,9 +57,39 @@ final class RequestWatchdog: Sendable {
 
     func firstTokenReceived() {
         let now = ContinuousClock.now
-        self.state.withLock {
-            $0.phase = .streaming
-            $0.lastActivity = now
+        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.lastActivity = now
+            if case .streaming = state.phase { return nil }
+            state.phase = .streaming
+            return Self.advance(&state)
+        }
+        waiter?.resume()
+    }
+
+    private static func advance(_ state: inout State) -> CheckedContinuation<Void, Never>? {
+        state.generation += 1
+        defer { state.phaseWaiter = nil }
+        return state.phaseWaiter
+    }
+
+    /// Returns when the phase moves past `generation`, or when cancelled.
+    private func phaseChange(after generation: Int) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = self.state.withLock { state -> Bool in
+                    if state.generation != generation || state.waitingCancelled { return true }
+                    state.phaseWaiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.waitingCancelled = true
+                defer { state.phaseWaiter = nil }
+                return state.phaseWaiter
+            }
+            waiter?.resume()
         }
     }
 
@@ -73,20 +112,23 @@ final class RequestWatchdog: Sendable {
     /// Returns the phase whose deadline passed, or `nil` when cancelled first.
     func run() async -> TimeoutPhase? {
         while !Task.isCancelled {
-            guard let (deadline, _) = self.nextDeadline() else {
-                // No limit at all: wait for cancellation.
-                do {
-                    while true { try await Task.sleep(for: .seconds(3600)) }
-                } catch {
-                    return nil
+            // The previous round's waiter (if cancelled) has finished: start clean.
+            let generation = self.state.withLock { state in
+                state.waitingCancelled = false
+                return state.generation
+            }
+            let deadline = self.nextDeadline()?.0
+            // Sleep until the deadline, or until the phase changes (which can move it earlier).
+            await withTaskGroup(of: Void.self) { group in
+                if let deadline {
+                    group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
                 }
+                group.addTask { await self.phaseChange(after: generation) }
+                await group.next()
+                group.cancelAll()
             }
-            do {
-                try await Task.sleep(until: deadline, clock: .continuous)
-            } catch {
-                return nil
-            }
-            // Activity may have moved the deadline while sleeping.
+            if Task.isCancelled { return nil }
+            // Reads may have pushed the idle deadline later while sleeping.
             if let (current, phase) = self.nextDeadline(), current <= .now {
                 return phase
             }

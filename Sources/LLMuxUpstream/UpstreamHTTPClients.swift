@@ -19,6 +19,8 @@ public final class UpstreamHTTPClients: Sendable {
             configuration.connectionPool = .init(idleTimeout: .seconds(90))
             configuration.decompression = .disabled
             configuration.redirectConfiguration = .disallow
+            // A refused connection fails the request at once; fallback across targets is the router's job.
+            configuration.connectionPool.retryConnectionEstablishment = false
             return configuration
         }
         self.automatic = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration(.automatic))

@@ -1,0 +1,145 @@
+import LLMuxConfig
+import Testing
+
+@Suite("Configuration")
+struct ConfigLoaderTests {
+    let loader = ConfigLoader(environment: [:])
+
+    @Test func fullConfigParses() throws {
+        let text = """
+            default_model = "fast"
+            log_level = "debug"
+
+            [timeouts]
+            header_ms = 1000
+            idle_ms = 0
+
+            [providers.openai]
+            base_url = "https://api.openai.com/v1"
+            api_key_env = "OPENAI_API_KEY"
+
+            [providers.local]
+            kind = "openai"
+            base_url = "http://127.0.0.1:8080/v1"
+            http1_only = true
+
+            [providers.vault]
+            base_url = "https://example.invalid/v1"
+            api_key_cmd = ["pass", "show", "llm/key"]
+
+            [models.fast]
+            provider = "openai"
+            model = "gpt-4o-mini"
+            """
+        let config = try loader.parse(text, path: "config.toml")
+        #expect(config.defaultModel == "fast")
+        #expect(config.logLevel == "debug")
+        #expect(config.timeouts.headerMs == 1000)
+        #expect(config.timeouts.idleMs == nil, "0 turns a limit off")
+        #expect(config.timeouts.totalMs == TimeoutConfig.default.totalMs)
+        #expect(config.providers["openai"]?.keySource == .environment("OPENAI_API_KEY"))
+        #expect(config.providers["local"]?.keySource == ProviderConfig.KeySource.none)
+        #expect(config.providers["local"]?.http1Only == true)
+        #expect(config.providers["vault"]?.keySource == .command(["pass", "show", "llm/key"]))
+        #expect(config.models["fast"] == ModelConfig(name: "fast", provider: "openai", upstreamModel: "gpt-4o-mini"))
+    }
+
+    struct BadConfig: Sendable, CustomTestStringConvertible {
+        var text: String
+        var line: Int?
+        var key: String?
+        var fragment: String
+        var testDescription: String { self.fragment }
+    }
+
+    @Test(arguments: [
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example/v1\"\napi_key_env = \"A\"\napi_key_file = \"/k\"\n", line: 1, key: "providers.a", fragment: "exactly one"),
+        BadConfig(text: "[providers.a]\nbase_ur = \"https://x.example/v1\"\n", line: 2, key: "providers.a.base_ur", fragment: "unknown key"),
+        BadConfig(text: "[providers.a]\nkind = \"openai\"\n", line: 1, key: "providers.a.base_url", fragment: "missing"),
+        BadConfig(text: "[providers.a]\nbase_url = \"ftp://x\"\n", line: 2, key: "providers.a.base_url", fragment: "http"),
+        BadConfig(text: "[providers.a]\nkind = \"magic\"\nbase_url = \"https://x.example\"\n", line: 2, key: "providers.a.kind", fragment: "unknown provider kind"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\napi_key_cmd = \"pass show\"\n", line: 3, key: "providers.a.api_key_cmd", fragment: "array"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n\n[models.m]\nprovider = \"b\"\nmodel = \"x\"\n", line: 5, key: "models.m.provider", fragment: "no provider named 'b'"),
+        BadConfig(text: "default_model = \"nowhere\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "default_model", fragment: "neither"),
+        BadConfig(text: "[timeouts]\nidle_ms = \"soon\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 2, key: "timeouts.idle_ms", fragment: "milliseconds"),
+        BadConfig(text: "this is = = not toml\n", line: 1, key: nil, fragment: "invalid TOML"),
+        BadConfig(text: "log_level = \"loud\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "log_level", fragment: "must be one of"),
+        BadConfig(text: "", line: nil, key: nil, fragment: "no providers"),
+    ])
+    func errorsNameFileLineAndKey(_ bad: BadConfig) {
+        do {
+            _ = try loader.parse(bad.text, path: "/home/u/.config/llmux/config.toml")
+            Issue.record("accepted a bad config")
+        } catch {
+            #expect(error.file == "/home/u/.config/llmux/config.toml")
+            #expect(error.line == bad.line)
+            #expect(error.key == bad.key)
+            #expect(error.message.contains(bad.fragment), "\(error.message)")
+            #expect(error.description.hasPrefix("/home/u/.config/llmux/config.toml" + (bad.line.map { ":\($0)" } ?? "")))
+        }
+    }
+
+    @Test func zeroConfigFindsWellKnownKeysInPriorityOrder() {
+        let config = ConfigLoader(environment: ["GROQ_API_KEY": "g", "OPENROUTER_API_KEY": "o"]).zeroConfig()
+        #expect(Set(config.providers.keys) == ["groq", "openrouter"])
+        #expect(config.defaultModel == "openrouter/openai/gpt-4o-mini")
+        #expect(config.providers["groq"]?.keySource == .environment("GROQ_API_KEY"))
+        #expect(!config.usesDemo)
+    }
+
+    @Test func zeroConfigHonoursOpenAIBaseURL() {
+        let config = ConfigLoader(environment: ["OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"]).zeroConfig()
+        #expect(config.providers["openai"]?.baseURL == "http://127.0.0.1:9/v1")
+        #expect(config.defaultModel == "openai/gpt-4o-mini")
+    }
+
+    @Test func zeroConfigWithoutKeysServesTheDemo() {
+        let config = ConfigLoader(environment: ["OPENAI_API_KEY": ""]).zeroConfig()
+        #expect(config.usesDemo)
+        #expect(config.defaultModel == DaemonConfig.demoModel)
+        #expect(config.notes.contains { $0.contains("DEMO") })
+    }
+
+    @Test func explicitMissingFileIsAnError() {
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader(environment: [:]).load(explicitPath: "/nonexistent/llmux.toml")
+        }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader(environment: ["LLMUX_CONFIG": "/nonexistent/llmux.toml"]).load(explicitPath: nil)
+        }
+    }
+
+    @Test func secretsNeverPrint() {
+        let secret = Secret("sk-live-abcdef123456")
+        #expect("\(secret)" == "[redacted]")
+        #expect(String(reflecting: secret) == "[redacted]")
+        #expect(!"\([secret])".contains("abcdef"))
+        #expect(secret.redact(in: "Incorrect API key provided: sk-live-abcdef123456.") == "Incorrect API key provided: [redacted].")
+    }
+
+    @Test func credentialSources() async throws {
+        let resolver = CredentialResolver(environment: ["K": " key-from-env \n"], logger: .init(label: "t"))
+        let fromEnv = try await resolver.key(for: ProviderConfig(name: "p", baseURL: "http://x", keySource: .environment("K")))
+        #expect(fromEnv?.reveal() == "key-from-env")
+        let fromCommand = try await resolver.key(for: ProviderConfig(name: "c", baseURL: "http://x", keySource: .command(["echo", "cmd-key"])))
+        #expect(fromCommand?.reveal() == "cmd-key")
+        await #expect(throws: CredentialResolver.Failure.self) {
+            try await resolver.key(for: ProviderConfig(name: "m", baseURL: "http://x", keySource: .environment("MISSING")))
+        }
+        await #expect(throws: CredentialResolver.Failure.self) {
+            try await resolver.key(for: ProviderConfig(name: "f", baseURL: "http://x", keySource: .command(["false"])))
+        }
+    }
+
+    @Test func keyCommandTimesOut() async throws {
+        let resolver = CredentialResolver(environment: [:], commandTimeout: .milliseconds(200), logger: .init(label: "t"))
+        let started = ContinuousClock.now
+        do {
+            _ = try await resolver.key(for: ProviderConfig(name: "slow", baseURL: "http://x", keySource: .command(["sleep", "5"])))
+            Issue.record("a hanging api_key_cmd returned a key")
+        } catch {
+            #expect(error.message.contains("did not finish"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+}

@@ -1,0 +1,463 @@
+import Foundation
+import LLMuxClient
+import LLMuxConfig
+import LLMuxMockUpstream
+import LLMuxWire
+import NIOCore
+import Testing
+
+/// The real daemon on a temporary socket against the mock upstream, over real sockets.
+@Suite("Daemon end to end")
+struct DaemonIntegrationTests {
+    /// Sends one chat line and returns that request's frames.
+    func chat(_ daemon: TestDaemon, id: String = "r", model: String = "mock/default", extra: String = "") async throws -> FrameLog {
+        try await daemon.connect { connection in
+            try await connection.send(line: chatLine(id, model: model, extra: extra))
+            return try await FrameLog.read(from: connection, until: [id])
+        }
+    }
+
+    func terminalError(_ log: FrameLog, _ id: String) -> WireError? {
+        if case .error(_, let error)? = log.terminal(id) { return error }
+        return nil
+    }
+
+    @Test func streamsAnAnswerWithStartDeltasAndDone() async throws {
+        try await TestDaemon.with { daemon in
+            let log = try await chat(daemon, extra: #","temperature":0.2,"tools":[{"type":"function","function":{"name":"f"}}]"#)
+            #expect(log.isWellFormed("r"))
+            #expect(log.text("r") == "echo: hello r")
+            guard case .start(_, let model, let provider)? = log.frames("r").first else { Issue.record("no start"); return }
+            #expect(model == "default")
+            #expect(provider == "mock")
+            guard case .done(let done)? = log.terminal("r") else { Issue.record("no done"); return }
+            #expect(done.finishReason == "stop")
+            #expect(done.usage?.outputTokens == 3)
+            #expect(done.timing.ttftMs != nil)
+
+            let sent = try #require(daemon.mock.requests.last)
+            #expect(sent.uri == "/v1/chat/completions")
+            #expect(sent.header("authorization") == "Bearer \(TestDaemon.apiKey)")
+            #expect(sent.body?["stream"] == true)
+            #expect(sent.body?["stream_options"]?["include_usage"] == true)
+            #expect(sent.body?["model"] == "default")
+            #expect(sent.body?["temperature"] == 0.2)
+            #expect(sent.body?["tools"]?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test func configuredModelNamesResolve() async throws {
+        try await TestDaemon.with { daemon in
+            let log = try await chat(daemon, model: "fast")
+            #expect(log.isWellFormed("r"))
+            #expect(daemon.mock.requests.last?.body?["model"] == "fast-upstream")
+        }
+    }
+
+    @Test func hundredConcurrentRequestsOnOneConnection() async throws {
+        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+            daemon.mock.setDefaultScript(MockScript(firstTokenDelayMs: 100, intervalMs: 5))
+            let ids = (0..<100).map { "c\($0)" }
+            let log = try await daemon.connect { connection in
+                var batch = ByteBuffer()
+                for id in ids { batch.writeString(chatLine(id) + "\n") }
+                try await connection.sendRaw(batch)
+                return try await FrameLog.read(from: connection, until: Set(ids))
+            }
+            for id in ids {
+                #expect(log.isWellFormed(id), "\(id) is not start, deltas in order, one terminal")
+                #expect(log.text(id) == "echo: hello \(id)")
+                if case .done = log.terminal(id) {} else { Issue.record("\(id) did not end with done") }
+            }
+            // The streams really ran side by side: count requests between start and terminal frame.
+            var open = 0
+            var peak = 0
+            for frame in log.all {
+                if case .start = frame { open += 1 }
+                if frame.isTerminal { open -= 1 }
+                peak = max(peak, open)
+            }
+            #expect(peak >= 50, "at most \(peak) requests were in flight at once")
+        } }
+    }
+
+    @Test func hundredRequestsSpreadOverTwentyConnections() async throws {
+        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+            daemon.mock.setDefaultScript(MockScript(intervalMs: 2))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for connectionIndex in 0..<20 {
+                    group.addTask {
+                        let ids = (0..<5).map { "k\(connectionIndex)-\($0)" }
+                        let log = try await daemon.connect { connection in
+                            for id in ids { try await connection.send(line: chatLine(id)) }
+                            return try await FrameLog.read(from: connection, until: Set(ids))
+                        }
+                        for id in ids {
+                            #expect(log.isWellFormed(id))
+                            #expect(log.text(id) == "echo: hello \(id)")
+                        }
+                        #expect(Set(log.byID.keys) == Set(ids), "frames of other connections leaked in")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } }
+    }
+
+    @Test func cancelEndsWithCancelledAndClosesTheUpstreamConnectionWithin100ms() async throws {
+        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
+            let (cancelSentAt, log) = try await daemon.connect { connection -> (ContinuousClock.Instant, FrameLog) in
+                try await connection.send(line: chatLine("long"))
+                var log = FrameLog()
+                var cancelSentAt: ContinuousClock.Instant?
+                for try await received in connection.frames {
+                    log.append(received.frame)
+                    if case .delta(let delta) = received.frame, delta.seq == 2, cancelSentAt == nil {
+                        cancelSentAt = .now
+                        try await connection.send(.cancel(id: "long"))
+                    }
+                    if received.frame.isTerminal { break }
+                }
+                return (cancelSentAt!, log)
+            }
+            #expect(log.isWellFormed("long"))
+            guard case .done(let done)? = log.terminal("long") else { Issue.record("cancel must end with done"); return }
+            #expect(done.finishReason == "cancelled")
+            let connectionID = try #require(daemon.mock.requests.last?.connectionID)
+            let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
+            #expect(closedAt - cancelSentAt < .milliseconds(100), "upstream closed \(closedAt - cancelSentAt) after cancel")
+        } }
+    }
+
+    @Test func hangingUpClosesTheUpstreamConnectionWithin100ms() async throws {
+        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
+            let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
+                try await connection.send(line: chatLine("long"))
+                for try await received in connection.frames {
+                    if case .delta(let delta) = received.frame, delta.seq == 2 { break }
+                }
+                return .now
+            }
+            let connectionID = try #require(daemon.mock.requests.last?.connectionID)
+            let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
+            #expect(closedAt - hungUpAt < .milliseconds(100), "upstream closed \(closedAt - hungUpAt) after hang-up")
+        } }
+    }
+
+    @Test func hangingUpBeforeTheFirstTokenStillClosesTheUpstream() async throws {
+        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+            daemon.mock.setDefaultScript(MockScript(fault: .stallHeaders))
+            let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
+                try await connection.send(line: chatLine("silent"))
+                for try await received in connection.frames {
+                    if case .start = received.frame { break }
+                }
+                // Let the upstream request reach the mock before hanging up.
+                for _ in 0..<100 where daemon.mock.requests.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+                return .now
+            }
+            let connectionID = try #require(daemon.mock.requests.last?.connectionID)
+            let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
+            #expect(closedAt - hungUpAt < .milliseconds(100))
+        } }
+    }
+
+    @Test func cancelOfUnknownOrFinishedIDIsANoOp() async throws {
+        try await TestDaemon.with { daemon in
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("a"))
+                try await connection.send(.cancel(id: "never-existed"))
+                var log = try await FrameLog.read(from: connection, until: ["a"])
+                try await connection.send(.cancel(id: "a"))
+                try await connection.send(.ping(id: "p"))
+                for try await received in connection.frames {
+                    log.append(received.frame)
+                    if case .pong = received.frame { break }
+                }
+                #expect(log.isWellFormed("a"))
+                guard case .done(let done)? = log.terminal("a") else { Issue.record("no done"); return }
+                #expect(done.finishReason == "stop")
+                #expect(log.frames("never-existed").isEmpty)
+                #expect(log.frames("a").count(where: { $0.isTerminal }) == 1)
+            }
+        }
+    }
+
+    @Test func badInputGetsErrorsWhileOtherStreamsKeepFlowing() async throws {
+        try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 64)) { daemon in
+            daemon.mock.setDefaultScript(MockScript.counting(40, intervalMs: 5))
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("good"))
+                var log = FrameLog()
+                // Wait until the good stream is flowing.
+                for try await received in connection.frames {
+                    log.append(received.frame)
+                    if case .delta = received.frame { break }
+                }
+                var garbage = ByteBuffer()
+                garbage.writeString("this is not json\n")
+                garbage.writeString(#"{"type":"chat","id":"bad1"}"# + "\n")
+                garbage.writeString(#"{"type":"teleport","id":"bad2"}"# + "\n")
+                garbage.writeString(#"{"type":"chat","id":"bad3","messages":[{"role":"user","content":"x"}],"temperature":"hot","timeout_ms":"soon"}"# + "\n")
+                garbage.writeString(#"{"type":"chat","id":17,"messages":[]}"# + "\n")
+                garbage.writeString(chatLine("good") + "\n")  // duplicate while in flight
+                garbage.writeString(#"{"type":"chat","id":"huge","messages":[{"role":"user","content":""# + String(repeating: "x", count: 10_000) + "\"}]}\n")
+                garbage.writeString(#"{"type":"ping","id":"after"}"# + "\n")
+                try await connection.sendRaw(garbage)
+                var sawPong = false
+                for try await received in connection.frames {
+                    log.append(received.frame)
+                    if case .pong("after") = received.frame { sawPong = true }
+                    if sawPong && log.terminal("good") != nil { break }
+                }
+                #expect(log.isWellFormed("good"), "the good stream was disturbed")
+                #expect(log.text("good") == (0..<40).map { String(repeating: "0", count: 8 - String($0).count) + String($0) }.joined())
+                let codes = log.all.compactMap { frame -> String? in
+                    guard case .error(let id, let error) = frame else { return nil }
+                    return "\(id ?? "null"):\(error.code.rawValue)"
+                }
+                #expect(codes == [
+                    "null:parse_error", "bad1:invalid_request", "bad2:invalid_request", "bad3:invalid_request",
+                    "null:invalid_request", "good:duplicate_id", "null:frame_too_large",
+                ])
+                // The rejected duplicate did not end the original request early.
+                #expect(log.frames("good").count(where: { if case .done = $0 { return true } else { return false } }) == 1)
+            }
+        }
+    }
+
+    @Test func tooManyRequestsOnOneConnection() async throws {
+        try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 2)) { daemon in
+            daemon.mock.setDefaultScript(MockScript.counting(5, intervalMs: 30))
+            try await daemon.connect { connection in
+                for id in ["a", "b", "c"] { try await connection.send(line: chatLine(id)) }
+                let log = try await FrameLog.read(from: connection, until: ["a", "b", "c"])
+                #expect(log.isWellFormed("a") && log.isWellFormed("b"))
+                #expect(terminalError(log, "c")?.code == .tooManyRequests)
+                #expect(terminalError(log, "c")?.retryable == true)
+            }
+        }
+    }
+
+    @Test func unknownModelIsOneErrorFrameWithoutStart() async throws {
+        try await TestDaemon.with { daemon in
+            let log = try await chat(daemon, model: "nonsense")
+            #expect(log.frames("r").count == 1)
+            #expect(terminalError(log, "r")?.code == .unknownModel)
+            #expect(daemon.mock.requests.isEmpty)
+        }
+    }
+
+    struct UpstreamHTTPCase: Sendable, CustomTestStringConvertible {
+        var status: Int
+        var headers: [String: String] = [:]
+        var code: WireErrorCode
+        var retryable: Bool
+        var retryAfterMs: Int?
+        var message: String
+        var testDescription: String { "HTTP \(status)" }
+    }
+
+    @Test(arguments: [
+        UpstreamHTTPCase(status: 429, headers: ["retry-after": "2"], code: .upstreamHTTP, retryable: true, retryAfterMs: 2000, message: "Rate limit reached"),
+        UpstreamHTTPCase(status: 503, headers: ["retry-after-ms": "1500"], code: .upstreamHTTP, retryable: true, retryAfterMs: 1500, message: "Rate limit reached"),
+        UpstreamHTTPCase(status: 400, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
+        UpstreamHTTPCase(status: 404, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
+        UpstreamHTTPCase(status: 401, code: .authFailed, retryable: false, message: "Incorrect API key provided: [redacted]"),
+        UpstreamHTTPCase(status: 529, code: .upstreamHTTP, retryable: true, message: "Rate limit reached"),
+    ])
+    func upstreamHTTPErrorsMapToErrorFrames(_ testCase: UpstreamHTTPCase) async throws {
+        try await TestDaemon.with { daemon in
+            let body = testCase.status == 401
+                ? #"{"error":{"message":"Incorrect API key provided: \#(TestDaemon.apiKey)","type":"invalid_request_error"}}"#
+                : #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit"}}"#
+            daemon.mock.setDefaultScript(.httpError(testCase.status, body: body, headers: testCase.headers))
+            let log = try await chat(daemon)
+            #expect(log.isWellFormed("r"))
+            let error = try #require(terminalError(log, "r"))
+            #expect(error.code == testCase.code)
+            #expect(error.httpStatus == testCase.status)
+            #expect(error.retryable == testCase.retryable)
+            #expect(error.retryAfterMs == testCase.retryAfterMs)
+            #expect(error.message.contains(testCase.message), "\(error.message)")
+            #expect(!error.message.contains(TestDaemon.apiKey))
+            #expect(!daemon.logText.contains(TestDaemon.apiKey))
+        }
+    }
+
+    struct StreamFaultCase: Sendable, CustomTestStringConvertible {
+        var fault: MockScript.Fault
+        var code: WireErrorCode
+        var deltasBefore: Int
+        var testDescription: String { "\(fault)" }
+    }
+
+    @Test(arguments: [
+        StreamFaultCase(fault: .endAfterChunks(3), code: .upstreamTruncated, deltasBefore: 3),
+        StreamFaultCase(fault: .resetAfterChunks(2), code: .upstreamTruncated, deltasBefore: 2),
+        StreamFaultCase(fault: .malformedAfterChunks(1), code: .upstreamProtocol, deltasBefore: 1),
+        StreamFaultCase(fault: .oversizedEventAfterChunks(1, bytes: 5 * 1024 * 1024), code: .upstreamProtocol, deltasBefore: 1),
+        StreamFaultCase(fault: .errorEventAfterChunks(2, message: "model crashed"), code: .upstreamError, deltasBefore: 2),
+        StreamFaultCase(fault: .resetBeforeHeaders, code: .upstreamConnect, deltasBefore: 0),
+    ])
+    func streamFaultsEndWithTheRightError(_ testCase: StreamFaultCase) async throws {
+        try await TestDaemon.with { daemon in
+            var script = MockScript.counting(10)
+            script.fault = testCase.fault
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon)
+            #expect(log.isWellFormed("r"))
+            #expect(log.frames("r").count == testCase.deltasBefore + 2)
+            #expect(terminalError(log, "r")?.code == testCase.code)
+            #expect(terminalError(log, "r")?.retryable == (testCase.code != .upstreamProtocol))
+        }
+    }
+
+    @Test func streamWithoutDoneButWithFinishReasonIsComplete() async throws {
+        try await TestDaemon.with { daemon in
+            var script = MockScript.counting(3)
+            script.sendDone = false
+            script.keepAliveComments = 2
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon)
+            guard case .done(let done)? = log.terminal("r") else { Issue.record("expected done"); return }
+            #expect(done.finishReason == "stop")
+            #expect(log.text("r") == "000000000000000100000002")
+        }
+    }
+
+    @Test func refusedConnectionIsUpstreamConnect() async throws {
+        let closedPort = try await { () async throws -> Int in
+            let probe = try await MockUpstream.start()
+            let port = probe.port
+            await probe.shutdown()
+            return port
+        }()
+        try await TestDaemon.with(configure: { config, _ in
+            config.providers["dead"] = ProviderConfig(name: "dead", baseURL: "http://127.0.0.1:\(closedPort)/v1", keySource: .none)
+        }) { daemon in
+            let log = try await chat(daemon, model: "dead/x")
+            #expect(log.isWellFormed("r"))
+            #expect(terminalError(log, "r")?.code == .upstreamConnect)
+            #expect(terminalError(log, "r")?.retryable == true)
+        }
+    }
+
+    struct TimeoutCase: Sendable, CustomTestStringConvertible {
+        var script: MockScript
+        var timeouts: TimeoutConfig
+        var extra: String = ""
+        var phaseText: String
+        var testDescription: String { phaseText }
+    }
+
+    @Test(arguments: [
+        TimeoutCase(script: MockScript(fault: .stallHeaders), timeouts: .init(connectMs: 1000, headerMs: 300, firstTokenMs: nil, idleMs: nil, totalMs: nil), phaseText: "no response head"),
+        TimeoutCase(script: MockScript(firstTokenDelayMs: 3000), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: 300, idleMs: nil, totalMs: nil), phaseText: "no first token"),
+        TimeoutCase(script: MockScript(chunks: ["a", "b", "c"], fault: .stallAfterChunks(2)), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: 300, totalMs: nil), phaseText: "stalled"),
+        TimeoutCase(script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil), extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
+    ])
+    func phaseTimeouts(_ testCase: TimeoutCase) async throws {
+        try await TestDaemon.with(timeouts: testCase.timeouts) { daemon in
+            daemon.mock.setDefaultScript(testCase.script)
+            let started = ContinuousClock.now
+            let log = try await chat(daemon, extra: testCase.extra)
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(log.isWellFormed("r"))
+            let error = try #require(terminalError(log, "r"))
+            #expect(error.code == .upstreamTimeout)
+            #expect(error.message.contains(testCase.phaseText), "\(error.message)")
+            // The timed-out upstream request is aborted, not left running.
+            let connectionID = try #require(daemon.mock.requests.last?.connectionID)
+            #expect(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(1)) != nil)
+        }
+    }
+
+    @Test func helloPingModelsStatus() async throws {
+        try await TestDaemon.with { daemon in
+            try await daemon.connect { connection in
+                try await connection.send(.hello(ClientHello(protocols: [1], client: "test")))
+                try await connection.send(.ping(id: "p"))
+                try await connection.send(.models(id: "m"))
+                try await connection.send(.status(id: "s"))
+                try await connection.send(line: #"{"type":"hello","protocol":[7]}"#)
+                var frames: [ServerFrame] = []
+                for try await received in connection.frames {
+                    frames.append(received.frame)
+                    if frames.count == 5 { break }
+                }
+                guard case .hello(let hello) = frames[0] else { Issue.record("no hello"); return }
+                #expect(hello.protocolVersion == 1)
+                #expect(hello.limits == .default)
+                #expect(frames[1] == .pong(id: "p"))
+                guard case .models(_, let models, let defaultModel) = frames[2] else { Issue.record("no models"); return }
+                #expect(models.map(\.id).contains("fast"))
+                #expect(defaultModel == "mock/default")
+                guard case .status(_, let status) = frames[3] else { Issue.record("no status"); return }
+                #expect(status.connections == 1)
+                #expect(status.providers == ["mock"])
+                guard case .error(nil, let error) = frames[4] else { Issue.record("no error"); return }
+                #expect(error.code == .unsupportedProtocol)
+            }
+        }
+    }
+
+    @Test func halfClosedClientStillGetsItsAnswers() async throws {
+        try await TestDaemon.with { daemon in
+            // Like `printf '...' | socat - UNIX-CONNECT:...`: write, shut down the write side, read.
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                let bytes = Array(daemon.socketPath.utf8)
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(connected == 0)
+            let request = chatLine("x") + "\n" + chatLine("y")  // no final newline
+            _ = request.withCString { write(fd, $0, strlen($0)) }
+            shutdown(fd, Int32(SHUT_WR))
+            var received = [UInt8]()
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { break }
+                received.append(contentsOf: chunk[0..<n])
+            }
+            var log = FrameLog()
+            for line in received.split(separator: UInt8(ascii: "\n")) {
+                log.append(try ServerFrame.decode(line: line))
+            }
+            #expect(log.isWellFormed("x") && log.isWellFormed("y"))
+            #expect(log.text("y") == "echo: hello y")
+        }
+    }
+
+    @Test func keyNeverAppearsInLogsOrFrames() async throws {
+        try await TestDaemon.with { daemon in
+            daemon.mock.setScript(.httpError(401, body: #"{"error":{"message":"bad key \#(TestDaemon.apiKey)"}}"#), forModel: "deny")
+            let raw = try await daemon.connect { connection -> String in
+                try await connection.send(line: chatLine("ok"))
+                try await connection.send(line: chatLine("no", model: "mock/deny"))
+                var lines: [String] = []
+                var pending: Set<String> = ["ok", "no"]
+                for try await received in connection.frames {
+                    lines.append(received.raw)
+                    if received.frame.isTerminal, let id = received.frame.id { pending.remove(id) }
+                    if pending.isEmpty { break }
+                }
+                return lines.joined(separator: "\n")
+            }
+            #expect(raw.contains("[redacted]"))
+            #expect(!raw.contains(TestDaemon.apiKey))
+            #expect(!daemon.logText.isEmpty)
+            #expect(!daemon.logText.contains(TestDaemon.apiKey))
+        }
+    }
+}

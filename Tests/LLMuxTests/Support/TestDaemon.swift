@@ -1,0 +1,184 @@
+import Foundation
+import InMemoryLogging
+import LLMuxClient
+import LLMuxConfig
+import LLMuxDaemon
+import LLMuxMockUpstream
+import LLMuxWire
+import Logging
+import NIOCore
+
+/// A real llmuxd (the `DaemonRuntime` the executable runs) on a temporary
+/// socket, talking to a fresh mock upstream on loopback.
+struct TestDaemon: Sendable {
+    static let apiKey = "sk-test-SECRET-0123456789abcdef"
+
+    let socketPath: String
+    let directory: String
+    let mock: MockUpstream
+    let logs: InMemoryLogHandler
+
+    static func with<R: Sendable>(
+        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000),
+        limits: ProtocolLimits = .default,
+        maxPendingBytes: Int = 64 * 1024 * 1024,
+        configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
+        _ body: (TestDaemon) async throws -> R
+    ) async throws -> R {
+        let mock = try await MockUpstream.start()
+        let directory = try TemporaryDirectory.make()
+        let socketPath = directory + "/llmux.sock"
+        var config = DaemonConfig(
+            providers: [
+                "mock": ProviderConfig(name: "mock", baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
+            ],
+            models: ["fast": ModelConfig(name: "fast", provider: "mock", upstreamModel: "fast-upstream")],
+            defaultModel: "mock/default",
+            timeouts: timeouts
+        )
+        configure(&config, mock)
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "test-llmuxd", factory: { _ in logs })
+        logger.logLevel = .trace
+        let runtime = DaemonRuntime(
+            config: config,
+            socketPath: socketPath,
+            limits: limits,
+            maxPendingBytesPerConnection: maxPendingBytes,
+            environment: ["MOCK_KEY": Self.apiKey],
+            logger: logger
+        )
+        let (readyStream, readyContinuation) = AsyncStream.makeStream(of: Void.self)
+        let task = Task {
+            defer { readyContinuation.finish() }
+            try await runtime.run { readyContinuation.yield() }
+        }
+        for await _ in readyStream { break }
+        let daemon = TestDaemon(socketPath: socketPath, directory: directory, mock: mock, logs: logs)
+        do {
+            let result = try await body(daemon)
+            task.cancel()
+            _ = try? await task.value
+            await mock.shutdown()
+            TemporaryDirectory.remove(directory)
+            return result
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            await mock.shutdown()
+            TemporaryDirectory.remove(directory)
+            throw error
+        }
+    }
+
+    func connect<R: Sendable>(_ body: (LLMuxConnection) async throws -> R) async throws -> R {
+        try await LLMuxConnection.withConnection(socketPath: self.socketPath, body)
+    }
+
+    /// Everything the daemon logged, as text, metadata included.
+    var logText: String {
+        self.logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n")
+    }
+}
+
+enum TemporaryDirectory {
+    static func make() throws -> String {
+        var template = Array("/tmp/llmux-test-XXXXXX".utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw POSIXError(.EIO) }
+        return String(cString: pointer)
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+extension LLMuxConnection {
+    func send(line: String) async throws {
+        try await self.sendRaw(ByteBuffer(string: line + "\n"))
+    }
+}
+
+/// Frames of one connection grouped by request id, read until every awaited id has a terminal frame.
+struct FrameLog: Sendable {
+    var byID: [String: [ServerFrame]] = [:]
+    var withoutID: [ServerFrame] = []
+    /// `duplicate_id` errors: they reject a new request and never end the one in flight.
+    var rejectedDuplicates: [ServerFrame] = []
+    var all: [ServerFrame] = []
+
+    mutating func append(_ frame: ServerFrame) {
+        self.all.append(frame)
+        if case .error(_, let error) = frame, error.code == .duplicateID {
+            self.rejectedDuplicates.append(frame)
+        } else if let id = frame.id {
+            self.byID[id, default: []].append(frame)
+        } else {
+            self.withoutID.append(frame)
+        }
+    }
+
+    func frames(_ id: String) -> [ServerFrame] { self.byID[id] ?? [] }
+
+    func terminal(_ id: String) -> ServerFrame? { self.frames(id).last.flatMap { $0.isTerminal ? $0 : nil } }
+
+    func text(_ id: String) -> String {
+        self.frames(id).compactMap { frame -> String? in
+            if case .delta(let delta) = frame { return delta.text }
+            return nil
+        }.joined()
+    }
+
+    /// Checks the per-request invariant: start, deltas with seq 0..n-1, exactly one terminal frame last.
+    func isWellFormed(_ id: String) -> Bool {
+        let frames = self.frames(id)
+        guard frames.count >= 2, case .start = frames[0], frames.last!.isTerminal else { return false }
+        guard frames.dropLast().allSatisfy({ !$0.isTerminal }) else { return false }
+        var expected = 0
+        for frame in frames.dropFirst().dropLast() {
+            guard case .delta(let delta) = frame, delta.seq == expected else { return false }
+            expected += 1
+        }
+        return true
+    }
+
+    static func read(
+        from connection: LLMuxConnection,
+        until ids: Set<String>,
+        alsoWaitForUnidentified count: Int = 0
+    ) async throws -> FrameLog {
+        var log = FrameLog()
+        var pending = ids
+        for try await received in connection.frames {
+            log.append(received.frame)
+            if received.frame.isTerminal, let id = received.frame.id, log.terminal(id) != nil { pending.remove(id) }
+            if pending.isEmpty && log.withoutID.count >= count { break }
+        }
+        return log
+    }
+}
+
+func chatLine(_ id: String, model: String = "mock/default", extra: String = "") -> String {
+    #"{"type":"chat","id":"\#(id)","model":"\#(model)","messages":[{"role":"user","content":"hello \#(id)"}]\#(extra)}"#
+}
+
+/// Tests that assert latency bounds (the 100 ms cancel guarantee) and tests
+/// that load both cores take this lock, so that a debug build on a 2-core
+/// machine does not measure the scheduler instead of llmux.
+actor ExclusiveTestLock {
+    static let shared = ExclusiveTestLock()
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func withLock<R: Sendable>(_ body: @Sendable () async throws -> R) async rethrows -> R {
+        while self.held {
+            await withCheckedContinuation { self.waiters.append($0) }
+        }
+        self.held = true
+        defer {
+            self.held = false
+            if !self.waiters.isEmpty { self.waiters.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}

@@ -1,0 +1,167 @@
+import LLMuxWire
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@Suite("Wire protocol codec")
+struct WireCodecTests {
+    func decodeClient(_ line: String) throws(FrameDecodingError) -> ClientFrame {
+        try ClientFrame.decode(line: ByteBuffer(string: line))
+    }
+
+    func roundTrip(_ frame: ServerFrame) throws -> ServerFrame {
+        var buffer = ByteBuffer()
+        frame.encode(into: &buffer)
+        let bytes = Array(buffer.readableBytesView)
+        #expect(bytes.last == UInt8(ascii: "\n"))
+        #expect(bytes.dropLast().contains(UInt8(ascii: "\n")) == false, "a frame must be exactly one line")
+        return try ServerFrame.decode(line: bytes.dropLast())
+    }
+
+    @Test(arguments: [
+        ServerFrame.hello(ServerHello(protocolVersion: 1, server: "llmuxd", version: "0.1.0", limits: .default)),
+        .start(id: "a", model: "gpt-4o-mini", provider: "openai"),
+        .delta(DeltaFrame(id: "a", seq: 0, text: "line one\nline \"two\"\t\u{1}")),
+        .delta(DeltaFrame(id: "a", seq: 3, reasoning: "thinking…")),
+        .delta(DeltaFrame(id: "a", seq: 4, toolCalls: [ToolCallFragment(index: 0, id: "call_1", name: "f", arguments: "{\"x\":"), ToolCallFragment(index: 1, arguments: "1}")])),
+        .done(DoneFrame(id: "a", finishReason: "stop", usage: Usage(inputTokens: 3, outputTokens: 5, cachedTokens: 1, reasoningTokens: 2), model: "m", provider: "p", timing: Timing(ttftMs: 12, totalMs: 40))),
+        .done(DoneFrame(id: "b", finishReason: "cancelled", usage: nil, model: "m", provider: "p", timing: Timing(ttftMs: nil, totalMs: 4))),
+        .error(id: nil, WireError(.parseError, "bad")),
+        .error(id: "c", WireError(.upstreamHTTP, "rate limited", retryable: true, httpStatus: 429, retryAfterMs: 2000)),
+        .pong(id: "p"),
+        .models(id: "m", models: [ModelInfo(id: "fast", provider: "openai", upstreamModel: "gpt-4o-mini")], defaultModel: "fast"),
+        .status(id: "s", DaemonStatus(version: "0.1.0", pid: 42, uptimeMs: 1000, connections: 2, inFlight: 1, requestsTotal: 9, providers: ["openai"])),
+    ])
+    func serverFramesRoundTrip(_ frame: ServerFrame) throws {
+        #expect(try roundTrip(frame) == frame)
+    }
+
+    @Test func clientFramesRoundTrip() throws {
+        let frames: [ClientFrame] = [
+            .hello(ClientHello(protocols: [1], client: "nvim")),
+            .chat(ChatRequest(id: "r1", model: "smart", messages: [["role": "user", "content": "hi"]], timeoutMs: 5000, options: ["temperature": 0.5, "tools": [["type": "function"]], "seed": 9_007_199_254_740_993])),
+            .cancel(id: "r1"), .ping(id: "p"), .models(id: "m"), .status(id: "s"),
+        ]
+        for frame in frames {
+            var buffer = ByteBuffer()
+            frame.encode(into: &buffer)
+            let line = buffer.getSlice(at: 0, length: buffer.readableBytes - 1)!
+            #expect(try ClientFrame.decode(line: line) == frame)
+        }
+    }
+
+    @Test func outboundFramesAreCompactWithTypeFirst() {
+        let line = ServerFrame.start(id: "a", model: "m", provider: "p").jsonLine
+        #expect(line == #"{"type":"start","id":"a","model":"m","provider":"p"}"#)
+    }
+
+    @Test func chatPassesUnknownOpenAIFieldsThrough() throws {
+        let frame = try decodeClient(#"{"type":"chat","id":"x","messages":[{"role":"user","content":"q"}],"tool_choice":"auto","max_tokens":5,"stream":true,"stream_options":{"include_usage":false},"future_field":{"a":[1,2]}}"#)
+        guard case .chat(let request) = frame else { Issue.record("not a chat"); return }
+        #expect(request.options["tool_choice"] == "auto")
+        #expect(request.options["max_tokens"] == 5)
+        #expect(request.options["future_field"] == ["a": [1, 2]])
+        #expect(request.options["stream"] == nil, "llmux owns stream and stream_options")
+        #expect(request.options["stream_options"] == nil)
+        #expect(request.model == nil)
+    }
+
+    @Test func helloIsOptionalFieldsAreLenient() throws {
+        #expect(try decodeClient(#"{"type":"hello"}"#) == .hello(ClientHello(protocols: [1], client: nil)))
+        #expect(try decodeClient(#"{"type":"ping","id":"p","unknown":1}"#) == .ping(id: "p"))
+    }
+
+    struct BadInput: Sendable, CustomTestStringConvertible {
+        var line: String
+        var code: WireErrorCode
+        var id: String?
+        var testDescription: String { self.line }
+    }
+
+    @Test(arguments: [
+        BadInput(line: "not json", code: .parseError, id: nil),
+        BadInput(line: "[1,2]", code: .parseError, id: nil),
+        BadInput(line: #"{"id":"a"}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"dance","id":"a"}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":7,"id":"a"}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":5,"messages":[]}"#, code: .invalidRequest, id: nil),
+        BadInput(line: #"{"type":"chat","messages":[{"role":"user","content":"x"}]}"#, code: .invalidRequest, id: nil),
+        BadInput(line: #"{"type":"chat","id":"a"}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","messages":"hi"}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","messages":[]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","messages":[{"content":"no role"}]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","model":3,"messages":[{"role":"user","content":"x"}]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","timeout_ms":-1,"messages":[{"role":"user","content":"x"}]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","n":2,"messages":[{"role":"user","content":"x"}]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"chat","id":"a","stream":false,"messages":[{"role":"user","content":"x"}]}"#, code: .invalidRequest, id: "a"),
+        BadInput(line: #"{"type":"cancel"}"#, code: .invalidRequest, id: nil),
+        BadInput(line: #"{"type":"hello","protocol":["one"]}"#, code: .invalidRequest, id: nil),
+    ])
+    func badInputGivesCodeAndReadableID(_ input: BadInput) {
+        do {
+            let frame = try decodeClient(input.line)
+            Issue.record("decoded \(frame) from bad input")
+        } catch {
+            #expect(error.error.code == input.code)
+            #expect(error.id == input.id)
+            #expect(!error.error.message.isEmpty)
+        }
+    }
+
+    @Test func everyErrorCodeIsDocumentedInProtocolMD() throws {
+        let protocolText = try String(contentsOfFile: RepositoryPaths.root + "/protocol.md", encoding: .utf8)
+        for code in WireErrorCode.allCases {
+            #expect(protocolText.contains("`\(code.rawValue)`"), "protocol.md does not list \(code.rawValue)")
+        }
+    }
+}
+
+@Suite("NDJSON line framing")
+struct NDJSONLineDecoderTests {
+    func feed(_ chunks: [String], limit: Int = 16) throws -> [String] {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: limit)))
+        for chunk in chunks { try channel.writeInbound(ByteBuffer(string: chunk)) }
+        var out: [String] = []
+        while let item = try channel.readInbound(as: NDJSONInbound.self) {
+            switch item {
+            case .line(let buffer): out.append(String(buffer: buffer))
+            case .tooLong(let limit): out.append("<too long \(limit)>")
+            }
+        }
+        _ = try channel.finish()
+        while let item = try channel.readInbound(as: NDJSONInbound.self) {
+            if case .line(let buffer) = item { out.append(String(buffer: buffer)) }
+        }
+        return out
+    }
+
+    @Test func splitsOnLineFeedOnly() throws {
+        // CR, VT and FF are JSON whitespace or string content, never separators.
+        #expect(try feed(["a\rb\n", "c\u{0B}d\u{0C}\n"]) == ["a\rb", "c\u{0B}d\u{0C}"])
+    }
+
+    @Test func linesSplitAcrossReadsAndBlankLinesSkipped() throws {
+        #expect(try feed(["ab", "c\n\n  \nde", "f\n"]) == ["abc", "def"])
+    }
+
+    @Test func tooLongLineIsReportedSkippedAndTheNextLineSurvives() throws {
+        #expect(try feed(["0123456789abcdefXYZ\nok\n"]) == ["<too long 16>", "ok"])
+        // Arriving in pieces, reported once, skipped through its newline.
+        #expect(try feed(["0123456789", "abcdefghij", "klmnop", "qr\nnext\n"]) == ["<too long 16>", "next"])
+        // Exactly at the limit is fine.
+        #expect(try feed(["0123456789abcdef\n"]) == ["0123456789abcdef"])
+    }
+
+    @Test func lastLineWithoutNewlineCountsAtEOF() throws {
+        #expect(try feed(["one\ntwo"]) == ["one", "two"])
+    }
+}
+
+enum RepositoryPaths {
+    /// The package root, found from this file's location.
+    static let root: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path
+    }()
+}
