@@ -31,8 +31,6 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case upstreamTruncated = "upstream_truncated"
     /// The upstream sent something that is not a valid stream (bad SSE, bad JSON, oversized event).
     case upstreamProtocol = "upstream_protocol"
-    /// The daemon is shutting down and does not take new requests.
-    case shuttingDown = "shutting_down"
     /// A bug in llmux. The message says what happened.
     case `internal` = "internal"
 }
