@@ -89,26 +89,17 @@ public struct DaemonLauncher: Sendable {
 
     private func spawn(logPath: String?) throws(Failure) {
         guard let executable = self.daemonExecutable() else { throw .executableNotFound }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let output = logPath ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group: the terminal's Ctrl-C for this client must not reach the daemon.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let arguments = [executable, "--socket", self.socketPath]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var envp: [UnsafeMutablePointer<CChar>?] = self.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        var pid = pid_t()
-        let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
-        guard result == 0 else { throw .spawnFailed(String(cString: strerror(result))) }
+        do {
+            // Its own process group: the terminal's Ctrl-C for this client must not reach the daemon.
+            _ = try ProcessSpawner.spawn(
+                executable,
+                arguments: ["--socket", self.socketPath],
+                environment: self.environment,
+                stdout: logPath ?? "/dev/null",
+                ownProcessGroup: true
+            )
+        } catch {
+            throw .spawnFailed(error.description)
+        }
     }
 }

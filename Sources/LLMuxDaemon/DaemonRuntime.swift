@@ -67,7 +67,12 @@ public struct DaemonRuntime: Sendable {
         do {
             let server = try await SocketServer.bind(path: self.socketPath, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
             ready()
-            await server.serve(session)
+            // Cancelling `run` stops the listener; `serve` then drains and returns.
+            await withTaskCancellationHandler {
+                await server.serve(session)
+            } onCancel: {
+                server.stopAccepting()
+            }
         } catch {
             try? await clients.shutdown()
             await demo?.shutdown()

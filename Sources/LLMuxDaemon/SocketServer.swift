@@ -13,10 +13,13 @@ import Darwin
 /// (`NDJSONLineDecoder`); each connection is handed to a `ConnectionSession`
 /// in its own child task of a discarding task group.
 struct SocketServer: Sendable {
-    typealias Connection = NIOAsyncChannel<NDJSONInbound, ByteBuffer>
+    typealias Connection = ConnectionInbox.Connection
+
+    struct ShuttingDown: Error {}
 
     let path: String
-    private let listener: NIOAsyncChannel<Connection, Never>
+    private let listener: any Channel
+    private let inbox: ConnectionInbox
     private let lock: DaemonLock
     private let logger: Logger
 
@@ -26,42 +29,50 @@ struct SocketServer: Sendable {
         try SocketLocation.prepareDirectory(for: path)
         let lock = try DaemonLock(socketPath: path)
         try SocketLocation.claim(path)
+        let inbox = ConnectionInbox()
         // The socket file is created by bind(2) with the umask applied: make it private from birth.
         let previousMask = umask(0o177)
         defer { umask(previousMask) }
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLineBytes))
-                    )
-                    return try Connection(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(inboundType: NDJSONInbound.self, outboundType: ByteBuffer.self)
-                    )
+                    let accepted = try inbox.offer {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(NDJSONLineDecoder(maxLineBytes: maxLineBytes))
+                        )
+                        return try Connection(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(inboundType: NDJSONInbound.self, outboundType: ByteBuffer.self)
+                        )
+                    }
+                    // Refusing fails the initializer, and NIO closes the connection.
+                    if !accepted { throw ShuttingDown() }
                 }
             }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
+            .get()
         chmod(path, 0o600)
         logger.info("listening", metadata: ["socket": "\(path)"])
-        return SocketServer(path: path, listener: listener, lock: lock, logger: logger)
+        return SocketServer(path: path, listener: listener, inbox: inbox, lock: lock, logger: logger)
     }
 
-    /// Accepts connections until the calling task is cancelled, then waits
-    /// for the open connections to end and removes the socket file.
+    /// Stops accepting: `serve` then serves the connections already accepted and returns.
+    func stopAccepting() {
+        self.inbox.close()
+        self.listener.close(promise: nil)
+    }
+
+    /// Serves connections until `stopAccepting()`, then cancels the open
+    /// sessions, waits for them to end, and removes the socket file.
     func serve(_ session: ConnectionSession) async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await self.listener.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await session.run(connection) }
-                    }
-                }
+        await withDiscardingTaskGroup { group in
+            while let connection = await self.inbox.next() {
+                group.addTask { await session.run(connection) }
             }
-        } catch is CancellationError {
-        } catch {
-            self.logger.error("listener failed", metadata: ["error": "\(error)"])
+            group.cancelAll()
         }
+        try? await self.listener.closeFuture.get()
         unlink(self.path)
         unlink(self.lock.path)
     }

@@ -25,7 +25,7 @@ struct LLMuxCommand: AsyncParsableCommand {
     static func main() async {
         Output.ignoreBrokenPipe()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.subcommandFirst(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -38,6 +38,31 @@ struct LLMuxCommand: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Options that take a value, so their value is not mistaken for a subcommand name.
+    static let optionsWithValues: Set<String> = ["--socket", "-m", "--model", "-s", "--system", "--timeout-ms", "--temperature", "--max-tokens"]
+
+    /// `llmux --socket S ping` means the `ping` subcommand: move a subcommand
+    /// name found as the first positional word to the front. A prompt that
+    /// starts with such a word can be given after `--`.
+    static func subcommandFirst(_ arguments: [String]) -> [String] {
+        let names = Set(Self.configuration.subcommands.map { $0._commandName })
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" { return arguments }
+            if word.hasPrefix("-") {
+                index += Self.optionsWithValues.contains(word) ? 2 : 1
+                continue
+            }
+            guard names.contains(word), index > 0 else { return arguments }
+            var reordered = arguments
+            reordered.remove(at: index)
+            reordered.insert(word, at: 0)
+            return reordered
+        }
+        return arguments
     }
 }
 

@@ -19,6 +19,23 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         version: LLMuxVersion.current
     )
 
+    /// Like the default `main`, but usage errors exit with 2, as documented, not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                fail("llmuxd: " + fullMessage(for: error), code: 2)
+            }
+            exit(withError: error)
+        }
+    }
+
     @Option(name: .long, help: "Socket path (default: $LLMUX_SOCKET, else $XDG_RUNTIME_DIR/llmux/llmux.sock).")
     var socket: String?
 

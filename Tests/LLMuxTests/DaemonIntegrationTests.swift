@@ -55,7 +55,7 @@ struct DaemonIntegrationTests {
     }
 
     @Test func hundredConcurrentRequestsOnOneConnection() async throws {
-        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+        try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(firstTokenDelayMs: 100, intervalMs: 5))
             let ids = (0..<100).map { "c\($0)" }
             let log = try await daemon.connect { connection in
@@ -78,11 +78,11 @@ struct DaemonIntegrationTests {
                 peak = max(peak, open)
             }
             #expect(peak >= 50, "at most \(peak) requests were in flight at once")
-        } }
+        }
     }
 
     @Test func hundredRequestsSpreadOverTwentyConnections() async throws {
-        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+        try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(intervalMs: 2))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for connectionIndex in 0..<20 {
@@ -101,11 +101,11 @@ struct DaemonIntegrationTests {
                 }
                 try await group.waitForAll()
             }
-        } }
+        }
     }
 
     @Test func cancelEndsWithCancelledAndClosesTheUpstreamConnectionWithin100ms() async throws {
-        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+        try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
             let (cancelSentAt, log) = try await daemon.connect { connection -> (ContinuousClock.Instant, FrameLog) in
                 try await connection.send(line: chatLine("long"))
@@ -127,11 +127,11 @@ struct DaemonIntegrationTests {
             let connectionID = try #require(daemon.mock.requests.last?.connectionID)
             let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
             #expect(closedAt - cancelSentAt < .milliseconds(100), "upstream closed \(closedAt - cancelSentAt) after cancel")
-        } }
+        }
     }
 
     @Test func hangingUpClosesTheUpstreamConnectionWithin100ms() async throws {
-        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+        try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
             let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
                 try await connection.send(line: chatLine("long"))
@@ -143,11 +143,11 @@ struct DaemonIntegrationTests {
             let connectionID = try #require(daemon.mock.requests.last?.connectionID)
             let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
             #expect(closedAt - hungUpAt < .milliseconds(100), "upstream closed \(closedAt - hungUpAt) after hang-up")
-        } }
+        }
     }
 
     @Test func hangingUpBeforeTheFirstTokenStillClosesTheUpstream() async throws {
-        try await ExclusiveTestLock.shared.withLock { try await TestDaemon.with { daemon in
+        try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(fault: .stallHeaders))
             let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
                 try await connection.send(line: chatLine("silent"))
@@ -161,7 +161,7 @@ struct DaemonIntegrationTests {
             let connectionID = try #require(daemon.mock.requests.last?.connectionID)
             let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
             #expect(closedAt - hungUpAt < .milliseconds(100))
-        } }
+        }
     }
 
     @Test func cancelOfUnknownOrFinishedIDIsANoOp() async throws {

@@ -18,7 +18,22 @@ struct TestDaemon: Sendable {
     let mock: MockUpstream
     let logs: InMemoryLogHandler
 
+    /// Runs `body` with a fresh daemon. `exclusive` runs it with no other daemon or process test at the same time.
     static func with<R: Sendable>(
+        exclusive: Bool = false,
+        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000),
+        limits: ProtocolLimits = .default,
+        maxPendingBytes: Int = 64 * 1024 * 1024,
+        configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
+        _ body: (TestDaemon) async throws -> R
+    ) async throws -> R {
+        let run = { try await Self.withUnlocked(timeouts: timeouts, limits: limits, maxPendingBytes: maxPendingBytes, configure: configure, body) }
+        return exclusive
+            ? try await ExclusiveTestLock.shared.withLock(run)
+            : try await ExclusiveTestLock.shared.withSharedLock(run)
+    }
+
+    private static func withUnlocked<R: Sendable>(
         timeouts: TimeoutConfig = TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000),
         limits: ProtocolLimits = .default,
         maxPendingBytes: Int = 64 * 1024 * 1024,
@@ -162,23 +177,75 @@ func chatLine(_ id: String, model: String = "mock/default", extra: String = "") 
     #"{"type":"chat","id":"\#(id)","model":"\#(model)","messages":[{"role":"user","content":"hello \#(id)"}]\#(extra)}"#
 }
 
-/// Tests that assert latency bounds (the 100 ms cancel guarantee) and tests
-/// that load both cores take this lock, so that a debug build on a 2-core
-/// machine does not measure the scheduler instead of llmux.
+/// Tests that assert latency bounds (the 100 ms cancel guarantee) or load
+/// both cores run alone: they take this gate exclusively, every other daemon
+/// or process test takes it shared. Without it a debug build on a 2-core
+/// machine measures the scheduler instead of llmux.
 actor ExclusiveTestLock {
     static let shared = ExclusiveTestLock()
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var readers = 0
+    private var writer = false
+    private var writersWaiting = 0
+    private var readerQueue: [CheckedContinuation<Void, Never>] = []
+    private var writerQueue: [CheckedContinuation<Void, Never>] = []
 
-    func withLock<R: Sendable>(_ body: @Sendable () async throws -> R) async rethrows -> R {
-        while self.held {
-            await withCheckedContinuation { self.waiters.append($0) }
+    private func acquireShared() async {
+        while self.writer || self.writersWaiting > 0 {
+            await withCheckedContinuation { self.readerQueue.append($0) }
         }
-        self.held = true
-        defer {
-            self.held = false
-            if !self.waiters.isEmpty { self.waiters.removeFirst().resume() }
+        self.readers += 1
+    }
+
+    private func releaseShared() {
+        self.readers -= 1
+        self.wake()
+    }
+
+    private func acquireExclusive() async {
+        self.writersWaiting += 1
+        while self.writer || self.readers > 0 {
+            await withCheckedContinuation { self.writerQueue.append($0) }
         }
-        return try await body()
+        self.writersWaiting -= 1
+        self.writer = true
+    }
+
+    private func releaseExclusive() {
+        self.writer = false
+        self.wake()
+    }
+
+    private func wake() {
+        if !self.writerQueue.isEmpty && self.readers == 0 {
+            self.writerQueue.removeFirst().resume()
+        } else if self.writerQueue.isEmpty {
+            let waiting = self.readerQueue
+            self.readerQueue.removeAll()
+            for continuation in waiting { continuation.resume() }
+        }
+    }
+
+    nonisolated func withLock<R: Sendable>(_ body: () async throws -> R) async rethrows -> R {
+        await self.acquireExclusive()
+        do {
+            let result = try await body()
+            await self.releaseExclusive()
+            return result
+        } catch {
+            await self.releaseExclusive()
+            throw error
+        }
+    }
+
+    nonisolated func withSharedLock<R: Sendable>(_ body: () async throws -> R) async rethrows -> R {
+        await self.acquireShared()
+        do {
+            let result = try await body()
+            await self.releaseShared()
+            return result
+        } catch {
+            await self.releaseShared()
+            throw error
+        }
     }
 }

@@ -1,0 +1,197 @@
+import Foundation
+import LLMuxDaemon
+import LLMuxMockUpstream
+import LLMuxWire
+import Testing
+
+/// The `llmuxd` executable: socket rules, config checking, autostart by `llmux`, a raw socat session.
+@Suite("llmuxd process")
+struct DaemonProcessTests {
+    /// An environment for a daemon of our own: a private runtime dir, no config file, no keys (demo provider).
+    func environment(_ directory: String) -> [String: String] {
+        cleanEnvironment([
+            "XDG_RUNTIME_DIR": directory + "/run",
+            "XDG_CONFIG_HOME": directory + "/config",
+            "XDG_STATE_HOME": directory + "/state",
+            "HOME": directory,
+        ])
+    }
+
+    func waitUntilAnswering(_ path: String) async throws -> Bool {
+        for _ in 0..<300 {
+            if SocketLocation.isAnswering(path) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    @Test func socketIsPrivateAndASecondDaemonIsRefused() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            mkdir(directory + "/run", 0o700)
+            let env = self.environment(directory)
+            let socket = directory + "/run/llmux/llmux.sock"
+            let first = try ChildProcess(Executables.llmuxd, [], environment: env)
+            #expect(try await waitUntilAnswering(socket))
+
+            var info = stat()
+            #expect(stat(socket, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600)
+            #expect(stat(directory + "/run/llmux", &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o700)
+
+            let second = try await ChildProcess.run(Executables.llmuxd, [], environment: env)
+            #expect(second.status == 73)
+            #expect(second.stderr.contains("another llmuxd is already running"))
+            #expect(SocketLocation.isAnswering(socket), "the second daemon must not take the socket")
+
+            kill(first.pid, SIGTERM)
+            let status = await first.wait(timeout: .seconds(10))
+            #expect(status == 0, "llmuxd exited with \(status): \(first.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: socket), "a clean shutdown removes its socket")
+        }
+    }
+
+    @Test func staleSocketIsReplaced() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            let socket = directory + "/stale.sock"
+            // A socket file nobody listens on, as a crashed daemon leaves behind.
+            let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                let bytes = Array(socket.utf8)
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            close(fd)
+            #expect(bound == 0)
+            #expect(FileManager.default.fileExists(atPath: socket))
+            #expect(!SocketLocation.isAnswering(socket))
+
+            let daemon = try ChildProcess(Executables.llmuxd, ["--socket", socket], environment: self.environment(directory))
+            #expect(try await waitUntilAnswering(socket))
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0)
+        }
+    }
+
+    @Test func refusesADirectoryOthersCanEnter() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            mkdir(directory + "/run", 0o700)
+            mkdir(directory + "/run/llmux", 0o755)
+            chmod(directory + "/run/llmux", 0o755)
+            let result = try await ChildProcess.run(Executables.llmuxd, [], environment: self.environment(directory))
+            #expect(result.status == 73)
+            #expect(result.stderr.contains("open to other users"))
+        }
+    }
+
+    @Test func noRuntimeDirectoryIsAClearConfigError() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let result = try await ChildProcess.run(Executables.llmuxd, [], environment: cleanEnvironment())
+            #expect(result.status == 78)
+            #expect(result.stderr.contains("XDG_RUNTIME_DIR is not set"))
+            #expect(result.stderr.contains("does not fall back to /tmp"))
+        }
+    }
+
+    @Test func checkConfigReportsFileLineAndKey() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            let bad = directory + "/bad.toml"
+            try "[providers.x]\nbase_url = \"https://example.invalid/v1\"\napi_key_enV = \"X\"\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            let failed = try await ChildProcess.run(Executables.llmuxd, ["--check-config", "--config", bad], environment: cleanEnvironment())
+            #expect(failed.status == 78)
+            #expect(failed.stderr.contains("\(bad):3: providers.x.api_key_enV: unknown key"), "\(failed.stderr)")
+
+            let good = directory + "/good.toml"
+            try "default_model = \"x/m\"\n[providers.x]\nbase_url = \"https://example.invalid/v1\"\napi_key_env = \"X\"\n".write(toFile: good, atomically: true, encoding: .utf8)
+            let passed = try await ChildProcess.run(Executables.llmuxd, ["--check-config"], environment: cleanEnvironment(["LLMUX_CONFIG": good]))
+            #expect(passed.status == 0)
+            #expect(passed.stdout.contains("config OK"))
+            #expect(passed.stdout.contains("key from $X"))
+
+            let usage = try await ChildProcess.run(Executables.llmuxd, ["--nonsense"], environment: cleanEnvironment())
+            #expect(usage.status == 2)
+        }
+    }
+
+    @Test func llmuxStartsOneDaemonForConcurrentClients() async throws {
+        try await ExclusiveTestLock.shared.withLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            mkdir(directory + "/run", 0o700)
+            let env = self.environment(directory)
+            let socket = directory + "/run/llmux/llmux.sock"
+            let clients = try (0..<3).map { _ in
+                try ChildProcess(Executables.llmux, ["-m", "demo/mock:chunks=3,size=4", "go"], environment: env)
+            }
+            var statuses: [Int32] = []
+            for client in clients { statuses.append(await client.wait()) }
+            #expect(statuses == [0, 0, 0], "\(clients.map(\.stderr))")
+            #expect(clients.allSatisfy { $0.stdout == "000000010002" })
+            let daemons = Self.processes(named: "llmuxd", withArgument: socket)
+            #expect(daemons.count == 1, "started \(daemons.count) daemons")
+            // The autostarted daemon serves the demo and logs where the README says.
+            let demo = try await ChildProcess.run(Executables.llmux, ["--no-autostart", "hi"], environment: env)
+            #expect(demo.status == 0)
+            #expect(demo.stdout.contains("[llmux demo]"))
+            #expect(FileManager.default.fileExists(atPath: directory + "/state/llmux/llmuxd.log"))
+            for pid in daemons { kill(pid, SIGTERM) }
+            for _ in 0..<250 where SocketLocation.isAnswering(socket) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!SocketLocation.isAnswering(socket))
+        }
+    }
+
+    @Test func rawSocatSessionMatchesTheProtocol() async throws {
+        let socat = ["/usr/bin/socat", "/bin/socat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let path = try #require(socat, "socat is required (.ci/run installs it)")
+        try await TestDaemon.with { daemon in
+            daemon.mock.setScript(MockScript.counting(30, size: 4, intervalMs: 10), forModel: "slow")
+            let session = [
+                #"{"type":"hello","protocol":[1],"client":"socat"}"#,
+                chatLine("a"),
+                chatLine("b", model: "mock/slow"),
+                "garbage that is not json",
+                #"{"type":"ping","id":"p1"}"#,
+            ].joined(separator: "\n") + "\n"
+            let result = try await ChildProcess.run(path, ["-t", "5", "-", "UNIX-CONNECT:\(daemon.socketPath)"], environment: cleanEnvironment(), stdin: session)
+            #expect(result.status == 0, "\(result.stderr)")
+            var log = FrameLog()
+            for line in result.stdout.split(separator: "\n") {
+                log.append(try ServerFrame.decode(line: Array(line.utf8)))
+            }
+            guard case .hello = log.all.first else { Issue.record("hello must come first"); return }
+            #expect(log.isWellFormed("a") && log.isWellFormed("b"))
+            #expect(log.text("a") == "echo: hello a")
+            #expect(log.frames("b").count == 32)
+            #expect(log.frames("p1") == [.pong(id: "p1")])
+            #expect(log.withoutID.contains { if case .error(nil, let e) = $0 { return e.code == .parseError } else { return false } })
+        }
+    }
+
+    /// Pids of running processes whose executable name and arguments match.
+    static func processes(named name: String, withArgument argument: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let parts = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard let executable = parts.first, executable.hasSuffix("/" + name), parts.contains(argument) else { return nil }
+            // Skip zombies.
+            let status = (try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)) ?? ""
+            return status.contains("State:\tZ") ? nil : pid
+        }
+    }
+}
