@@ -1,6 +1,7 @@
 import Foundation
 import LLMuxClient
 import LLMuxConfig
+import LLMuxDaemon
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
@@ -409,16 +410,7 @@ struct DaemonIntegrationTests {
             // Like `printf '...' | socat - UNIX-CONNECT:...`: write, shut down the write side, read.
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(daemon.socketPath.utf8)
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let connected = SocketLocation.withAddress(daemon.socketPath) { connect(fd, $0, $1) }
             #expect(connected == 0)
             let request = chatLine("x") + "\n" + chatLine("y")  // no final newline
             _ = request.withCString { write(fd, $0, strlen($0)) }

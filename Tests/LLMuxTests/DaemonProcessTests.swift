@@ -7,8 +7,24 @@ import Testing
 /// The `llmuxd` executable: socket rules, config checking, autostart by `llmux`, a raw socat session.
 @Suite("llmuxd process")
 struct DaemonProcessTests {
-    /// An environment for a daemon of our own: a private runtime dir, no config file, no keys (demo provider).
-    func environment(_ directory: String) -> [String: String] {
+    /// A private home for a daemon of our own: runtime dir (0700), no config file, no keys (demo provider).
+    final class DaemonHome: Sendable {
+        let directory: String
+        let environment: [String: String]
+        /// Where llmuxd puts its socket under this home by default.
+        let socket: String
+
+        init() throws {
+            self.directory = try TemporaryDirectory.make()
+            mkdir(self.directory + "/run", 0o700)
+            self.environment = DaemonProcessTests.environment(self.directory)
+            self.socket = self.directory + "/run/llmux/llmux.sock"
+        }
+
+        deinit { TemporaryDirectory.remove(self.directory) }
+    }
+
+    static func environment(_ directory: String) -> [String: String] {
         cleanEnvironment([
             "XDG_RUNTIME_DIR": directory + "/run",
             "XDG_CONFIG_HOME": directory + "/config",
@@ -27,11 +43,8 @@ struct DaemonProcessTests {
 
     @Test func socketIsPrivateAndASecondDaemonIsRefused() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
-            let directory = try TemporaryDirectory.make()
-            defer { TemporaryDirectory.remove(directory) }
-            mkdir(directory + "/run", 0o700)
-            let env = self.environment(directory)
-            let socket = directory + "/run/llmux/llmux.sock"
+            let home = try DaemonHome()
+            let (directory, env, socket) = (home.directory, home.environment, home.socket)
             let first = try ChildProcess(Executables.llmuxd, [], environment: env)
             #expect(try await waitUntilAnswering(socket))
 
@@ -60,22 +73,13 @@ struct DaemonProcessTests {
             let socket = directory + "/stale.sock"
             // A socket file nobody listens on, as a crashed daemon leaves behind.
             let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(socket.utf8)
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let bound = SocketLocation.withAddress(socket) { bind(fd, $0, $1) }
             close(fd)
             #expect(bound == 0)
             #expect(FileManager.default.fileExists(atPath: socket))
             #expect(!SocketLocation.isAnswering(socket))
 
-            let daemon = try ChildProcess(Executables.llmuxd, ["--socket", socket], environment: self.environment(directory))
+            let daemon = try ChildProcess(Executables.llmuxd, ["--socket", socket], environment: Self.environment(directory))
             #expect(try await waitUntilAnswering(socket))
             kill(daemon.pid, SIGTERM)
             #expect(await daemon.wait(timeout: .seconds(10)) == 0)
@@ -89,7 +93,7 @@ struct DaemonProcessTests {
             mkdir(directory + "/run", 0o700)
             mkdir(directory + "/run/llmux", 0o755)
             chmod(directory + "/run/llmux", 0o755)
-            let result = try await ChildProcess.run(Executables.llmuxd, [], environment: self.environment(directory))
+            let result = try await ChildProcess.run(Executables.llmuxd, [], environment: Self.environment(directory))
             #expect(result.status == 73)
             #expect(result.stderr.contains("open to other users"))
         }
@@ -128,11 +132,8 @@ struct DaemonProcessTests {
 
     @Test func llmuxStartsOneDaemonForConcurrentClients() async throws {
         try await ExclusiveTestLock.shared.withLock {
-            let directory = try TemporaryDirectory.make()
-            defer { TemporaryDirectory.remove(directory) }
-            mkdir(directory + "/run", 0o700)
-            let env = self.environment(directory)
-            let socket = directory + "/run/llmux/llmux.sock"
+            let home = try DaemonHome()
+            let (directory, env, socket) = (home.directory, home.environment, home.socket)
             let clients = try (0..<3).map { _ in
                 try ChildProcess(Executables.llmux, ["-m", "demo/mock:chunks=3,size=4", "go"], environment: env)
             }

@@ -225,27 +225,21 @@ actor ExclusiveTestLock {
         }
     }
 
-    nonisolated func withLock<R: Sendable>(_ body: () async throws -> R) async rethrows -> R {
-        await self.acquireExclusive()
-        do {
-            let result = try await body()
-            await self.releaseExclusive()
-            return result
-        } catch {
-            await self.releaseExclusive()
-            throw error
-        }
+    /// Runs `body` alone: no other test holding the gate runs meanwhile.
+    nonisolated func withLock<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        try await self.holding(exclusive: true, body)
     }
 
-    nonisolated func withSharedLock<R: Sendable>(_ body: () async throws -> R) async rethrows -> R {
-        await self.acquireShared()
-        do {
-            let result = try await body()
-            await self.releaseShared()
-            return result
-        } catch {
-            await self.releaseShared()
-            throw error
-        }
+    /// Runs `body` beside other shared holders, never beside an exclusive one.
+    nonisolated func withSharedLock<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        try await self.holding(exclusive: false, body)
+    }
+
+    private nonisolated func holding<R: Sendable>(exclusive: Bool, _ body: () async throws -> R) async throws -> R {
+        if exclusive { await self.acquireExclusive() } else { await self.acquireShared() }
+        let result: Result<R, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        if exclusive { await self.releaseExclusive() } else { await self.releaseShared() }
+        return try result.get()
     }
 }
