@@ -136,6 +136,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks: `swift run -c release llmux-bench` (README has the latest figures).
+        .executableTarget(
+            name: "llmux-bench",
+            dependencies: [
+                "LLMuxDaemon",
+                "LLMuxClient",
+                "LLMuxConfig",
+                "LLMuxUpstream",
+                "LLMuxMockUpstream",
+                "LLMuxWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LLMuxTests",
             dependencies: [

@@ -164,6 +164,7 @@ struct DaemonProcessTests {
                 chatLine("a"),
                 chatLine("b", model: "mock/slow"),
                 "garbage that is not json",
+                #"{"type":"cancel","id":"b"}"#,
                 #"{"type":"ping","id":"p1"}"#,
             ].joined(separator: "\n") + "\n"
             let result = try await ChildProcess.run(path, ["-t", "5", "-", "UNIX-CONNECT:\(daemon.socketPath)"], environment: cleanEnvironment(), stdin: session)
@@ -175,7 +176,9 @@ struct DaemonProcessTests {
             guard case .hello = log.all.first else { Issue.record("hello must come first"); return }
             #expect(log.isWellFormed("a") && log.isWellFormed("b"))
             #expect(log.text("a") == "echo: hello a")
-            #expect(log.frames("b").count == 32)
+            guard case .done(let cancelled)? = log.terminal("b") else { Issue.record("b must end with done"); return }
+            #expect(cancelled.finishReason == "cancelled")
+            #expect(log.frames("b").count < 32, "b was cancelled before its 30 deltas")
             #expect(log.frames("p1") == [.pong(id: "p1")])
             #expect(log.withoutID.contains { if case .error(nil, let e) = $0 { return e.code == .parseError } else { return false } })
         }

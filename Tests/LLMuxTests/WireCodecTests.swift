@@ -165,3 +165,48 @@ enum RepositoryPaths {
         return path
     }()
 }
+
+@Suite("protocol.md stays true to the code")
+struct ProtocolDocumentTests {
+    /// Every JSON frame shown in protocol.md (examples and the recorded session).
+    func documentedFrames() throws -> (client: [String], server: [String]) {
+        let text = try String(contentsOfFile: RepositoryPaths.root + "/protocol.md", encoding: .utf8)
+        var client: [String] = []
+        var server: [String] = []
+        var inCode = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") {
+                inCode.toggle()
+                continue
+            }
+            guard inCode else { continue }
+            if line.hasPrefix("C: {") { client.append(String(line.dropFirst(3))) }
+            else if line.hasPrefix("S: {") { server.append(String(line.dropFirst(3))) }
+            else if line.hasPrefix("{\"type\"") {
+                // Bare examples: server frames carry fields clients never send.
+                let type = (try? JSONValue.parse(String(line)))?["type"]?.stringValue
+                let serverOnly: Set<String> = ["start", "delta", "done", "error", "pong"]
+                let isServerHello = line.contains("\"server\":")
+                let isServerList = (type == "models" && line.contains("\"default\"")) || (type == "status" && line.contains("\"uptime_ms\""))
+                if serverOnly.contains(type ?? "") || isServerHello || isServerList { server.append(String(line)) } else { client.append(String(line)) }
+            }
+        }
+        return (client, server)
+    }
+
+    @Test func everyDocumentedFrameDecodes() throws {
+        let (client, server) = try documentedFrames()
+        #expect(client.count >= 10)
+        #expect(server.count >= 20)
+        for line in client {
+            #expect(throws: Never.self, "client frame in protocol.md does not decode: \(line)") {
+                try ClientFrame.decode(line: ByteBuffer(string: line))
+            }
+        }
+        for line in server {
+            let frame = try ServerFrame.decode(line: Array(line.utf8))
+            // The daemon writes exactly these bytes for this frame.
+            #expect(frame.jsonLine == line, "protocol.md shows a frame the daemon would write differently")
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import AsyncHTTPClient
+import Foundation
+import LLMuxClient
+import LLMuxMockUpstream
+import LLMuxUpstream
+import LLMuxWire
+import NIOCore
+
+/// The benchmark scenarios. Each talks to a daemon on `socket` whose default
+/// provider is `mock`, and compares with talking to `mock` directly.
+struct Scenarios: Sendable {
+    let socket: String
+    let mock: MockUpstream
+
+    /// Scenario a: time to first delta through llmuxd vs straight to the mock.
+    func timeToFirstDelta(concurrency: Int, requests: Int) async throws -> [Figure] {
+        let model = "mock:chunks=1,size=8"
+        var viaDaemon = Samples()
+        var direct = Samples()
+        // Warm up both paths (connection pools, allocator).
+        _ = try await self.daemonTTFT(model: model, count: concurrency, concurrency: concurrency)
+        _ = try await self.directTTFT(model: model, count: concurrency, concurrency: concurrency)
+        for round in 0..<4 {
+            // Alternate which path goes first so neither always runs on a warmer machine.
+            if round % 2 == 0 {
+                viaDaemon.values += try await self.daemonTTFT(model: model, count: requests / 4, concurrency: concurrency).values
+                direct.values += try await self.directTTFT(model: model, count: requests / 4, concurrency: concurrency).values
+            } else {
+                direct.values += try await self.directTTFT(model: model, count: requests / 4, concurrency: concurrency).values
+                viaDaemon.values += try await self.daemonTTFT(model: model, count: requests / 4, concurrency: concurrency).values
+            }
+        }
+        let scenario = "a: ttft x\(concurrency)"
+        let addedP50 = viaDaemon.percentile(0.5) - direct.percentile(0.5)
+        let addedP99 = viaDaemon.percentile(0.99) - direct.percentile(0.99)
+        let goals = concurrency == 64
+        return [
+            Figure(scenario: scenario, name: "direct p50", value: direct.percentile(0.5), unit: "ms", goal: "", met: nil),
+            Figure(scenario: scenario, name: "direct p99", value: direct.percentile(0.99), unit: "ms", goal: "", met: nil),
+            Figure(scenario: scenario, name: "llmuxd p50", value: viaDaemon.percentile(0.5), unit: "ms", goal: "", met: nil),
+            Figure(scenario: scenario, name: "llmuxd p99", value: viaDaemon.percentile(0.99), unit: "ms", goal: "", met: nil),
+            Figure(scenario: scenario, name: "added p50", value: addedP50, unit: "ms", goal: goals ? "<= 0.2" : "", met: goals ? addedP50 <= 0.2 : nil),
+            Figure(scenario: scenario, name: "added p99", value: addedP99, unit: "ms", goal: goals ? "<= 1" : "", met: goals ? addedP99 <= 1 : nil),
+        ]
+    }
+
+    /// Many chat requests on one connection, `concurrency` in flight at a time; time to each first delta.
+    func daemonTTFT(model: String, count: Int, concurrency: Int) async throws -> Samples {
+        try await LLMuxConnection.withConnection(socketPath: self.socket) { connection in
+            var samples = Samples()
+            var sentAt: [String: ContinuousClock.Instant] = [:]
+            var next = 0
+            var finished = 0
+            func send() async throws {
+                let id = "t\(next)"
+                next += 1
+                sentAt[id] = .now
+                try await connection.send(.chat(.userPrompt(id: id, model: "mock/\(model)", prompt: "hi")))
+            }
+            for _ in 0..<min(concurrency, count) { try await send() }
+            for try await received in connection.frames {
+                switch received.frame {
+                case .delta(let delta) where delta.seq == 0:
+                    if let start = sentAt[delta.id] { samples.add(.now - start) }
+                case .done, .error:
+                    finished += 1
+                    if finished == count { return samples }
+                    if next < count { try await send() }
+                default:
+                    break
+                }
+            }
+            return samples
+        }
+    }
+
+    /// The same requests sent straight to the mock with async-http-client.
+    func directTTFT(model: String, count: Int, concurrency: Int) async throws -> Samples {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(ignoreUncleanSSLShutdown: false))
+        defer { _ = client.shutdown() }
+        let url = self.mock.baseURL + "/chat/completions"
+        let body = OpenAIChatProvider.requestBody(for: .userPrompt(id: "x", model: nil, prompt: "hi"), upstreamModel: model)
+        return try await withThrowingTaskGroup(of: Samples.self) { group in
+            let perWorker = count / concurrency
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var samples = Samples()
+                    for _ in 0..<max(1, perWorker) {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "content-type", value: "application/json")
+                        request.body = .bytes(body)
+                        let start = ContinuousClock.now
+                        let response = try await client.execute(request, timeout: .seconds(30))
+                        var parser = SSEParser()
+                        var events: [SSEEvent] = []
+                        var first = true
+                        for try await chunk in response.body {
+                            try parser.feed(chunk.readableBytesView, into: &events)
+                            if first && events.contains(where: { $0.data.contains("\"content\":\"0") }) {
+                                samples.add(.now - start)
+                                first = false
+                            }
+                            events.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    return samples
+                }
+            }
+            var all = Samples()
+            for try await samples in group { all.values += samples.values }
+            return all
+        }
+    }
+
+    /// Scenario b: relay throughput, `streams` requests of `deltas` deltas each at full speed.
+    func throughput(streams: Int, deltas: Int) async throws -> [Figure] {
+        let model = "mock/mock:chunks=\(deltas),size=16"
+        let startCPU = Self.processCPUSeconds()
+        let start = ContinuousClock.now
+        let (count, bytes) = try await LLMuxConnection.withConnection(socketPath: self.socket) { connection -> (Int, Int) in
+            for index in 0..<streams {
+                try await connection.send(.chat(.userPrompt(id: "s\(index)", model: model, prompt: "go")))
+            }
+            var count = 0
+            var bytes = 0
+            var finished = 0
+            for try await received in connection.frames {
+                bytes += received.raw.utf8.count + 1
+                if case .delta = received.frame { count += 1 }
+                if received.frame.isTerminal {
+                    finished += 1
+                    if finished == streams { break }
+                }
+            }
+            return (count, bytes)
+        }
+        let seconds = Self.seconds(.now - start)
+        let cpu = Self.processCPUSeconds() - startCPU
+        let rate = Double(count) / seconds
+        return [
+            Figure(scenario: "b: throughput", name: "deltas relayed", value: Double(count), unit: "deltas", goal: "", met: nil),
+            Figure(scenario: "b: throughput", name: "delta rate", value: rate, unit: "deltas/s", goal: ">= 200000", met: rate >= 200_000),
+            Figure(scenario: "b: throughput", name: "frame bytes", value: Double(bytes) / seconds / 1_048_576, unit: "MB/s", goal: "", met: nil),
+            Figure(
+                scenario: "b: throughput",
+                name: "CPU per 1M deltas (all in one process)",
+                value: cpu / Double(count) * 1_000_000,
+                unit: "s",
+                goal: "",
+                met: nil
+            ),
+        ]
+    }
+
+    /// Scenario d: from sending `cancel` to the mock seeing its connection closed.
+    func cancelLatency(samples count: Int) async throws -> [Figure] {
+        var samples = Samples()
+        try await LLMuxConnection.withConnection(socketPath: self.socket) { connection in
+            for index in 0..<count {
+                let id = "c\(index)"
+                let before = self.mock.requests.count
+                try await connection.send(.chat(.userPrompt(id: id, model: "mock/mock:chunks=1000,size=8,interval_ms=5", prompt: "x")))
+                var cancelledAt: ContinuousClock.Instant?
+                for try await received in connection.frames where received.frame.id == id {
+                    if case .delta = received.frame, cancelledAt == nil {
+                        cancelledAt = .now
+                        try await connection.send(.cancel(id: id))
+                    }
+                    if received.frame.isTerminal { break }
+                }
+                let requests = self.mock.requests
+                guard requests.count > before, let start = cancelledAt,
+                    let closed = await self.mock.waitForClose(ofConnection: requests[requests.count - 1].connectionID, timeout: .seconds(2))
+                else { continue }
+                samples.add(closed - start)
+            }
+        }
+        let p99 = samples.percentile(0.99)
+        return [
+            Figure(scenario: "d: cancel", name: "cancel -> upstream closed p50", value: samples.percentile(0.5), unit: "ms", goal: "", met: nil),
+            Figure(scenario: "d: cancel", name: "cancel -> upstream closed p99", value: p99, unit: "ms", goal: "<= 2", met: p99 <= 2),
+        ]
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (s, atto) = duration.components
+        return Double(s) + Double(atto) / 1e18
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}
