@@ -39,6 +39,8 @@ public final class RequestEngine: Sendable {
         var ttft: Duration?
         var usage: Usage?
         var finishReason: String?
+        /// `[DONE]` or a finish reason arrived: the answer is complete whatever happens after.
+        var complete = false
     }
 
     private enum Child: Sendable {
@@ -146,6 +148,9 @@ public final class RequestEngine: Sendable {
             finish(attempt, error: nil)
         case .failed(let error):
             finish(attempt, error: error.wireError)
+        case .cancelled where timeout != nil && attempt.complete:
+            // A deadline hit after the answer was complete (while reading the body's end).
+            finish(attempt, error: nil)
         case .cancelled:
             if let timeout {
                 finish(attempt, error: UpstreamError(.timeout(phase: timeout), "provider '\(provider.name)': \(watchdog.describe(timeout))").wireError)
@@ -192,9 +197,12 @@ public final class RequestEngine: Sendable {
                         result.nextSeq += 1
                     case .finish(let reason):
                         result.finishReason = reason
+                        result.complete = true
                     case .usage(let usage):
                         result.usage = usage
-                    case .end, .error:
+                    case .end:
+                        result.complete = true
+                    case .error:
                         break
                     }
                 }

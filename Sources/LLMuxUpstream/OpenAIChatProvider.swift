@@ -136,7 +136,14 @@ public struct OpenAIChatProvider: Sendable {
                     }
                     try await onEvent(item)
                 }
-                if sawDone { break reading }
+                if sawDone { break }
+            }
+            if sawDone {
+                // The answer is complete. Read the body's end (normally in the same
+                // segment as [DONE]) so that the connection returns to the pool
+                // instead of being closed; what may still come is ignored.
+                while (try? await iterator.next()) != nil {}
+                break reading
             }
         }
         parser.finish()

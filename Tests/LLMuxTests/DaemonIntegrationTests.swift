@@ -47,6 +47,20 @@ struct DaemonIntegrationTests {
         }
     }
 
+    @Test func upstreamConnectionsAreReusedAcrossRequestsAndClients() async throws {
+        try await TestDaemon.with { daemon in
+            for round in 0..<3 {
+                for client in 0..<3 {
+                    let log = try await chat(daemon, id: "r\(round)-\(client)")
+                    #expect(log.isWellFormed("r\(round)-\(client)"))
+                }
+            }
+            let requests = daemon.mock.requests
+            #expect(requests.count == 9)
+            #expect(Set(requests.map(\.connectionID)).count == 1, "sequential requests should share one pooled connection")
+        }
+    }
+
     @Test func configuredModelNamesResolve() async throws {
         try await TestDaemon.with { daemon in
             let log = try await chat(daemon, model: "fast")
