@@ -22,7 +22,11 @@ struct ConnectionSession: Sendable {
     func run(_ channel: NIOAsyncChannel<NDJSONInbound, ByteBuffer>) async {
         self.stats.connectionOpened()
         defer { self.stats.connectionClosed() }
-        let outbox = FrameOutbox(maxPendingBytes: self.maxPendingBytes)
+        let logger = self.logger
+        let outbox = FrameOutbox(maxPendingBytes: self.maxPendingBytes) {
+            logger.warning("client does not read its frames; closing the connection", metadata: ["pending_limit": "\(self.maxPendingBytes)"])
+            channel.channel.close(promise: nil)
+        }
         let registry = RequestRegistry(limit: self.limits.maxInFlight)
         // A hang-up cancels everything, even requests that are waiting silently for a first token.
         channel.channel.closeFuture.whenComplete { _ in
@@ -37,10 +41,6 @@ struct ConnectionSession: Sendable {
                             do {
                                 try await outbound.write(buffer)
                             } catch {
-                                break
-                            }
-                            if outbox.hasOverflowed {
-                                self.logger.warning("client does not read its frames; closing the connection")
                                 break
                             }
                         }

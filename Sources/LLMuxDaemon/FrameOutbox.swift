@@ -21,19 +21,26 @@ final class FrameOutbox: Sendable {
 
     let maxPendingBytes: Int
     private let state = Mutex(State())
+    /// Called once, from the sending task, when the outbox overflows.
+    private let onOverflow: @Sendable () -> Void
 
-    init(maxPendingBytes: Int) {
+    init(maxPendingBytes: Int, onOverflow: @escaping @Sendable () -> Void) {
         self.maxPendingBytes = maxPendingBytes
+        self.onOverflow = onOverflow
     }
 
     /// Queues a frame. Returns false when the outbox is closed or overflowed.
+    /// Overflowing drops what is pending and calls `onOverflow`, which closes the connection.
     @discardableResult
     func send(_ frame: ServerFrame) -> Bool {
+        var overflowedNow = false
         let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
             frame.encode(into: &state.pending)
             if state.pending.readableBytes > self.maxPendingBytes {
                 state.overflowed = true
+                state.pending.clear()
+                overflowedNow = true
             }
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -44,10 +51,9 @@ final class FrameOutbox: Sendable {
             return (true, nil, nil)
         }
         waiter?.resume(returning: buffer)
+        if overflowedNow { self.onOverflow() }
         return accepted
     }
-
-    var hasOverflowed: Bool { self.state.withLock { $0.overflowed } }
 
     /// Everything pending, waiting for it if need be; `nil` once closed and drained.
     func next() async -> ByteBuffer? {

@@ -12,6 +12,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum Step {
+        /// A content delta, rendered as a chunk when it is written.
+        case content(String)
         case data(String)
         case comment(String)
         case reset
@@ -24,7 +26,13 @@ final class MockHTTPHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var scheduled: Scheduled<Void>?
+    /// The model of the request being answered, echoed in its chunks.
+    private var model = "mock"
     private var open = true
+    /// Steps waiting for the connection to become writable again (backpressure).
+    private var parked: ArraySlice<(delayMs: Int, step: Step)>?
+    /// How many back-to-back steps are written before yielding the event loop.
+    private static let batch = 128
 
     init(mock: MockUpstream, connectionID: Int) {
         self.mock = mock
@@ -45,8 +53,17 @@ final class MockHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let parked = self.parked {
+            self.parked = nil
+            self.run(parked, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         self.open = false
+        self.parked = nil
         self.scheduled?.cancel()
         self.mock.connectionClosed(self.connectionID)
         context.fireChannelInactive()
@@ -77,6 +94,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             return
         }
         let model = json["model"]?.stringValue
+        self.model = model ?? "mock"
         let script = self.mock.script(forModel: model)
         if script.status != 200 {
             var headers = HTTPHeaders()
@@ -105,11 +123,29 @@ final class MockHTTPHandler: ChannelInboundHandler {
         self.run(steps[...], context: context)
     }
 
-    /// Runs the steps in order: each `(delay, step)` waits its delay after the previous one.
+    /// Runs the steps in order: each `(delay, step)` waits its delay after the
+    /// previous one. Back-to-back steps are written in batches, and writing
+    /// pauses while the connection is not writable, so a fast script streams
+    /// at the reader's pace without buffering the whole answer.
     private func run(_ steps: ArraySlice<(delayMs: Int, step: Step)>, context: ChannelHandlerContext) {
         var remaining = steps
         var wroteSinceFlush = false
+        var written = 0
         while let (delay, step) = remaining.first {
+            if written >= Self.batch {
+                context.flush()
+                if context.channel.isWritable {
+                    let rest = remaining
+                    context.eventLoop.assumeIsolated().execute {
+                        guard self.open else { return }
+                        self.run(rest, context: context)
+                    }
+                } else {
+                    self.parked = remaining
+                }
+                return
+            }
+            written += 1
             if delay > 0 {
                 if wroteSinceFlush { context.flush() }
                 let rest = remaining
@@ -124,6 +160,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
             }
             remaining = remaining.dropFirst()
             switch step {
+            case .content(let text):
+                var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + 200)
+                Self.writeContentChunk(text, model: self.model, into: &buffer)
+                context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                wroteSinceFlush = true
             case .data(let payload):
                 var buffer = context.channel.allocator.buffer(capacity: payload.utf8.count + 8)
                 buffer.writeStaticString("data: ")
@@ -165,7 +206,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 return steps
             }
             let delay = index == 0 ? script.firstTokenDelayMs : script.intervalMs
-            steps.append((delay, .data(Self.chunkJSON(model: model, delta: ["content": .string(text)]))))
+            steps.append((delay, .content(text)))
         }
         if let fault = script.fault, let faultStep = Self.faultStep(fault, at: chunks.count) {
             steps.append((script.intervalMs, faultStep))
@@ -205,6 +246,17 @@ final class MockHTTPHandler: ChannelInboundHandler {
         case .endAfterChunks(let k) where k == index: return .finish
         default: return nil
         }
+    }
+
+    /// `data: {chunk with one content delta}\n\n`, written straight into the buffer
+    /// (the same shape `chunkJSON` produces, without building a JSON value per delta).
+    static func writeContentChunk(_ text: String, model: String, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"data: {"choices":[{"delta":{"content":"#)
+        JSONWriter.writeEscaped(text, into: &buffer)
+        buffer.writeStaticString(#"},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-mock","model":"#)
+        JSONWriter.writeEscaped(model, into: &buffer)
+        buffer.writeStaticString(#","object":"chat.completion.chunk"}"#)
+        buffer.writeStaticString("\n\n")
     }
 
     static func chunkJSON(model: String, delta: JSONValue, finishReason: String? = nil) -> String {

@@ -243,6 +243,33 @@ struct DaemonIntegrationTests {
         }
     }
 
+    @Test func linesUpToTheDefaultLimitAreAccepted() async throws {
+        try await TestDaemon.with { daemon in
+            let content = String(repeating: "x", count: 2 * 1024 * 1024)
+            let log = try await daemon.connect { connection in
+                try await connection.send(line: #"{"type":"chat","id":"big","messages":[{"role":"user","content":"\#(content)"}]}"#)
+                return try await FrameLog.read(from: connection, until: ["big"])
+            }
+            #expect(log.isWellFormed("big"))
+            let sent = try #require(daemon.mock.requests.last?.body?["messages"]?.arrayValue?.first?["content"]?.stringValue)
+            #expect(sent.utf8.count == content.utf8.count)
+        }
+    }
+
+    @Test func aClientThatStopsReadingIsDisconnectedAndItsRequestCancelled() async throws {
+        try await TestDaemon.with(maxPendingBytes: 64 * 1024) { daemon in
+            daemon.mock.setDefaultScript(MockScript.counting(50_000, size: 64))
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("flood"))
+                // Never read: the socket buffers fill, then the daemon's outbox.
+                for _ in 0..<200 where daemon.mock.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                let connectionID = try #require(daemon.mock.requests.last?.connectionID)
+                #expect(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(5)) != nil)
+            }
+            #expect(daemon.logText.contains("does not read its frames"))
+        }
+    }
+
     @Test func tooManyRequestsOnOneConnection() async throws {
         try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 2)) { daemon in
             daemon.mock.setDefaultScript(MockScript.counting(5, intervalMs: 30))
