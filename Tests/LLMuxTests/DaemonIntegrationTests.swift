@@ -202,7 +202,8 @@ struct DaemonIntegrationTests {
 
     @Test func badInputGetsErrorsWhileOtherStreamsKeepFlowing() async throws {
         try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 64)) { daemon in
-            daemon.mock.setDefaultScript(MockScript.counting(40, intervalMs: 5))
+            // Slow enough that "good" is still in flight when the bad lines arrive, even on a loaded machine.
+            daemon.mock.setDefaultScript(MockScript.counting(40, intervalMs: 25))
             try await daemon.connect { connection in
                 try await connection.send(line: chatLine("good"))
                 var log = FrameLog()
@@ -402,7 +403,7 @@ struct DaemonIntegrationTests {
         TimeoutCase(script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil), extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
     ])
     func phaseTimeouts(_ testCase: TimeoutCase) async throws {
-        try await TestDaemon.with(timeouts: testCase.timeouts) { daemon in
+        try await TestDaemon.with(exclusive: true, timeouts: testCase.timeouts) { daemon in
             daemon.mock.setDefaultScript(testCase.script)
             let started = ContinuousClock.now
             let log = try await chat(daemon, extra: testCase.extra)
