@@ -118,17 +118,21 @@ actor FrameReader {
         // reference, and the actor serializes callers.
         var iterator = self.iterator
         defer { self.iterator = iterator }
-        guard let item = try await iterator.next(isolation: self) else { return nil }
-        switch item {
-        case .tooLong(let limit):
-            throw ClientError.invalidFrame("a line from the daemon exceeded \(limit) bytes")
-        case .line(let line):
-            do {
-                let frame = try ServerFrame.decode(line: line.readableBytesView)
-                return ReceivedFrame(frame: frame, raw: String(buffer: line))
-            } catch {
-                throw ClientError.invalidFrame(error.error.message)
+        while let item = try await iterator.next(isolation: self) {
+            switch item {
+            case .tooLong(let limit):
+                throw ClientError.invalidFrame("a line from the daemon exceeded \(limit) bytes")
+            case .line(let line):
+                let frame: ServerFrame?
+                do {
+                    frame = try ServerFrame.decodeIfKnown(line: line.readableBytesView)
+                } catch {
+                    throw ClientError.invalidFrame(error.error.message)
+                }
+                // Frame types from a newer daemon are skipped, as protocol.md asks.
+                if let frame { return ReceivedFrame(frame: frame, raw: String(buffer: line)) }
             }
         }
+        return nil
     }
 }

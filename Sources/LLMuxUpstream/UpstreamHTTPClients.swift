@@ -11,12 +11,21 @@ public final class UpstreamHTTPClients: Sendable {
     public let automatic: HTTPClient
     public let http1Only: HTTPClient
 
+    /// HTTP/1.1 connections per upstream host, one per concurrent stream.
+    public static let maxConnectionsPerHost = 1024
+
     public init(connectTimeoutMs: Int) {
         func configuration(_ version: HTTPClient.Configuration.HTTPVersion) -> HTTPClient.Configuration {
             var configuration = HTTPClient.Configuration()
             configuration.httpVersion = version
             configuration.timeout = .init(connect: .milliseconds(Int64(connectTimeoutMs)))
-            configuration.connectionPool = .init(idleTimeout: .seconds(90))
+            // A streamed answer holds its HTTP/1.1 connection for its whole length, so the
+            // pool must allow as many connections per host as there are concurrent streams;
+            // async-http-client's default of 8 queues the 9th request until it times out.
+            configuration.connectionPool = .init(
+                idleTimeout: .seconds(90),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: Self.maxConnectionsPerHost
+            )
             configuration.decompression = .disabled
             configuration.redirectConfiguration = .disallow
             // A refused connection fails the request at once; fallback across targets is the router's job.

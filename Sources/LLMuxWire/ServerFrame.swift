@@ -1,5 +1,11 @@
 public import NIOCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// A frame sent by the daemon to a client.
 public enum ServerFrame: Sendable, Hashable {
     case hello(ServerHello)
@@ -150,131 +156,177 @@ extension ServerFrame {
 
 extension ServerFrame {
     /// Decodes one line sent by the daemon (without its newline).
+    ///
+    /// Frames are decoded into one flat `Decodable` shape rather than a
+    /// `JSONValue` tree: clients read a frame per delta, and a typed decode
+    /// avoids trying each JSON type in turn for every value.
     public static func decode(line: some Collection<UInt8>) throws(FrameDecodingError) -> ServerFrame {
-        let value: JSONValue
+        guard let frame = try decodeIfKnown(line: line) else {
+            throw FrameDecodingError(.upstreamProtocol, "unknown frame type")
+        }
+        return frame
+    }
+
+    /// Like `decode(line:)`, but a frame of a type this build does not know
+    /// (from a newer daemon) gives `nil`: protocol v1 clients skip those.
+    public static func decodeIfKnown(line: some Collection<UInt8>) throws(FrameDecodingError) -> ServerFrame? {
+        let fields: Fields
         do {
-            value = try JSONValue.parse(line)
+            fields = try JSONDecoder().decode(Fields.self, from: Data(line))
+        } catch is DecodingError {
+            throw FrameDecodingError(.parseError, "the daemon sent a line that is not a valid frame")
         } catch {
             throw FrameDecodingError(.parseError, "the daemon sent a line that is not valid JSON")
         }
-        return try decode(value)
+        return try fields.frame()
     }
 
-    public static func decode(_ value: JSONValue) throws(FrameDecodingError) -> ServerFrame {
-        guard case .object(let o) = value else {
-            throw FrameDecodingError(.parseError, "a frame must be a JSON object")
+    /// Every field any daemon frame may carry.
+    struct Fields: Decodable {
+        struct Limits: Decodable {
+            var max_line_bytes: Int
+            var max_in_flight: Int
         }
-        func fail(_ message: String) -> FrameDecodingError { FrameDecodingError(.upstreamProtocol, message) }
-        func string(_ key: String) throws(FrameDecodingError) -> String {
-            guard let s = o[key]?.stringValue else { throw fail("frame field '\(key)' must be a string") }
-            return s
+        struct UsageFields: Decodable {
+            var input_tokens: Int
+            var output_tokens: Int
+            var cached_tokens: Int?
+            var reasoning_tokens: Int?
         }
-        func int(_ key: String, in object: [String: JSONValue]? = nil) throws(FrameDecodingError) -> Int {
-            guard let i = (object ?? o)[key]?.intValue else { throw fail("frame field '\(key)' must be an integer") }
-            return Int(i)
+        struct TimingFields: Decodable {
+            var ttft_ms: Int?
+            var total_ms: Int
         }
-        switch o["type"]?.stringValue {
-        case "hello"?:
-            let limits = o["limits"]?.objectValue ?? [:]
-            return .hello(
-                ServerHello(
-                    protocolVersion: try int("protocol"),
-                    server: try string("server"),
-                    version: try string("version"),
-                    limits: ProtocolLimits(
-                        maxLineBytes: try int("max_line_bytes", in: limits),
-                        maxInFlight: try int("max_in_flight", in: limits)
+        struct ToolCall: Decodable {
+            var index: Int
+            var id: String?
+            var name: String?
+            var arguments: String?
+        }
+        struct Model: Decodable {
+            var id: String
+            var provider: String
+            var upstream_model: String
+        }
+
+        var type: String
+        var id: String?
+        var `protocol`: Int?
+        var server: String?
+        var version: String?
+        var limits: Limits?
+        var model: String?
+        var provider: String?
+        var seq: Int?
+        var text: String?
+        var reasoning: String?
+        var tool_calls: [ToolCall]?
+        var finish_reason: String?
+        var usage: UsageFields?
+        var timing: TimingFields?
+        var code: String?
+        var message: String?
+        var retryable: Bool?
+        var http_status: Int?
+        var retry_after_ms: Int?
+        var `default`: String?
+        var models: [Model]?
+        var pid: Int?
+        var uptime_ms: Int?
+        var connections: Int?
+        var in_flight: Int?
+        var requests_total: Int?
+        var providers: [String]?
+
+        func require<T>(_ value: T?, _ name: String) throws(FrameDecodingError) -> T {
+            guard let value else {
+                throw FrameDecodingError(.upstreamProtocol, "a '\(self.type)' frame lacks its field '\(name)'")
+            }
+            return value
+        }
+
+        func frame() throws(FrameDecodingError) -> ServerFrame? {
+            switch self.type {
+            case "hello":
+                let limits = try require(self.limits, "limits")
+                return .hello(
+                    ServerHello(
+                        protocolVersion: try require(self.protocol, "protocol"),
+                        server: try require(self.server, "server"),
+                        version: try require(self.version, "version"),
+                        limits: ProtocolLimits(maxLineBytes: limits.max_line_bytes, maxInFlight: limits.max_in_flight)
                     )
                 )
-            )
-        case "start"?:
-            return .start(id: try string("id"), model: try string("model"), provider: try string("provider"))
-        case "delta"?:
-            var calls: [ToolCallFragment] = []
-            for item in o["tool_calls"]?.arrayValue ?? [] {
-                guard let call = item.objectValue else { throw fail("tool_calls entries must be objects") }
-                calls.append(
-                    ToolCallFragment(
-                        index: try int("index", in: call),
-                        id: call["id"]?.stringValue,
-                        name: call["name"]?.stringValue,
-                        arguments: call["arguments"]?.stringValue
+            case "start":
+                return .start(id: try require(self.id, "id"), model: try require(self.model, "model"), provider: try require(self.provider, "provider"))
+            case "delta":
+                return .delta(
+                    DeltaFrame(
+                        id: try require(self.id, "id"),
+                        seq: try require(self.seq, "seq"),
+                        text: self.text,
+                        reasoning: self.reasoning,
+                        toolCalls: (self.tool_calls ?? []).map {
+                            ToolCallFragment(index: $0.index, id: $0.id, name: $0.name, arguments: $0.arguments)
+                        }
                     )
                 )
-            }
-            return .delta(
-                DeltaFrame(
-                    id: try string("id"),
-                    seq: try int("seq"),
-                    text: o["text"]?.stringValue,
-                    reasoning: o["reasoning"]?.stringValue,
-                    toolCalls: calls
-                )
-            )
-        case "done"?:
-            var usage: Usage?
-            if let u = o["usage"]?.objectValue {
-                usage = Usage(
-                    inputTokens: try int("input_tokens", in: u),
-                    outputTokens: try int("output_tokens", in: u),
-                    cachedTokens: try int("cached_tokens", in: u),
-                    reasoningTokens: try int("reasoning_tokens", in: u)
-                )
-            }
-            let timing = o["timing"]?.objectValue ?? [:]
-            return .done(
-                DoneFrame(
-                    id: try string("id"),
-                    finishReason: try string("finish_reason"),
-                    usage: usage,
-                    model: try string("model"),
-                    provider: try string("provider"),
-                    timing: Timing(
-                        ttftMs: timing["ttft_ms"]?.intValue.map { Int($0) },
-                        totalMs: try int("total_ms", in: timing)
+            case "done":
+                let timing = try require(self.timing, "timing")
+                return .done(
+                    DoneFrame(
+                        id: try require(self.id, "id"),
+                        finishReason: try require(self.finish_reason, "finish_reason"),
+                        usage: self.usage.map {
+                            Usage(
+                                inputTokens: $0.input_tokens,
+                                outputTokens: $0.output_tokens,
+                                cachedTokens: $0.cached_tokens ?? 0,
+                                reasoningTokens: $0.reasoning_tokens ?? 0
+                            )
+                        },
+                        model: try require(self.model, "model"),
+                        provider: try require(self.provider, "provider"),
+                        timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms)
                     )
                 )
-            )
-        case "error"?:
-            let codeText = try string("code")
-            // An unknown code from a newer daemon still reads as an error.
-            let code = WireErrorCode(rawValue: codeText) ?? .internal
-            return .error(
-                id: o["id"]?.stringValue,
-                WireError(
-                    code,
-                    try string("message"),
-                    retryable: o["retryable"]?.boolValue ?? false,
-                    httpStatus: o["http_status"]?.intValue.map { Int($0) },
-                    retryAfterMs: o["retry_after_ms"]?.intValue.map { Int($0) }
+            case "error":
+                let codeText = try require(self.code, "code")
+                // An unknown code from a newer daemon still reads as an error.
+                return .error(
+                    id: self.id,
+                    WireError(
+                        WireErrorCode(rawValue: codeText) ?? .internal,
+                        try require(self.message, "message"),
+                        retryable: self.retryable ?? false,
+                        httpStatus: self.http_status,
+                        retryAfterMs: self.retry_after_ms
+                    )
                 )
-            )
-        case "pong"?:
-            return .pong(id: try string("id"))
-        case "models"?:
-            var models: [ModelInfo] = []
-            for item in o["models"]?.arrayValue ?? [] {
-                guard let m = item.objectValue, let id = m["id"]?.stringValue,
-                    let provider = m["provider"]?.stringValue, let upstream = m["upstream_model"]?.stringValue
-                else { throw fail("models entries need id, provider and upstream_model") }
-                models.append(ModelInfo(id: id, provider: provider, upstreamModel: upstream))
+            case "pong":
+                return .pong(id: try require(self.id, "id"))
+            case "models":
+                return .models(
+                    id: try require(self.id, "id"),
+                    models: (self.models ?? []).map { ModelInfo(id: $0.id, provider: $0.provider, upstreamModel: $0.upstream_model) },
+                    defaultModel: self.default
+                )
+            case "status":
+                return .status(
+                    id: try require(self.id, "id"),
+                    DaemonStatus(
+                        version: try require(self.version, "version"),
+                        pid: try require(self.pid, "pid"),
+                        uptimeMs: try require(self.uptime_ms, "uptime_ms"),
+                        connections: try require(self.connections, "connections"),
+                        inFlight: try require(self.in_flight, "in_flight"),
+                        requestsTotal: try require(self.requests_total, "requests_total"),
+                        providers: self.providers ?? []
+                    )
+                )
+            default:
+                return nil
             }
-            return .models(id: try string("id"), models: models, defaultModel: o["default"]?.stringValue)
-        case "status"?:
-            return .status(
-                id: try string("id"),
-                DaemonStatus(
-                    version: try string("version"),
-                    pid: try int("pid"),
-                    uptimeMs: try int("uptime_ms"),
-                    connections: try int("connections"),
-                    inFlight: try int("in_flight"),
-                    requestsTotal: try int("requests_total"),
-                    providers: (o["providers"]?.arrayValue ?? []).compactMap { $0.stringValue }
-                )
-            )
-        default:
-            throw fail("unknown frame type")
         }
     }
 }

@@ -118,28 +118,32 @@ struct Scenarios: Sendable {
         let model = "mock/mock:chunks=\(deltas),size=16"
         let startCPU = Self.processCPUSeconds()
         let start = ContinuousClock.now
-        let (count, bytes) = try await LLMuxConnection.withConnection(socketPath: self.socket) { connection -> (Int, Int) in
+        let (count, bytes, errors) = try await LLMuxConnection.withConnection(socketPath: self.socket) { connection -> (Int, Int, [String]) in
             for index in 0..<streams {
                 try await connection.send(.chat(.userPrompt(id: "s\(index)", model: model, prompt: "go")))
             }
             var count = 0
             var bytes = 0
             var finished = 0
+            var errors: [String] = []
             for try await received in connection.frames {
                 bytes += received.raw.utf8.count + 1
                 if case .delta = received.frame { count += 1 }
+                if case .error(_, let error) = received.frame { errors.append("\(error.code.rawValue): \(error.message)") }
                 if received.frame.isTerminal {
                     finished += 1
                     if finished == streams { break }
                 }
             }
-            return (count, bytes)
+            return (count, bytes, errors)
         }
+        for error in Set(errors) { print("throughput: request failed: \(error)") }
         let seconds = Self.seconds(.now - start)
         let cpu = Self.processCPUSeconds() - startCPU
         let rate = Double(count) / seconds
         return [
-            Figure(scenario: "b: throughput", name: "deltas relayed", value: Double(count), unit: "deltas", goal: "", met: nil),
+            Figure(scenario: "b: throughput", name: "deltas relayed", value: Double(count), unit: "deltas", goal: "= \(streams * deltas)", met: count == streams * deltas),
+            Figure(scenario: "b: throughput", name: "failed requests", value: Double(errors.count), unit: "requests", goal: "= 0", met: errors.isEmpty),
             Figure(scenario: "b: throughput", name: "delta rate", value: rate, unit: "deltas/s", goal: ">= 200000", met: rate >= 200_000),
             Figure(scenario: "b: throughput", name: "frame bytes", value: Double(bytes) / seconds / 1_048_576, unit: "MB/s", goal: "", met: nil),
             Figure(

@@ -61,6 +61,24 @@ struct DaemonIntegrationTests {
         }
     }
 
+    @Test func manyLongStreamsToOneProviderRunAtOnce() async throws {
+        // More concurrent streams than async-http-client pools per host by default (8),
+        // each longer than the connect timeout: none may wait for another to finish.
+        let timeouts = TimeoutConfig(connectMs: 500, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000)
+        try await TestDaemon.with(timeouts: timeouts) { daemon in
+            daemon.mock.setDefaultScript(MockScript.counting(8, intervalMs: 100))
+            let ids = (0..<24).map { "long\($0)" }
+            let log = try await daemon.connect { connection in
+                for id in ids { try await connection.send(line: chatLine(id)) }
+                return try await FrameLog.read(from: connection, until: Set(ids))
+            }
+            for id in ids {
+                if case .done = log.terminal(id) {} else { Issue.record("\(id) ended with \(String(describing: log.terminal(id)))") }
+            }
+            #expect(Set(daemon.mock.requests.map(\.connectionID)).count == 24)
+        }
+    }
+
     @Test func configuredModelNamesResolve() async throws {
         try await TestDaemon.with { daemon in
             let log = try await chat(daemon, model: "fast")

@@ -210,3 +210,20 @@ struct ProtocolDocumentTests {
         }
     }
 }
+
+@Suite("Client-side frame decoding")
+struct ServerFrameDecodingTests {
+    @Test func unknownFrameTypesAndFieldsFromANewerDaemonAreTolerated() throws {
+        #expect(try ServerFrame.decodeIfKnown(line: Array(#"{"type":"progress","id":"a","percent":40}"#.utf8)) == nil)
+        let delta = try ServerFrame.decodeIfKnown(line: Array(#"{"type":"delta","id":"a","seq":0,"text":"x","new_field":[1]}"#.utf8))
+        #expect(delta == .delta(DeltaFrame(id: "a", seq: 0, text: "x")))
+        let error = try ServerFrame.decode(line: Array(#"{"type":"error","id":null,"code":"brand_new_code","message":"m","retryable":true}"#.utf8))
+        #expect(error == .error(id: nil, WireError(.internal, "m", retryable: true)))
+    }
+
+    @Test func framesMissingRequiredFieldsAreRejected() {
+        #expect(throws: FrameDecodingError.self) { try ServerFrame.decode(line: Array(#"{"type":"delta","id":"a"}"#.utf8)) }
+        #expect(throws: FrameDecodingError.self) { try ServerFrame.decode(line: Array(#"{"id":"a"}"#.utf8)) }
+        #expect(throws: FrameDecodingError.self) { try ServerFrame.decode(line: Array("not json".utf8)) }
+    }
+}
