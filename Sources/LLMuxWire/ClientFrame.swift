@@ -94,7 +94,10 @@ extension ClientFrame {
 
     /// Appends this frame as one NDJSON line (newline included).
     public func encode(into buffer: inout ByteBuffer) {
-        var writer = JSONWriter(buffer: buffer)
+        JSONWriter.append(to: &buffer) { writer in self.encode(with: &writer) }
+    }
+
+    private func encode(with writer: inout JSONWriter) {
         switch self {
         case .hello(let hello):
             writer.beginObject()
@@ -113,8 +116,7 @@ extension ClientFrame {
             writer.field("id", id)
             writer.endObject()
         }
-        buffer = writer.buffer
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        writer.buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     public var typeName: String {

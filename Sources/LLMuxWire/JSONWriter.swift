@@ -14,6 +14,17 @@ public struct JSONWriter {
         self.buffer = buffer
     }
 
+    /// Appends to `buffer` through a writer. The buffer is moved into the
+    /// writer and back, so it is never shared while written: appending a
+    /// frame to a large pending buffer costs the frame, not the buffer
+    /// (a shared ByteBuffer would be copied whole on the first write).
+    public static func append(to buffer: inout ByteBuffer, _ body: (inout JSONWriter) -> Void) {
+        var writer = JSONWriter(buffer: buffer)
+        buffer = ByteBuffer()
+        body(&writer)
+        buffer = writer.buffer
+    }
+
     public mutating func beginObject() {
         self.separate()
         self.buffer.writeInteger(UInt8(ascii: "{"))

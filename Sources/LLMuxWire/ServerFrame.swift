@@ -43,7 +43,10 @@ public enum ServerFrame: Sendable, Hashable {
 extension ServerFrame {
     /// Appends this frame as one NDJSON line (newline included).
     public func encode(into buffer: inout ByteBuffer) {
-        var w = JSONWriter(buffer: buffer)
+        JSONWriter.append(to: &buffer) { w in self.encode(with: &w) }
+    }
+
+    private func encode(with w: inout JSONWriter) {
         w.beginObject()
         switch self {
         case .hello(let hello):
@@ -140,8 +143,7 @@ extension ServerFrame {
             w.field("providers", JSONValue.array(status.providers.map { .string($0) }))
         }
         w.endObject()
-        buffer = w.buffer
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        w.buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     /// The frame as one line of text, without the newline.
