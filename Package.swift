@@ -108,9 +108,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Command-line conventions shared by the executables (usage exit status).
+        .target(
+            name: "LLMuxCommandLine",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "llmuxd",
             dependencies: [
+                "LLMuxCommandLine",
                 "LLMuxDaemon",
                 "LLMuxConfig",
                 "LLMuxMockUpstream",
@@ -123,6 +132,7 @@ let package = Package(
             name: "llmux",
             dependencies: [
                 "LLMuxClient",
+                "LLMuxCommandLine",
                 "LLMuxWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

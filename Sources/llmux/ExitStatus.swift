@@ -1,10 +1,11 @@
+import LLMuxCommandLine
 import LLMuxWire
 
 /// The CLI's exit codes (sysexits.h where one fits). README documents them.
 enum ExitStatus {
     static let ok: Int32 = 0
     static let failure: Int32 = 1
-    static let usage: Int32 = 2
+    static let usage: Int32 = usageExitStatus
     static let unavailable: Int32 = 69
     static let temporaryFailure: Int32 = 75
     static let permission: Int32 = 77

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLMuxClient
+import LLMuxCommandLine
 import LLMuxWire
 
 /// `llmux`: the command-line client.
@@ -24,20 +25,7 @@ struct LLMuxCommand: AsyncParsableCommand {
     /// Like the default `main`, but usage errors exit with 2 (the README's contract), not 64.
     static func main() async {
         Output.ignoreBrokenPipe()
-        do {
-            var command = try parseAsRoot(Self.subcommandFirst(Array(CommandLine.arguments.dropFirst())))
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                Output.error(fullMessage(for: error))
-                Foundation.exit(ExitStatus.usage)
-            }
-            exit(withError: error)
-        }
+        await runExitingWithUsageStatus(Self.subcommandFirst(Array(CommandLine.arguments.dropFirst())), prefix: "llmux")
     }
 
     /// Options that take a value, so their value is not mistaken for a subcommand name.

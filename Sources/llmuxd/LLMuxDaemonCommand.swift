@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LLMuxCommandLine
 import LLMuxConfig
 import LLMuxDaemon
 import LLMuxWire
@@ -21,19 +22,7 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
 
     /// Like the default `main`, but usage errors exit with 2, as documented, not 64.
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                fail("llmuxd: " + fullMessage(for: error), code: 2)
-            }
-            exit(withError: error)
-        }
+        await runExitingWithUsageStatus(Array(CommandLine.arguments.dropFirst()), prefix: "llmuxd")
     }
 
     @Option(name: .long, help: "Socket path (default: $LLMUX_SOCKET, else $XDG_RUNTIME_DIR/llmux/llmux.sock).")
