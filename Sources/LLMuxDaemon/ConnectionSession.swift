@@ -3,6 +3,12 @@ import LLMuxWire
 import Logging
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Serves one client connection: reads NDJSON frames, runs each `chat` as its
 /// own child task, and writes every frame through one `FrameOutbox`.
 ///
@@ -157,9 +163,3 @@ struct ConnectionSession: Sendable {
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -127,10 +127,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
     /// previous one. Back-to-back steps are written in batches, and writing
     /// pauses while the connection is not writable, so a fast script streams
     /// at the reader's pace without buffering the whole answer.
-    private func run(_ steps: ArraySlice<(delayMs: Int, step: Step)>, context: ChannelHandlerContext) {
+    /// `firstDelayDone` says the first step's delay has already passed.
+    private func run(_ steps: ArraySlice<(delayMs: Int, step: Step)>, context: ChannelHandlerContext, firstDelayDone: Bool = false) {
         var remaining = steps
         var wroteSinceFlush = false
         var written = 0
+        var delayDone = firstDelayDone
         while let (delay, step) = remaining.first {
             if written >= Self.batch {
                 context.flush()
@@ -146,18 +148,17 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 return
             }
             written += 1
-            if delay > 0 {
+            if delay > 0 && !delayDone {
                 if wroteSinceFlush { context.flush() }
                 let rest = remaining
-                var zeroed = rest
-                zeroed[zeroed.startIndex].delayMs = 0
                 let loop = context.eventLoop.assumeIsolated()
                 self.scheduled = loop.scheduleTask(in: .milliseconds(Int64(delay))) {
                     guard self.open else { return }
-                    self.run(zeroed, context: context)
+                    self.run(rest, context: context, firstDelayDone: true)
                 }
                 return
             }
+            delayDone = false
             remaining = remaining.dropFirst()
             switch step {
             case .content(let text):

@@ -64,9 +64,9 @@ struct DaemonIntegrationTests {
     @Test func manyLongStreamsToOneProviderRunAtOnce() async throws {
         // More concurrent streams than async-http-client pools per host by default (8),
         // each longer than the connect timeout: none may wait for another to finish.
-        let timeouts = TimeoutConfig(connectMs: 500, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000)
-        try await TestDaemon.with(timeouts: timeouts) { daemon in
-            daemon.mock.setDefaultScript(MockScript.counting(8, intervalMs: 100))
+        let timeouts = TimeoutConfig(connectMs: 1000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000)
+        try await TestDaemon.with(exclusive: true, timeouts: timeouts) { daemon in
+            daemon.mock.setDefaultScript(MockScript.counting(8, intervalMs: 150))
             let ids = (0..<24).map { "long\($0)" }
             let log = try await daemon.connect { connection in
                 for id in ids { try await connection.send(line: chatLine(id)) }
@@ -220,8 +220,11 @@ struct DaemonIntegrationTests {
 
     @Test func badInputGetsErrorsWhileOtherStreamsKeepFlowing() async throws {
         try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 64)) { daemon in
-            // Slow enough that "good" is still in flight when the bad lines arrive, even on a loaded machine.
-            daemon.mock.setDefaultScript(MockScript.counting(40, intervalMs: 25))
+            // "good" streams 5 deltas, then stays in flight (silent upstream) until it is
+            // cancelled at the end, so the bad lines always meet it running, however loaded the machine.
+            var script = MockScript.counting(40, intervalMs: 5)
+            script.fault = .stallAfterChunks(5)
+            daemon.mock.setDefaultScript(script)
             try await daemon.connect { connection in
                 try await connection.send(line: chatLine("good"))
                 var log = FrameLog()
@@ -241,13 +244,25 @@ struct DaemonIntegrationTests {
                 garbage.writeString(#"{"type":"ping","id":"after"}"# + "\n")
                 try await connection.sendRaw(garbage)
                 var sawPong = false
+                var cancelSent = false
                 for try await received in connection.frames {
                     log.append(received.frame)
                     if case .pong("after") = received.frame { sawPong = true }
+                    // Cancel once the bad lines were all answered and the 5 deltas arrived.
+                    let deltas = log.frames("good").count { if case .delta = $0 { return true } else { return false } }
+                    if sawPong && deltas == 5 && !cancelSent {
+                        cancelSent = true
+                        try await connection.send(.cancel(id: "good"))
+                    }
                     if sawPong && log.terminal("good") != nil { break }
                 }
                 #expect(log.isWellFormed("good"), "the good stream was disturbed")
-                #expect(log.text("good") == (0..<40).map { String(repeating: "0", count: 8 - String($0).count) + String($0) }.joined())
+                #expect(log.text("good") == "0000000000000001000000020000000300000004")
+                if case .done(let done)? = log.terminal("good") {
+                    #expect(done.finishReason == "cancelled")
+                } else {
+                    Issue.record("good must end with done after its cancel")
+                }
                 let codes = log.all.compactMap { frame -> String? in
                     guard case .error(let id, let error) = frame else { return nil }
                     return "\(id ?? "null"):\(error.code.rawValue)"
