@@ -69,6 +69,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libsystemd (socket activation, sd_notify), from Debian's libsystemd-dev.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         // Daemon: Unix socket server, per-connection sessions, socket path rules.
         .target(
             name: "LLMuxDaemon",
@@ -78,6 +84,7 @@ let package = Package(
                 "LLMuxConfig",
                 "LLMuxUpstream",
                 "LLMuxMockUpstream",
+                "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

@@ -117,7 +117,7 @@ struct ConnectionSession: Sendable {
                 outbox.send(
                     .error(
                         id: request.id,
-                        WireError(.tooManyRequests, "this connection already has \(self.limits.maxInFlight) requests in flight", retryable: true)
+                        WireError(.tooManyInflight, "this connection already has \(self.limits.maxInFlight) requests in flight", retryable: true)
                     )
                 )
                 return

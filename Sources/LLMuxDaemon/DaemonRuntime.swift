@@ -16,8 +16,14 @@ import Darwin
 /// Assembles and runs the daemon: shared HTTP clients, credentials, the
 /// request engine, the demo upstream when configured, and the socket server.
 public struct DaemonRuntime: Sendable {
+    /// Where to listen: a path llmuxd binds itself, or a socket systemd passed.
+    public enum Listen: Sendable {
+        case path(String)
+        case activated(descriptor: CInt)
+    }
+
     public var config: DaemonConfig
-    public var socketPath: String
+    public var listen: Listen
     public var limits: ProtocolLimits
     /// Frames that may wait for one slow client before it is disconnected.
     public var maxPendingBytesPerConnection: Int
@@ -26,18 +32,47 @@ public struct DaemonRuntime: Sendable {
 
     public init(
         config: DaemonConfig,
-        socketPath: String,
+        listen: Listen,
         limits: ProtocolLimits = .default,
         maxPendingBytesPerConnection: Int = 64 * 1024 * 1024,
         environment: [String: String],
         logger: Logger
     ) {
         self.config = config
-        self.socketPath = socketPath
+        self.listen = listen
         self.limits = limits
         self.maxPendingBytesPerConnection = maxPendingBytesPerConnection
         self.environment = environment
         self.logger = logger
+    }
+
+    static func statusLine(_ stats: DaemonStats) -> String {
+        "\(stats.connections) connections, \(stats.inFlight) requests in flight, \(stats.requestsTotal) served"
+    }
+
+    /// Keeps systemd's STATUS= current and, under `WatchdogSec=`, pings the
+    /// watchdog at half its interval, each ping after a round trip through
+    /// an event loop, so a wedged daemon stops pinging.
+    static func reportToSystemd(_ stats: DaemonStats) async {
+        let watchdog = SystemdIntegration.watchdogPingInterval()
+        let interval = min(watchdog ?? .seconds(10), .seconds(10))
+        var lastStatus = ""
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            if watchdog != nil {
+                guard (try? await MultiThreadedEventLoopGroup.singleton.next().submit({}).get()) != nil else { continue }
+                SystemdIntegration.watchdogPing()
+            }
+            let status = Self.statusLine(stats)
+            if status != lastStatus {
+                SystemdIntegration.status(status)
+                lastStatus = status
+            }
+        }
     }
 
     /// Binds the socket, calls `ready`, and serves until the calling task is
@@ -56,21 +91,34 @@ public struct DaemonRuntime: Sendable {
         let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs)
         let credentials = CredentialResolver(environment: self.environment, logger: self.logger)
         let engine = RequestEngine(config: config, clients: clients, credentials: credentials, logger: self.logger)
+        let stats = DaemonStats()
         let session = ConnectionSession(
             engine: engine,
             limits: self.limits,
-            stats: DaemonStats(),
+            stats: stats,
             providerNames: config.providers.keys.sorted(),
             logger: self.logger,
             maxPendingBytes: self.maxPendingBytesPerConnection
         )
         do {
-            let server = try await SocketServer.bind(path: self.socketPath, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
+            let server: SocketServer
+            switch self.listen {
+            case .path(let path):
+                server = try await SocketServer.bind(path: path, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
+            case .activated(let descriptor):
+                server = try await SocketServer.adopt(descriptor: descriptor, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
+            }
             ready()
+            SystemdIntegration.ready(status: Self.statusLine(stats))
             // Cancelling `run` stops the listener; `serve` then drains and returns.
             await withTaskCancellationHandler {
-                await server.serve(session)
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await Self.reportToSystemd(stats) }
+                    await server.serve(session)
+                    group.cancelAll()
+                }
             } onCancel: {
+                SystemdIntegration.stopping()
                 server.stopAccepting()
             }
         } catch {

@@ -17,10 +17,11 @@ struct SocketServer: Sendable {
 
     struct ShuttingDown: Error {}
 
-    let path: String
+    /// The socket file this server created and removes on exit; nil when systemd owns the socket.
+    let path: String?
     private let listener: any Channel
     private let inbox: ConnectionInbox
-    private let lock: DaemonLock
+    private let lock: DaemonLock?
     private let logger: Logger
 
     /// Claims the path (stale socket replaced, live daemon respected), binds
@@ -33,7 +34,27 @@ struct SocketServer: Sendable {
         // The socket file is created by bind(2) with the umask applied: make it private from birth.
         let previousMask = umask(0o177)
         defer { umask(previousMask) }
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let listener = try await Self.bootstrap(inbox: inbox, maxLineBytes: maxLineBytes)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
+            .get()
+        chmod(path, 0o600)
+        logger.info("listening", metadata: ["socket": "\(path)"])
+        return SocketServer(path: path, listener: listener, inbox: inbox, lock: lock, logger: logger)
+    }
+
+    /// Serves on a listening socket passed by systemd (socket activation).
+    /// systemd created it with the unit's SocketMode= and owns the file.
+    static func adopt(descriptor: CInt, maxLineBytes: Int, logger: Logger) async throws -> SocketServer {
+        let inbox = ConnectionInbox()
+        let listener = try await Self.bootstrap(inbox: inbox, maxLineBytes: maxLineBytes)
+            .withBoundSocket(descriptor)
+            .get()
+        logger.info("listening on the socket passed by systemd", metadata: ["fd": "\(descriptor)"])
+        return SocketServer(path: nil, listener: listener, inbox: inbox, lock: nil, logger: logger)
+    }
+
+    private static func bootstrap(inbox: ConnectionInbox, maxLineBytes: Int) -> ServerBootstrap {
+        ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -50,11 +71,6 @@ struct SocketServer: Sendable {
                     if !accepted { throw ShuttingDown() }
                 }
             }
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
-            .get()
-        chmod(path, 0o600)
-        logger.info("listening", metadata: ["socket": "\(path)"])
-        return SocketServer(path: path, listener: listener, inbox: inbox, lock: lock, logger: logger)
     }
 
     /// Stops accepting: `serve` then serves the connections already accepted and returns.
@@ -73,7 +89,7 @@ struct SocketServer: Sendable {
             group.cancelAll()
         }
         try? await self.listener.closeFuture.get()
-        unlink(self.path)
-        unlink(self.lock.path)
+        if let path = self.path { unlink(path) }
+        if let lock = self.lock { unlink(lock.path) }
     }
 }

@@ -12,7 +12,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     /// The client's `hello` offered no protocol version this daemon speaks.
     case unsupportedProtocol = "unsupported_protocol"
     /// The connection already has `limits.max_in_flight` requests running.
-    case tooManyRequests = "too_many_requests"
+    case tooManyInflight = "too_many_inflight"
     /// The model is neither a configured model nor a `provider/model` of a configured provider.
     case unknownModel = "unknown_model"
     /// The provider's credentials could not be read, or the upstream answered 401/403.

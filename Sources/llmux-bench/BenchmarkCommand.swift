@@ -39,7 +39,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
             providers: ["mock": ProviderConfig(name: "mock", baseURL: mock.baseURL, keySource: .none, http1Only: true)],
             defaultModel: "mock/default"
         )
-        let runtime = DaemonRuntime(config: config, socketPath: socket, environment: [:], logger: logger)
+        let runtime = DaemonRuntime(config: config, listen: .path(socket), environment: [:], logger: logger)
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let daemon = Task { try await runtime.run { readyContinuation.yield() } }
         for await _ in ready { break }

@@ -62,16 +62,24 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         let logger = Logger(label: "llmuxd")
         for note in loaded.notes { logger.notice("\(note)") }
 
-        let socketPath: String
+        let listen: DaemonRuntime.Listen
+        let place: String
         do {
-            socketPath = try SocketLocation.resolve(explicit: self.socket, environment: environment)
+            if let descriptor = try SystemdIntegration.activatedSocket() {
+                listen = .activated(descriptor: descriptor)
+                place = "socket passed by systemd"
+            } else {
+                let path = try SocketLocation.resolve(explicit: self.socket, environment: environment)
+                listen = .path(path)
+                place = path
+            }
         } catch {
-            Self.fail("llmuxd: \(error)", code: 78)
+            Self.fail("llmuxd: \(error)", code: error.kind == .noRuntimeDirectory ? 78 : 73)
         }
-        let runtime = DaemonRuntime(config: loaded, socketPath: socketPath, environment: environment, logger: logger)
+        let runtime = DaemonRuntime(config: loaded, listen: listen, environment: environment, logger: logger)
         let task = Task {
             try await runtime.run {
-                logger.info("ready", metadata: ["socket": "\(socketPath)", "version": "\(LLMuxVersion.current)"])
+                logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])
             }
         }
         let signals = Self.onTermination { task.cancel() }

@@ -304,14 +304,14 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func tooManyRequestsOnOneConnection() async throws {
+    @Test func tooManyInflightOnOneConnection() async throws {
         try await TestDaemon.with(limits: ProtocolLimits(maxLineBytes: 4096, maxInFlight: 2)) { daemon in
             daemon.mock.setDefaultScript(MockScript.counting(5, intervalMs: 30))
             try await daemon.connect { connection in
                 for id in ["a", "b", "c"] { try await connection.send(line: chatLine(id)) }
                 let log = try await FrameLog.read(from: connection, until: ["a", "b", "c"])
                 #expect(log.isWellFormed("a") && log.isWellFormed("b"))
-                #expect(terminalError(log, "c")?.code == .tooManyRequests)
+                #expect(terminalError(log, "c")?.code == .tooManyInflight)
                 #expect(terminalError(log, "c")?.retryable == true)
             }
         }

@@ -57,7 +57,7 @@ struct TestDaemon: Sendable {
         logger.logLevel = .trace
         let runtime = DaemonRuntime(
             config: config,
-            socketPath: socketPath,
+            listen: .path(socketPath),
             limits: limits,
             maxPendingBytesPerConnection: maxPendingBytes,
             environment: ["MOCK_KEY": Self.apiKey],

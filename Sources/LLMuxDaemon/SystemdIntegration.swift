@@ -1,0 +1,54 @@
+import CSystemd
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What llmuxd tells systemd, and the listening socket systemd may hand it.
+/// Every call is a no-op when llmuxd was not started by systemd
+/// (`NOTIFY_SOCKET` and `LISTEN_FDS` unset).
+public enum SystemdIntegration {
+    /// The listening Unix stream socket passed by socket activation, if any.
+    /// Throws when systemd passed something llmuxd cannot serve.
+    public static func activatedSocket() throws(SocketLocation.Failure) -> CInt? {
+        let count = sd_listen_fds(1)
+        guard count > 0 else { return nil }
+        guard count == 1 else {
+            throw SocketLocation.Failure(kind: .system, message: "systemd passed \(count) sockets; llmuxd.socket must listen on exactly one")
+        }
+        let fd = SD_LISTEN_FDS_START
+        guard sd_is_socket_unix(fd, CInt(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
+            throw SocketLocation.Failure(kind: .system, message: "the socket systemd passed is not a listening Unix stream socket (ListenStream= a path)")
+        }
+        return fd
+    }
+
+    /// `READY=1` with a status line: the config is loaded and the socket listens.
+    public static func ready(status: String) {
+        notify("READY=1\nSTATUS=\(status)")
+    }
+
+    public static func status(_ status: String) {
+        notify("STATUS=\(status)")
+    }
+
+    public static func stopping() {
+        notify("STOPPING=1\nSTATUS=stopping")
+    }
+
+    public static func watchdogPing() {
+        notify("WATCHDOG=1")
+    }
+
+    /// Half the watchdog interval systemd asked for (`WatchdogSec=`), or nil.
+    public static func watchdogPingInterval() -> Duration? {
+        var microseconds: UInt64 = 0
+        guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
+        return .microseconds(Int64(microseconds / 2))
+    }
+
+    private static func notify(_ state: String) {
+        _ = sd_notify(0, state)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import LLMuxDaemon
+import Testing
+
+/// llmuxd under systemd's protocols: socket activation and sd_notify.
+@Suite("systemd integration")
+struct SystemdTests {
+    @Test func socketActivatedDaemonServesAChat() async throws {
+        let activator = try #require(
+            ["/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "systemd-socket-activate is required (Debian's systemd package)"
+        )
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            let socket = home.directory + "/activated.sock"
+            // No XDG_RUNTIME_DIR at all: the daemon must not need a path when systemd passes the socket.
+            var env = home.environment
+            env.removeValue(forKey: "XDG_RUNTIME_DIR")
+            let daemon = try ChildProcess(activator, ["-l", socket, Executables.llmuxd], environment: env)
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
+            // The first connection makes systemd-socket-activate start llmuxd with the socket.
+            let chat = try await ChildProcess.run(
+                Executables.llmux,
+                ["--socket", socket, "--no-autostart", "-m", "demo/mock:chunks=3,size=4", "hi"],
+                environment: cleanEnvironment()
+            )
+            #expect(chat.status == 0, "\(chat.stderr) / daemon: \(daemon.stderr)")
+            #expect(chat.stdout == "000000010002")
+            #expect(daemon.stderr.contains("listening on the socket passed by systemd"))
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0)
+        }
+    }
+
+    @Test func notifiesReadyStatusAndStopping() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            let notifyPath = home.directory + "/notify.sock"
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            #expect(SocketLocation.withAddress(notifyPath) { bind(fd, $0, $1) } == 0)
+            var env = home.environment
+            env["NOTIFY_SOCKET"] = notifyPath
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: env)
+            let ready = try #require(await Self.receive(fd, until: "READY=1"), "no READY=1: \(daemon.stderr)")
+            #expect(ready.contains("STATUS=0 connections, 0 requests in flight, 0 served"))
+            #expect(SocketLocation.isAnswering(home.socket), "READY=1 must come only once the socket listens")
+            kill(daemon.pid, SIGTERM)
+            #expect(await Self.receive(fd, until: "STOPPING=1") != nil)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0)
+        }
+    }
+
+    /// Reads datagrams until one contains `marker`; nil after 10 s.
+    static func receive(_ fd: Int32, until marker: String) async -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<1000 {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                let message = String(decoding: buffer[0..<count], as: UTF8.self)
+                if message.contains(marker) { return message }
+                continue
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+}
+
+@Suite("systemd unit files")
+struct SystemdUnitTests {
+    @Test func unitsPassSystemdAnalyzeVerify() async throws {
+        let analyze = try #require(
+            ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "systemd-analyze is required (Debian's systemd package)"
+        )
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        mkdir(directory + "/run", 0o700)
+        for unit in ["llmuxd.socket", "llmuxd.service"] {
+            var text = try String(contentsOfFile: RepositoryPaths.root + "/systemd/" + unit, encoding: .utf8)
+            // verify checks that ExecStart exists: point it at the binary under test.
+            text = text.replacingOccurrences(of: "%h/.local/bin/llmuxd", with: Executables.llmuxd)
+            try text.write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
+        }
+        let result = try await ChildProcess.run(
+            analyze,
+            ["--user", "verify", directory + "/llmuxd.socket", directory + "/llmuxd.service"],
+            environment: cleanEnvironment(["XDG_RUNTIME_DIR": directory + "/run", "HOME": directory])
+        )
+        #expect(result.status == 0, "systemd-analyze verify: \(result.stdout) \(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}
