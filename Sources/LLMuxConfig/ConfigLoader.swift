@@ -99,7 +99,7 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "invalid TOML: \(error)")
         }
-        try Self.checkKeys(root, allowed: ["default_model", "log_level", "timeouts", "providers", "models"], at: [], fail)
+        try Self.checkKeys(root, allowed: ["default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models"], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
         config.defaultModel = try Self.string(root, "default_model", at: [], fail)
@@ -109,6 +109,13 @@ public struct ConfigLoader: Sendable {
                 throw fail(["log_level"], "must be one of \(levels.joined(separator: ", "))")
             }
             config.logLevel = level
+        }
+
+        if root["shutdown_grace_ms"] != nil {
+            guard let grace = root["shutdown_grace_ms"]?.int, grace >= 0, grace <= 3_600_000 else {
+                throw fail(["shutdown_grace_ms"], "must be a whole number of milliseconds from 0 to 3600000")
+            }
+            config.shutdownGraceMs = grace
         }
 
         if let timeouts = try Self.table(root, "timeouts", at: [], fail) {

@@ -11,6 +11,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var logLevel: String?
     /// Human-readable lines on how the config was formed (zero-config discovery).
     public var notes: [String]
+    /// How long a graceful shutdown waits for requests in flight.
+    public var shutdownGraceMs: Int = 10_000
 
     public init(
         sourcePath: String? = nil,

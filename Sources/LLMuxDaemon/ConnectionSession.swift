@@ -40,12 +40,15 @@ struct ConnectionSession: Sendable {
             outbox.close()
         }
         do {
-            try await channel.executeThenClose { inbound, outbound in
+            try await channel.executeThenClose { inbound, _ in
                 await withDiscardingTaskGroup { connection in
                     connection.addTask {
+                        // Writes go through the channel's future (which task cancellation does not
+                        // abort) and each waits for the previous one: backpressure without losing the
+                        // terminal frames of requests cancelled at shutdown.
                         while let buffer = await outbox.next() {
                             do {
-                                try await outbound.write(buffer)
+                                try await channel.channel.writeAndFlush(buffer).get()
                             } catch {
                                 break
                             }
@@ -108,6 +111,10 @@ struct ConnectionSession: Sendable {
                 .hello(ServerHello(protocolVersion: ProtocolVersion.current, server: "llmuxd", version: LLMuxVersion.current, limits: self.limits))
             )
         case .chat(let request):
+            if self.stats.isShuttingDown {
+                outbox.send(.error(id: request.id, DaemonStats.shuttingDownError))
+                return
+            }
             let cancellation: RequestCancellation
             switch registry.register(request.id) {
             case .duplicate:
@@ -129,7 +136,11 @@ struct ConnectionSession: Sendable {
             let stats = self.stats
             requests.addTask {
                 await cancellation.run {
-                    await engine.run(request) { frame in outbox.send(frame) }
+                    await engine.run(
+                        request,
+                        cancellationError: { stats.isShuttingDown ? DaemonStats.shuttingDownError : nil },
+                        emit: { frame in outbox.send(frame) }
+                    )
                 }
                 registry.remove(request.id)
                 stats.requestEnded()

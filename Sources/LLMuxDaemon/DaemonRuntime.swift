@@ -29,6 +29,8 @@ public struct DaemonRuntime: Sendable {
     public var maxPendingBytesPerConnection: Int
     public var environment: [String: String]
     public var logger: Logger
+    /// Triggering it starts a graceful shutdown.
+    public var shutdown: ShutdownSignal
 
     public init(
         config: DaemonConfig,
@@ -36,7 +38,8 @@ public struct DaemonRuntime: Sendable {
         limits: ProtocolLimits = .default,
         maxPendingBytesPerConnection: Int = 64 * 1024 * 1024,
         environment: [String: String],
-        logger: Logger
+        logger: Logger,
+        shutdown: ShutdownSignal = ShutdownSignal()
     ) {
         self.config = config
         self.listen = listen
@@ -44,6 +47,7 @@ public struct DaemonRuntime: Sendable {
         self.maxPendingBytesPerConnection = maxPendingBytesPerConnection
         self.environment = environment
         self.logger = logger
+        self.shutdown = shutdown
     }
 
     static func statusLine(_ stats: DaemonStats) -> String {
@@ -110,11 +114,26 @@ public struct DaemonRuntime: Sendable {
             }
             ready()
             SystemdIntegration.ready(status: Self.statusLine(stats))
-            // Cancelling `run` stops the listener; `serve` then drains and returns.
+            // `shutdown` stops the listener and lets requests finish within the grace
+            // period; cancelling `run` stops the listener and cuts them off at once.
+            let shutdown = self.shutdown
+            let logger = self.logger
             await withTaskCancellationHandler {
-                await withDiscardingTaskGroup { group in
+                await withTaskGroup(of: Void.self) { group in
                     group.addTask { await Self.reportToSystemd(stats) }
-                    await server.serve(session)
+                    group.addTask {
+                        await withTaskCancellationHandler {
+                            await shutdown.wait()
+                        } onCancel: {
+                            shutdown.trigger()
+                        }
+                        guard !Task.isCancelled else { return }
+                        logger.notice("shutting down", metadata: ["in_flight": "\(stats.inFlight)"])
+                        stats.beginShutdown()
+                        SystemdIntegration.stopping()
+                        server.stopAccepting()
+                    }
+                    await server.serve(session, grace: .milliseconds(config.shutdownGraceMs))
                     group.cancelAll()
                 }
             } onCancel: {

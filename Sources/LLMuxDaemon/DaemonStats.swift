@@ -1,3 +1,4 @@
+import LLMuxWire
 import Synchronization
 
 /// Live counters reported by `status` frames.
@@ -6,6 +7,7 @@ public final class DaemonStats: Sendable {
     private let connectionsCount = Atomic<Int>(0)
     private let inFlightCount = Atomic<Int>(0)
     private let totalCount = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
 
     public init() {}
 
@@ -22,4 +24,10 @@ public final class DaemonStats: Sendable {
     }
 
     func requestEnded() { self.inFlightCount.subtract(1, ordering: .relaxed) }
+
+    /// Set once a graceful shutdown began: new requests are refused.
+    public var isShuttingDown: Bool { self.stopping.load(ordering: .relaxed) }
+    func beginShutdown() { self.stopping.store(true, ordering: .relaxed) }
+
+    static let shuttingDownError = WireError(.shuttingDown, "llmuxd is shutting down; send the request again once it is back", retryable: true)
 }

@@ -56,23 +56,23 @@ final class FrameOutbox: Sendable {
     }
 
     /// Everything pending, waiting for it if need be; `nil` once closed and drained.
+    ///
+    /// Deliberately deaf to task cancellation: a cancelled connection still
+    /// delivers the terminal frames its cancelled requests produce. The
+    /// session closes the outbox once every request has ended (or the client is gone).
     func next() async -> ByteBuffer? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
-                let immediate: ByteBuffer?? = self.state.withLock { state in
-                    if state.pending.readableBytes > 0 {
-                        let buffer = state.pending
-                        state.pending = ByteBuffer()
-                        return .some(buffer)
-                    }
-                    if state.closed { return .some(nil) }
-                    state.waiter = continuation
-                    return .none
+        await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
+            let immediate: ByteBuffer?? = self.state.withLock { state in
+                if state.pending.readableBytes > 0 {
+                    let buffer = state.pending
+                    state.pending = ByteBuffer()
+                    return .some(buffer)
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if state.closed { return .some(nil) }
+                state.waiter = continuation
+                return .none
             }
-        } onCancel: {
-            self.close()
+            if let immediate { continuation.resume(returning: immediate) }
         }
     }
 

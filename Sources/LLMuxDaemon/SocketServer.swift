@@ -55,6 +55,8 @@ struct SocketServer: Sendable {
 
     private static func bootstrap(inbox: ConnectionInbox, maxLineBytes: Int) -> ServerBootstrap {
         ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            // Room for bursts of clients connecting at once (editor start-up, parallel scripts).
+            .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -79,12 +81,17 @@ struct SocketServer: Sendable {
         self.listener.close(promise: nil)
     }
 
-    /// Serves connections until `stopAccepting()`, then cancels the open
-    /// sessions, waits for them to end, and removes the socket file.
-    func serve(_ session: ConnectionSession) async {
+    /// Serves connections until `stopAccepting()`, gives the requests in
+    /// flight up to `grace` to finish, then cancels the open sessions, waits
+    /// for them to end, and removes the socket file.
+    func serve(_ session: ConnectionSession, grace: Duration = .zero) async {
         await withDiscardingTaskGroup { group in
             while let connection = await self.inbox.next() {
                 group.addTask { await session.run(connection) }
+            }
+            let deadline = ContinuousClock.now + grace
+            while session.stats.inFlight > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(20))
             }
             group.cancelAll()
         }

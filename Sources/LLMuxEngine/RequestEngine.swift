@@ -48,7 +48,14 @@ public final class RequestEngine: Sendable {
         case watchdog(TimeoutPhase?)
     }
 
-    public func run(_ request: ChatRequest, emit: @escaping @Sendable (ServerFrame) -> Void) async {
+    /// `cancellationError`, asked when the request is cancelled, turns the
+    /// cancellation into that error instead of `done{finish_reason:"cancelled"}`
+    /// (the daemon uses it for `shutting_down`).
+    public func run(
+        _ request: ChatRequest,
+        cancellationError: @escaping @Sendable () -> WireError? = { nil },
+        emit: @escaping @Sendable (ServerFrame) -> Void
+    ) async {
         let started = ContinuousClock.now
         let id = request.id
         var logger = self.logger
@@ -99,7 +106,7 @@ public final class RequestEngine: Sendable {
         if Task.isCancelled {
             var cancelled = AttemptResult()
             cancelled.finishReason = "cancelled"
-            finish(cancelled, error: nil)
+            finish(cancelled, error: cancellationError())
             return
         }
 
@@ -157,7 +164,7 @@ public final class RequestEngine: Sendable {
             } else {
                 var cancelled = attempt
                 cancelled.finishReason = "cancelled"
-                finish(cancelled, error: nil)
+                finish(cancelled, error: cancellationError())
             }
         }
     }

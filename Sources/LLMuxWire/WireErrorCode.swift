@@ -31,6 +31,9 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case upstreamTruncated = "upstream_truncated"
     /// The upstream sent something that is not a valid stream (bad SSE, bad JSON, oversized event).
     case upstreamProtocol = "upstream_protocol"
+    /// The daemon is stopping: it takes no new requests, and requests still
+    /// running when its shutdown grace period ends are cut off with this code.
+    case shuttingDown = "shutting_down"
     /// A bug in llmux. The message says what happened.
     case `internal` = "internal"
 }

@@ -76,13 +76,15 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         } catch {
             Self.fail("llmuxd: \(error)", code: error.kind == .noRuntimeDirectory ? 78 : 73)
         }
-        let runtime = DaemonRuntime(config: loaded, listen: listen, environment: environment, logger: logger)
+        let shutdown = ShutdownSignal()
+        let runtime = DaemonRuntime(config: loaded, listen: listen, environment: environment, logger: logger, shutdown: shutdown)
         let task = Task {
             try await runtime.run {
                 logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])
             }
         }
-        let signals = Self.onTermination { task.cancel() }
+        // SIGTERM/SIGINT: graceful shutdown (requests in flight get shutdown_grace_ms to finish).
+        let signals = Self.onTermination { shutdown.trigger() }
         defer { signals.forEach { $0.cancel() } }
         do {
             try await task.value

@@ -1,5 +1,7 @@
 import Foundation
+import LLMuxClient
 import LLMuxDaemon
+import LLMuxWire
 import Testing
 
 /// llmuxd under systemd's protocols: socket activation and sd_notify.
@@ -90,5 +92,62 @@ struct SystemdUnitTests {
         )
         #expect(result.status == 0, "systemd-analyze verify: \(result.stdout) \(result.stderr)")
         #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    /// Starts llmuxd (demo provider) with `grace`, runs a request of `chunks` 50 ms deltas,
+    /// sends SIGTERM after its first delta, and returns the request's frames and the exit status.
+    func shutdownDuringRequest(graceMs: Int, chunks: Int) async throws -> (FrameLog, Int32, [ServerFrame]) {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            let config = home.directory + "/config.toml"
+            try "default_model = \"demo/x\"\nshutdown_grace_ms = \(graceMs)\n[providers.demo]\nkind = \"demo\"\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let daemon = try ChildProcess(Executables.llmuxd, ["--config", config], environment: home.environment)
+            for _ in 0..<300 {
+                if SocketLocation.isAnswering(home.socket) { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return try await LLMuxConnection.withConnection(socketPath: home.socket) { connection in
+                try await connection.send(line: chatLine("long", model: "demo/mock:chunks=\(chunks),size=4,interval_ms=50"))
+                var log = FrameLog()
+                var late: [ServerFrame] = []
+                var signalled = false
+                for try await received in connection.frames {
+                    if received.frame.id == "late" { late.append(received.frame) } else { log.append(received.frame) }
+                    if case .delta = received.frame, !signalled {
+                        signalled = true
+                        kill(daemon.pid, SIGTERM)
+                        try await Task.sleep(for: .milliseconds(100))
+                        // A new request during the grace period is refused.
+                        try await connection.send(line: chatLine("late", model: "demo/x"))
+                    }
+                    if log.terminal("long") != nil && !late.isEmpty { break }
+                }
+                return (log, await daemon.wait(timeout: .seconds(15)), late)
+            }
+        }
+    }
+
+    @Test func requestsInFlightFinishWithinTheGracePeriod() async throws {
+        let (log, status, late) = try await shutdownDuringRequest(graceMs: 5000, chunks: 10)
+        #expect(log.isWellFormed("long"))
+        guard case .done(let done)? = log.terminal("long") else { Issue.record("expected done: \(log.all)"); return }
+        #expect(done.finishReason == "stop")
+        #expect(log.text("long") == (0..<10).map { String(repeating: "0", count: 4 - String($0).count) + String($0) }.joined())
+        guard case .error(_, let refused)? = late.first else { Issue.record("the late request got \(late)"); return }
+        #expect(refused.code == .shuttingDown)
+        #expect(status == 0)
+    }
+
+    @Test func requestsStillRunningAfterTheGracePeriodEndWithShuttingDown() async throws {
+        let (log, status, _) = try await shutdownDuringRequest(graceMs: 300, chunks: 200)
+        #expect(log.isWellFormed("long"))
+        guard case .error(_, let error)? = log.terminal("long") else { Issue.record("expected an error: \(log.all)"); return }
+        #expect(error.code == .shuttingDown)
+        #expect(error.retryable)
+        #expect(status == 0)
     }
 }
