@@ -26,6 +26,24 @@ struct ConnectionSession: Sendable {
     let maxPendingBytes: Int
 
     func run(_ channel: NIOAsyncChannel<NDJSONInbound, ByteBuffer>) async {
+        guard await PeerCredentials.isSameUser(channel.channel) else {
+            self.logger.warning("refused a connection from another user")
+            try? await channel.executeThenClose { inbound, _ in
+                var buffer = ByteBuffer()
+                ServerFrame.error(id: nil, PeerCredentials.refusal).encode(into: &buffer)
+                try await channel.channel.writeAndFlush(buffer).get()
+                // Read (and drop) what the client already sent, for up to a second: closing
+                // with unread input would reset the connection before it reads the refusal.
+                try? await channel.channel.close(mode: .output)
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { do { for try await _ in inbound {} } catch {} }
+                    group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+            return
+        }
         self.stats.connectionOpened()
         defer { self.stats.connectionClosed() }
         let logger = self.logger

@@ -15,6 +15,8 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case tooManyInflight = "too_many_inflight"
     /// The model is neither a configured model nor a `provider/model` of a configured provider.
     case unknownModel = "unknown_model"
+    /// The connecting process runs as another user; the connection is closed.
+    case permissionDenied = "permission_denied"
     /// The provider's credentials could not be read, or the upstream answered 401/403.
     case authFailed = "auth_failed"
     /// The daemon's configuration does not allow this request (for example no default model).

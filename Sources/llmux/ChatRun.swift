@@ -28,7 +28,13 @@ struct ChatRun {
 
             try await connection.send(.chat(request))
             var endsWithNewline = true
-            for try await received in connection.frames where received.frame.id == request.id {
+            for try await received in connection.frames {
+                // A connection-level refusal (another user) ends the run too.
+                if case .error(nil, let error) = received.frame, error.code == .permissionDenied {
+                    if json { Output.line(received.raw) } else { Output.error("\(error.code.rawValue): \(error.message)") }
+                    return ExitStatus.forError(error)
+                }
+                guard received.frame.id == request.id else { continue }
                 if json && !Output.line(received.raw) { return ExitStatus.failure }
                 switch received.frame {
                 case .delta(let delta):

@@ -14,7 +14,7 @@ enum ExitStatus {
 
     static func forError(_ error: WireError) -> Int32 {
         switch error.code {
-        case .authFailed: return permission
+        case .authFailed, .permissionDenied: return permission
         case .unknownModel, .configError: return config
         case .parseError, .invalidRequest, .duplicateID, .frameTooLarge, .unsupportedProtocol: return usage
         default: return error.retryable ? temporaryFailure : failure

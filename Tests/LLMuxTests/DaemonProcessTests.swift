@@ -199,3 +199,27 @@ struct DaemonProcessTests {
         }
     }
 }
+
+@Suite("Same-user only")
+struct PeerCredentialTests {
+    @Test(.enabled(if: getuid() == 0, "needs root to run a client as another user"))
+    func anotherUserIsRefusedWithPermissionDenied() async throws {
+        let setpriv = try #require(["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        try await TestDaemon.with { daemon in
+            // Open the socket up by mistake: the peer-credential check must still refuse.
+            chmod(daemon.directory, 0o777)
+            chmod(daemon.socketPath, 0o666)
+            let other = try await ChildProcess.run(
+                setpriv,
+                ["--reuid", "65534", "--regid", "65534", "--clear-groups", Executables.llmux, "--socket", daemon.socketPath, "--no-autostart", "hi"],
+                environment: cleanEnvironment()
+            )
+            #expect(other.status == 77, "\(other.stderr)")
+            #expect(other.stderr.contains("permission_denied"))
+            #expect(daemon.mock.requests.isEmpty)
+            // The owner is still served.
+            let owner = try await ChildProcess.run(Executables.llmux, ["--socket", daemon.socketPath, "--no-autostart", "hi"], environment: cleanEnvironment())
+            #expect(owner.status == 0)
+        }
+    }
+}

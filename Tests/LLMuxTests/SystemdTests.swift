@@ -132,11 +132,11 @@ struct GracefulShutdownTests {
     }
 
     @Test func requestsInFlightFinishWithinTheGracePeriod() async throws {
-        let (log, status, late) = try await shutdownDuringRequest(graceMs: 5000, chunks: 10)
+        let (log, status, late) = try await shutdownDuringRequest(graceMs: 8000, chunks: 30)
         #expect(log.isWellFormed("long"))
         guard case .done(let done)? = log.terminal("long") else { Issue.record("expected done: \(log.all)"); return }
         #expect(done.finishReason == "stop")
-        #expect(log.text("long") == (0..<10).map { String(repeating: "0", count: 4 - String($0).count) + String($0) }.joined())
+        #expect(log.text("long") == (0..<30).map { String(repeating: "0", count: 4 - String($0).count) + String($0) }.joined())
         guard case .error(_, let refused)? = late.first else { Issue.record("the late request got \(late)"); return }
         #expect(refused.code == .shuttingDown)
         #expect(status == 0)

@@ -1,0 +1,37 @@
+import LLMuxWire
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Same-user only: the socket's file mode already keeps other users out;
+/// this checks every accepted connection's peer uid (`SO_PEERCRED`) as well,
+/// in case the socket or its directory was opened up by mistake.
+enum PeerCredentials {
+    struct OtherUser: Error {}
+
+    /// `struct ucred` from <sys/socket.h>, which Swift's Glibc module does not
+    /// import (it needs _GNU_SOURCE): pid, uid, gid, 4 bytes each, in that order.
+    struct PeerCredential: Sendable {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+
+    /// Whether the peer of `channel` runs as this process's user.
+    static func isSameUser(_ channel: any Channel) async -> Bool {
+        guard let provider = channel as? any SocketOptionProvider else { return false }
+        let future: EventLoopFuture<PeerCredential> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
+        guard let credential = try? await future.get() else { return false }
+        return credential.uid == getuid()
+    }
+
+    static let refusal = WireError(
+        .permissionDenied,
+        "llmuxd serves only its own user (uid \(getuid())); this connection runs as another user"
+    )
+}
