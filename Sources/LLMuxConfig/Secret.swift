@@ -1,4 +1,4 @@
-/// A credential. It prints as `[redacted]` everywhere (logs, errors,
+/// A credential. It prints as `<redacted>` everywhere (logs, errors,
 /// `String(describing:)`, debugger dumps), so it can be passed around without
 /// leaking. Only `reveal()` gives the value, and only the HTTP layer calls it
 /// to build the outgoing header.
@@ -13,14 +13,14 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public var isEmpty: Bool { self.value.isEmpty }
 
-    public var description: String { "[redacted]" }
-    public var debugDescription: String { "[redacted]" }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: []) }
 
     /// Replaces every occurrence of this secret in `text` (an upstream error
     /// message may quote the key it rejected).
     public func redact(in text: String) -> String {
         guard self.value.count >= 4 else { return text }
-        return text.replacing(self.value, with: "[redacted]")
+        return text.replacing(self.value, with: "<redacted>")
     }
 }

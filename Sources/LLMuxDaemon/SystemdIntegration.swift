@@ -48,6 +48,12 @@ public enum SystemdIntegration {
         return .microseconds(Int64(microseconds / 2))
     }
 
+    /// Makes the process not dumpable (no core files, no ptrace from other
+    /// processes of the user): llmuxd keeps provider keys in memory.
+    public static func disableCoreDumps() -> Bool {
+        llmux_disable_dumping() == 0
+    }
+
     private static func notify(_ state: String) {
         _ = sd_notify(0, state)
     }

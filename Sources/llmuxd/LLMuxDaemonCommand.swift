@@ -39,6 +39,7 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
 
     func run() async throws {
         umask(0o077)
+        _ = SystemdIntegration.disableCoreDumps()
         let environment = ProcessInfo.processInfo.environment
         let loaded: DaemonConfig
         do {

@@ -111,10 +111,10 @@ struct ConfigLoaderTests {
 
     @Test func secretsNeverPrint() {
         let secret = Secret("sk-live-abcdef123456")
-        #expect("\(secret)" == "[redacted]")
-        #expect(String(reflecting: secret) == "[redacted]")
+        #expect("\(secret)" == "<redacted>")
+        #expect(String(reflecting: secret) == "<redacted>")
         #expect(!"\([secret])".contains("abcdef"))
-        #expect(secret.redact(in: "Incorrect API key provided: sk-live-abcdef123456.") == "Incorrect API key provided: [redacted].")
+        #expect(secret.redact(in: "Incorrect API key provided: sk-live-abcdef123456.") == "Incorrect API key provided: <redacted>.")
     }
 
     @Test func credentialSources() async throws {

@@ -341,7 +341,7 @@ struct DaemonIntegrationTests {
         UpstreamHTTPCase(status: 503, headers: ["retry-after-ms": "1500"], code: .upstreamHTTP, retryable: true, retryAfterMs: 1500, message: "Rate limit reached"),
         UpstreamHTTPCase(status: 400, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
         UpstreamHTTPCase(status: 404, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
-        UpstreamHTTPCase(status: 401, code: .authFailed, retryable: false, message: "Incorrect API key provided: [redacted]"),
+        UpstreamHTTPCase(status: 401, code: .authFailed, retryable: false, message: "Incorrect API key provided: <redacted>"),
         UpstreamHTTPCase(status: 529, code: .upstreamHTTP, retryable: true, message: "Rate limit reached"),
     ])
     func upstreamHTTPErrorsMapToErrorFrames(_ testCase: UpstreamHTTPCase) async throws {
@@ -521,7 +521,7 @@ struct DaemonIntegrationTests {
                 }
                 return lines.joined(separator: "\n")
             }
-            #expect(raw.contains("[redacted]"))
+            #expect(raw.contains("<redacted>"))
             #expect(!raw.contains(TestDaemon.apiKey))
             #expect(!daemon.logText.isEmpty)
             #expect(!daemon.logText.contains(TestDaemon.apiKey))

@@ -223,3 +223,34 @@ struct PeerCredentialTests {
         }
     }
 }
+
+@Suite("Process hardening")
+struct ProcessHardeningTests {
+    /// A non-dumpable process's /proc entries belong to root instead of its own uid,
+    /// so run llmuxd as another user (nobody) and look at who owns them.
+    @Test(.enabled(if: getuid() == 0, "needs root to start llmuxd as another user"))
+    func llmuxdIsNotDumpable() async throws {
+        let setpriv = try #require(["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            chmod(home.directory, 0o755)
+            chown(home.directory + "/run", 65534, 65534)
+            let daemon = try ChildProcess(
+                setpriv,
+                ["--reuid", "65534", "--regid", "65534", "--clear-groups", Executables.llmuxd],
+                environment: home.environment.merging(["HOME": "/nonexistent"]) { _, new in new }
+            )
+            for _ in 0..<300 {
+                if SocketLocation.isAnswering(home.socket) { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(SocketLocation.isAnswering(home.socket), "llmuxd did not start as nobody: \(daemon.stderr)")
+            var info = stat()
+            #expect(stat("/proc/\(daemon.pid)/status", &info) == 0)
+            let owner = info.st_uid
+            kill(daemon.pid, SIGTERM)
+            _ = await daemon.wait(timeout: .seconds(10))
+            #expect(owner == 0, "/proc entries of a dumpable process belong to its uid (65534)")
+        }
+    }
+}
