@@ -31,9 +31,9 @@ struct SocketServer: Sendable {
         let lock = try DaemonLock(socketPath: path)
         try SocketLocation.claim(path)
         let inbox = ConnectionInbox()
-        // The socket file is created by bind(2) with the umask applied: make it private from birth.
-        let previousMask = umask(0o177)
-        defer { umask(previousMask) }
+        // bind(2) creates the file with the process umask applied (llmuxd runs with 077, so it
+        // is born private); it is chmod-ed to 0600 right after. The umask is not changed here:
+        // it is process-wide, and would race with anything else creating files meanwhile.
         let listener = try await Self.bootstrap(inbox: inbox, maxLineBytes: maxLineBytes)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
             .get()

@@ -33,20 +33,12 @@ struct DaemonProcessTests {
         ])
     }
 
-    func waitUntilAnswering(_ path: String) async throws -> Bool {
-        for _ in 0..<300 {
-            if SocketLocation.isAnswering(path) { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
     @Test func socketIsPrivateAndASecondDaemonIsRefused() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonHome()
             let (directory, env, socket) = (home.directory, home.environment, home.socket)
             let first = try ChildProcess(Executables.llmuxd, [], environment: env)
-            #expect(try await waitUntilAnswering(socket))
+            #expect(await waitUntilAnswering(socket))
 
             var info = stat()
             #expect(stat(socket, &info) == 0)
@@ -80,7 +72,7 @@ struct DaemonProcessTests {
             #expect(!SocketLocation.isAnswering(socket))
 
             let daemon = try ChildProcess(Executables.llmuxd, ["--socket", socket], environment: Self.environment(directory))
-            #expect(try await waitUntilAnswering(socket))
+            #expect(await waitUntilAnswering(socket))
             kill(daemon.pid, SIGTERM)
             #expect(await daemon.wait(timeout: .seconds(10)) == 0)
         }
@@ -240,11 +232,7 @@ struct ProcessHardeningTests {
                 ["--reuid", "65534", "--regid", "65534", "--clear-groups", Executables.llmuxd],
                 environment: home.environment.merging(["HOME": "/nonexistent"]) { _, new in new }
             )
-            for _ in 0..<300 {
-                if SocketLocation.isAnswering(home.socket) { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(SocketLocation.isAnswering(home.socket), "llmuxd did not start as nobody: \(daemon.stderr)")
+            #expect(await waitUntilAnswering(home.socket), "llmuxd did not start as nobody: \(daemon.stderr)")
             var info = stat()
             #expect(stat("/proc/\(daemon.pid)/status", &info) == 0)
             let owner = info.st_uid

@@ -106,10 +106,7 @@ struct GracefulShutdownTests {
             try "default_model = \"demo/x\"\nshutdown_grace_ms = \(graceMs)\n[providers.demo]\nkind = \"demo\"\n"
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let daemon = try ChildProcess(Executables.llmuxd, ["--config", config], environment: home.environment)
-            for _ in 0..<300 {
-                if SocketLocation.isAnswering(home.socket) { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            _ = await waitUntilAnswering(home.socket)
             return try await LLMuxConnection.withConnection(socketPath: home.socket) { connection in
                 try await connection.send(line: chatLine("long", model: "demo/mock:chunks=\(chunks),size=4,interval_ms=50"))
                 var log = FrameLog()

@@ -1,5 +1,6 @@
 import Foundation
 import LLMuxClient
+import LLMuxDaemon
 
 /// Runs the built executables (`llmux`, `llmuxd`) as a user would.
 enum Executables {
@@ -91,4 +92,14 @@ func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     environment.merge(extra) { _, new in new }
     return environment
+}
+
+/// Whether a daemon answers on `path` within `timeout` (generous: a debug build on a busy 2-core machine starts slowly).
+func waitUntilAnswering(_ path: String, timeout: Duration = .seconds(20)) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if SocketLocation.isAnswering(path) { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return false
 }
