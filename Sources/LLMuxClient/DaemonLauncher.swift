@@ -76,11 +76,16 @@ public struct DaemonLauncher: Sendable {
 
     /// llmuxd next to this executable, else the first one in PATH.
     func daemonExecutable() -> String? {
+        Self.locateDaemon(environment: self.environment)
+    }
+
+    /// llmuxd next to the running executable, else the first one in `PATH`.
+    public static func locateDaemon(environment: [String: String]) -> String? {
         if let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             let sibling = (own as NSString).deletingLastPathComponent + "/llmuxd"
             if access(sibling, X_OK) == 0 { return sibling }
         }
-        for directory in (self.environment["PATH"] ?? "").split(separator: ":") {
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(directory)/llmuxd"
             if access(candidate, X_OK) == 0 { return candidate }
         }

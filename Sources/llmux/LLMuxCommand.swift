@@ -18,7 +18,7 @@ struct LLMuxCommand: AsyncParsableCommand {
             78 configuration (unknown model, no default model), 130 interrupted.
             """,
         version: LLMuxVersion.current,
-        subcommands: [Chat.self, Models.self, Status.self, Ping.self],
+        subcommands: [Chat.self, Models.self, Status.self, Ping.self, Service.self],
         defaultSubcommand: Chat.self
     )
 

@@ -148,3 +148,40 @@ struct GracefulShutdownTests {
         #expect(status == 0)
     }
 }
+
+@Suite("llmux service install")
+struct ServiceInstallTests {
+    @Test func writesTheRepositoryUnitsWithThisLlmuxd() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        let env = cleanEnvironment(["XDG_CONFIG_HOME": directory + "/config", "HOME": directory])
+        let result = try await ChildProcess.run(Executables.llmux, ["service", "install"], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("systemctl --user enable --now llmuxd.socket"))
+        let unitDirectory = directory + "/config/systemd/user"
+        let socket = try String(contentsOfFile: unitDirectory + "/llmuxd.socket", encoding: .utf8)
+        let service = try String(contentsOfFile: unitDirectory + "/llmuxd.service", encoding: .utf8)
+        // The installed units are the repository's, with ExecStart pointing at the llmuxd beside llmux.
+        let repoSocket = try String(contentsOfFile: RepositoryPaths.root + "/systemd/llmuxd.socket", encoding: .utf8)
+        let repoService = try String(contentsOfFile: RepositoryPaths.root + "/systemd/llmuxd.service", encoding: .utf8)
+        #expect(socket == repoSocket)
+        #expect(service == repoService.replacingOccurrences(of: "ExecStart=%h/.local/bin/llmuxd", with: "ExecStart=\(Executables.llmuxd)"))
+        var info = stat()
+        #expect(stat(unitDirectory + "/llmuxd.service", &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o644)
+    }
+
+    @Test func enableReportsAMissingUserManagerClearly() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        mkdir(directory + "/run", 0o700)
+        let env = cleanEnvironment([
+            "XDG_CONFIG_HOME": directory + "/config", "HOME": directory,
+            "XDG_RUNTIME_DIR": directory + "/run", "DBUS_SESSION_BUS_ADDRESS": "unix:path=\(directory)/no-bus",
+        ])
+        let result = try await ChildProcess.run(Executables.llmux, ["service", "install", "--enable"], environment: env)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("systemctl --user daemon-reload failed"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/config/systemd/user/llmuxd.socket"))
+    }
+}
