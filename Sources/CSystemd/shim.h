@@ -9,3 +9,6 @@
 static inline int llmux_disable_dumping(void) {
     return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
+
+// The journal's native protocol (structured fields), for logging under systemd.
+#include <systemd/sd-journal.h>

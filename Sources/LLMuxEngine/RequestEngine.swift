@@ -76,12 +76,12 @@ public final class RequestEngine: Sendable {
         func finish(_ result: AttemptResult, error: WireError?) {
             let total = ContinuousClock.now - started
             if let error {
-                logger.info("request failed", metadata: ["code": "\(error.code.rawValue)", "error": "\(error.message)"])
+                logger.info("request failed", metadata: ["outcome": "\(error.code.rawValue)", "error": "\(error.message)"])
                 emit(.error(id: id, error))
                 return
             }
             let reason = result.finishReason ?? "stop"
-            logger.debug("request done", metadata: ["finish_reason": "\(reason)"])
+            logger.info("request done", metadata: ["outcome": "\(reason)"])
             emit(
                 .done(
                     DoneFrame(

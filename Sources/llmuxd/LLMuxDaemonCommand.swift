@@ -55,10 +55,10 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             Self.fail("llmuxd: --log-level must be one of trace, debug, info, notice, warning, error, critical", code: 2)
         }
+        // The journal when stderr is the journal stream, <N>-prefixed lines under systemd otherwise.
+        let destination = DaemonLogging.destination(environment: environment, stderrIdentity: DaemonLogging.stderrIdentity())
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            DaemonLogging.handler(label: label, destination: destination, level: level)
         }
         let logger = Logger(label: "llmuxd")
         for note in loaded.notes { logger.notice("\(note)") }

@@ -185,3 +185,54 @@ struct ServiceInstallTests {
         #expect(FileManager.default.fileExists(atPath: directory + "/config/systemd/user/llmuxd.socket"))
     }
 }
+
+@Suite("Daemon logging destinations")
+struct DaemonLoggingTests {
+    @Test func journalWhenStderrIsTheJournalStream() {
+        let identity: (device: UInt64, inode: UInt64) = (64769, 123_456)
+        #expect(DaemonLogging.destination(environment: ["JOURNAL_STREAM": "64769:123456"], stderrIdentity: identity) == .journal)
+        // Inherited from a parent whose stderr was the journal, but ours is not: not the journal.
+        #expect(DaemonLogging.destination(environment: ["JOURNAL_STREAM": "64769:999", "INVOCATION_ID": "x"], stderrIdentity: identity) == .prefixedText)
+        #expect(DaemonLogging.destination(environment: [:], stderrIdentity: identity) == .plainText)
+        #expect(DaemonLogging.destination(environment: ["NOTIFY_SOCKET": "/run/x"], stderrIdentity: nil) == .prefixedText)
+    }
+
+    @Test func prefixedLinesCarryThePriority() {
+        let line = PrefixedTextLogHandler.format(level: .warning, message: "slow\nclient", metadata: ["request_id": "r1"])
+        #expect(line == "<4>slow client request_id=r1\n")
+        #expect(PrefixedTextLogHandler.format(level: .debug, message: "x", metadata: [:]) == "<7>x\n")
+    }
+
+    @Test func journalRecordsHaveStructuredFields() {
+        let fields = JournalLogHandler.fields(
+            level: .info,
+            message: "request done",
+            metadata: ["request_id": "r1", "model": "gpt-4o-mini", "provider": "openai", "outcome": "stop", "client": "nvim"],
+            label: "llmuxd"
+        )
+        #expect(fields.contains("MESSAGE=request done"))
+        #expect(fields.contains("PRIORITY=6"))
+        #expect(fields.contains("REQUEST_ID=r1"))
+        #expect(fields.contains("MODEL=gpt-4o-mini"))
+        #expect(fields.contains("PROVIDER=openai"))
+        #expect(fields.contains("OUTCOME=stop"))
+        #expect(fields.contains("CLIENT=nvim"))
+        #expect(DaemonLogging.journalField("ahc-connection-id") == "AHC_CONNECTION_ID")
+    }
+
+    @Test func llmuxdUnderSystemdWritesPrefixedLines() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            var env = home.environment
+            env["INVOCATION_ID"] = "0123456789abcdef"
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: env)
+            #expect(await waitUntilAnswering(home.socket))
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0)
+            let lines = daemon.stderr.split(separator: "\n")
+            #expect(!lines.isEmpty)
+            #expect(lines.allSatisfy { $0.hasPrefix("<") }, "\(daemon.stderr)")
+            #expect(lines.contains { $0.hasPrefix("<5>zero-config") })
+        }
+    }
+}
