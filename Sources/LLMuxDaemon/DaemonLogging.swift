@@ -61,11 +61,11 @@ public enum DaemonLogging {
     public static func handler(label: String, destination: Destination, level: Logger.Level) -> any LogHandler {
         switch destination {
         case .journal:
-            var handler = JournalLogHandler(label: label)
+            var handler = SystemdLogHandler(label: label, mode: .journal)
             handler.logLevel = level
             return handler
         case .prefixedText:
-            var handler = PrefixedTextLogHandler(label: label)
+            var handler = SystemdLogHandler(label: label, mode: .prefixedText)
             handler.logLevel = level
             return handler
         case .plainText:
@@ -76,47 +76,45 @@ public enum DaemonLogging {
     }
 }
 
-/// Writes `<N>message key=value ...` lines to stderr, for systemd to read the priority.
-public struct PrefixedTextLogHandler: LogHandler {
+/// The log handler llmuxd uses under systemd: journal records with
+/// structured fields (MESSAGE, PRIORITY, REQUEST_ID, MODEL, PROVIDER,
+/// OUTCOME, ...), or `<N>message key=value` lines on stderr.
+public struct SystemdLogHandler: LogHandler {
+    public enum Mode: Sendable { case journal, prefixedText }
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     let label: String
+    let mode: Mode
 
-    public init(label: String) { self.label = label }
+    public init(label: String, mode: Mode) {
+        self.label = label
+        self.mode = mode
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
-    public static func format(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
+    public func log(event: LogEvent) {
+        let merged = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
+        switch self.mode {
+        case .prefixedText:
+            var line = Self.prefixedLine(level: event.level, message: event.message, metadata: merged)
+            line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        case .journal:
+            Self.sendToJournal(Self.journalFields(level: event.level, message: event.message, metadata: merged, label: self.label))
+        }
+    }
+
+    public static func prefixedLine(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
         var line = "<\(DaemonLogging.priority(level))>\(message)"
         for key in metadata.keys.sorted() { line += " \(key)=\(metadata[key]!)" }
         return line.replacing("\n", with: " ") + "\n"
     }
 
-    public func log(event: LogEvent) {
-        let merged = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        var line = Self.format(level: event.level, message: event.message, metadata: merged)
-        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
-    }
-}
-
-/// Sends each record to the journal with structured fields (MESSAGE, PRIORITY,
-/// REQUEST_ID, MODEL, PROVIDER, OUTCOME, ...).
-public struct JournalLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
-    let label: String
-
-    public init(label: String) { self.label = label }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    public static func fields(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata, label: String) -> [String] {
+    public static func journalFields(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata, label: String) -> [String] {
         var fields = [
             "MESSAGE=\(message)",
             "PRIORITY=\(DaemonLogging.priority(level))",
@@ -129,9 +127,7 @@ public struct JournalLogHandler: LogHandler {
         return fields
     }
 
-    public func log(event: LogEvent) {
-        let merged = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
-        let fields = Self.fields(level: event.level, message: event.message, metadata: merged, label: self.label)
+    static func sendToJournal(_ fields: [String]) {
         // One block holds every field; each iovec points into it.
         let total = fields.reduce(0) { $0 + $1.utf8.count }
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)

@@ -198,13 +198,13 @@ struct DaemonLoggingTests {
     }
 
     @Test func prefixedLinesCarryThePriority() {
-        let line = PrefixedTextLogHandler.format(level: .warning, message: "slow\nclient", metadata: ["request_id": "r1"])
+        let line = SystemdLogHandler.prefixedLine(level: .warning, message: "slow\nclient", metadata: ["request_id": "r1"])
         #expect(line == "<4>slow client request_id=r1\n")
-        #expect(PrefixedTextLogHandler.format(level: .debug, message: "x", metadata: [:]) == "<7>x\n")
+        #expect(SystemdLogHandler.prefixedLine(level: .debug, message: "x", metadata: [:]) == "<7>x\n")
     }
 
     @Test func journalRecordsHaveStructuredFields() {
-        let fields = JournalLogHandler.fields(
+        let fields = SystemdLogHandler.journalFields(
             level: .info,
             message: "request done",
             metadata: ["request_id": "r1", "model": "gpt-4o-mini", "provider": "openai", "outcome": "stop", "client": "nvim"],
