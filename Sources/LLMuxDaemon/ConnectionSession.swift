@@ -76,9 +76,11 @@ struct ConnectionSession: Sendable {
                         channel.channel.close(promise: nil)
                     }
                     await withDiscardingTaskGroup { requests in
+                        // The name a `hello` gave, attached to this connection's request logs.
+                        var client: String?
                         do {
                             for try await item in inbound {
-                                self.handle(item, outbox: outbox, registry: registry, requests: &requests)
+                                self.handle(item, outbox: outbox, registry: registry, client: &client, requests: &requests)
                             }
                         } catch {
                             self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
@@ -97,6 +99,7 @@ struct ConnectionSession: Sendable {
         _ item: NDJSONInbound,
         outbox: FrameOutbox,
         registry: RequestRegistry,
+        client: inout String?,
         requests: inout DiscardingTaskGroup
     ) {
         let line: ByteBuffer
@@ -116,6 +119,7 @@ struct ConnectionSession: Sendable {
         }
         switch frame {
         case .hello(let hello):
+            client = hello.client
             guard hello.protocols.contains(ProtocolVersion.current) else {
                 outbox.send(
                     .error(
@@ -152,10 +156,12 @@ struct ConnectionSession: Sendable {
             self.stats.requestStarted()
             let engine = self.engine
             let stats = self.stats
+            let clientName = client
             requests.addTask {
                 await cancellation.run {
                     await engine.run(
                         request,
+                        client: clientName,
                         cancellationError: { stats.isShuttingDown ? DaemonStats.shuttingDownError : nil },
                         emit: { frame in outbox.send(frame) }
                     )

@@ -53,6 +53,7 @@ public final class RequestEngine: Sendable {
     /// (the daemon uses it for `shutting_down`).
     public func run(
         _ request: ChatRequest,
+        client: String? = nil,
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
@@ -60,6 +61,7 @@ public final class RequestEngine: Sendable {
         let id = request.id
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(id)"
+        if let client { logger[metadataKey: "client"] = "\(client)" }
 
         let target: ResolvedTarget
         switch self.resolver.resolve(request.model) {

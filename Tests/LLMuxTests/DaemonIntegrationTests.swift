@@ -451,6 +451,20 @@ struct DaemonIntegrationTests {
         }
     }
 
+    @Test func requestLogsNameTheClientFromHello() async throws {
+        try await TestDaemon.with { daemon in
+            try await daemon.connect { connection in
+                try await connection.send(.hello(ClientHello(protocols: [1], client: "nvim-test")))
+                try await connection.send(line: chatLine("c1"))
+                _ = try await FrameLog.read(from: connection, until: ["c1"])
+            }
+            let done = daemon.logs.entries.first { "\($0.message)" == "request done" }
+            #expect(done?.metadata["client"] == "nvim-test")
+            #expect(done?.metadata["request_id"] == "c1")
+            #expect(done?.metadata["outcome"] == "stop")
+        }
+    }
+
     @Test func helloPingModelsStatus() async throws {
         try await TestDaemon.with { daemon in
             try await daemon.connect { connection in
