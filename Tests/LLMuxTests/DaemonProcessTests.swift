@@ -147,7 +147,7 @@ struct DaemonProcessTests {
     }
 
     @Test func rawSocatSessionMatchesTheProtocol() async throws {
-        let socat = ["/usr/bin/socat", "/bin/socat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let socat = systemTool("socat")
         let path = try #require(socat, "socat is required (.ci/run installs it)")
         try await TestDaemon.with { daemon in
             daemon.mock.setScript(MockScript.counting(30, size: 4, intervalMs: 10), forModel: "slow")
@@ -196,7 +196,7 @@ struct DaemonProcessTests {
 struct PeerCredentialTests {
     @Test(.enabled(if: getuid() == 0, "needs root to run a client as another user"))
     func anotherUserIsRefusedWithPermissionDenied() async throws {
-        let setpriv = try #require(["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let setpriv = try #require(systemTool("setpriv"))
         try await TestDaemon.with { daemon in
             // Open the socket up by mistake: the peer-credential check must still refuse.
             chmod(daemon.directory, 0o777)
@@ -222,7 +222,7 @@ struct ProcessHardeningTests {
     /// so run llmuxd as another user (nobody) and look at who owns them.
     @Test(.enabled(if: getuid() == 0, "needs root to start llmuxd as another user"))
     func llmuxdIsNotDumpable() async throws {
-        let setpriv = try #require(["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let setpriv = try #require(systemTool("setpriv"))
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             chmod(home.directory, 0o755)

@@ -9,7 +9,7 @@ import Testing
 struct SystemdTests {
     @Test func socketActivatedDaemonServesAChat() async throws {
         let activator = try #require(
-            ["/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            systemTool("systemd-socket-activate"),
             "systemd-socket-activate is required (Debian's systemd package)"
         )
         try await ExclusiveTestLock.shared.withSharedLock {
@@ -73,7 +73,7 @@ struct SystemdTests {
 struct SystemdUnitTests {
     @Test func unitsPassSystemdAnalyzeVerify() async throws {
         let analyze = try #require(
-            ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            systemTool("systemd-analyze"),
             "systemd-analyze is required (Debian's systemd package)"
         )
         let directory = try TemporaryDirectory.make()

@@ -103,3 +103,8 @@ func waitUntilAnswering(_ path: String, timeout: Duration = .seconds(20)) async 
     }
     return false
 }
+
+/// The path of a system program from Debian's packages (`/usr/bin` or `/bin`), if installed.
+func systemTool(_ name: String) -> String? {
+    ["/usr/bin/" + name, "/bin/" + name].first { FileManager.default.isExecutableFile(atPath: $0) }
+}
