@@ -74,11 +74,6 @@ public struct DaemonLauncher: Sendable {
         return directory + "/llmuxd.log"
     }
 
-    /// llmuxd next to this executable, else the first one in PATH.
-    func daemonExecutable() -> String? {
-        Self.locateDaemon(environment: self.environment)
-    }
-
     /// llmuxd next to the running executable, else the first one in `PATH`.
     public static func locateDaemon(environment: [String: String]) -> String? {
         if let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
@@ -93,7 +88,7 @@ public struct DaemonLauncher: Sendable {
     }
 
     private func spawn(logPath: String?) throws(Failure) {
-        guard let executable = self.daemonExecutable() else { throw .executableNotFound }
+        guard let executable = Self.locateDaemon(environment: self.environment) else { throw .executableNotFound }
         do {
             // Its own process group: the terminal's Ctrl-C for this client must not reach the daemon.
             _ = try ProcessSpawner.spawn(

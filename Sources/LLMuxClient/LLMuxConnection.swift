@@ -12,13 +12,11 @@ public struct ReceivedFrame: Sendable {
 /// Why talking to the daemon failed.
 public enum ClientError: Error, Sendable, CustomStringConvertible {
     case daemonUnreachable(path: String, reason: String)
-    case connectionClosed
     case invalidFrame(String)
 
     public var description: String {
         switch self {
         case .daemonUnreachable(let path, let reason): return "no llmuxd answers on \(path) (\(reason))"
-        case .connectionClosed: return "the daemon closed the connection"
         case .invalidFrame(let message): return "the daemon sent an invalid frame: \(message)"
         }
     }

@@ -55,11 +55,6 @@ public actor CredentialResolver {
         }
     }
 
-    /// Drops a cached command key, so the next request runs the command again.
-    public func forget(provider: String) {
-        self.commandCache.removeValue(forKey: provider)
-    }
-
     private func run(_ argv: [String], provider: String) async throws(Failure) -> Secret {
         let process = Process()
         let executable = argv[0]

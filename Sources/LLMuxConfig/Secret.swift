@@ -11,8 +11,6 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public func reveal() -> String { self.value }
 
-    public var isEmpty: Bool { self.value.isEmpty }
-
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: []) }

@@ -9,8 +9,6 @@ import Glibc
 /// this checks every accepted connection's peer uid (`SO_PEERCRED`) as well,
 /// in case the socket or its directory was opened up by mistake.
 enum PeerCredentials {
-    struct OtherUser: Error {}
-
     /// `struct ucred` from <sys/socket.h>, which Swift's Glibc module does not
     /// import (it needs _GNU_SOURCE): pid, uid, gid, 4 bytes each, in that order.
     struct PeerCredential: Sendable {

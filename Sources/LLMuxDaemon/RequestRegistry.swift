@@ -51,8 +51,6 @@ final class RequestRegistry: Sendable {
         }
         for cancellation in all { cancellation.cancel() }
     }
-
-    var count: Int { self.state.withLock { $0.requests.count } }
 }
 
 /// A one-shot cancellation signal for one request.

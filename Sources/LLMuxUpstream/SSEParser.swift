@@ -77,11 +77,6 @@ public struct SSEParser: Sendable {
         if let failure { throw failure }
     }
 
-    /// Feeds a complete string (tests, fixtures).
-    public mutating func feed(_ text: String, into events: inout [SSEEvent]) throws(Failure) {
-        try self.feed(Array(text.utf8), into: &events)
-    }
-
     /// Ends the stream. A pending event that never got its blank line is discarded.
     public mutating func finish() {
         self.line.removeAll()
