@@ -47,12 +47,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Routing: target health (cooldowns, circuit breakers, time to first
+        // token), route ordering strategies, per-provider queues.
+        .target(
+            name: "LLMuxRouting",
+            dependencies: [
+                "LLMuxConfig",
+                "LLMuxWire",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Request engine: model resolution, one task per request, timeouts,
         // cancellation, turning upstream events into wire frames.
         .target(
             name: "LLMuxEngine",
             dependencies: [
                 "LLMuxWire",
+                "LLMuxRouting",
                 "LLMuxUpstream",
                 "LLMuxConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -176,6 +187,7 @@ let package = Package(
                 "LLMuxWire",
                 "LLMuxUpstream",
                 "LLMuxEngine",
+                "LLMuxRouting",
                 "LLMuxConfig",
                 "LLMuxDaemon",
                 "LLMuxClient",

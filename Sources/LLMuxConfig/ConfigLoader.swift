@@ -99,7 +99,7 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "invalid TOML: \(error)")
         }
-        try Self.checkKeys(root, allowed: ["default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models"], at: [], fail)
+        try Self.checkKeys(root, allowed: ["default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router"], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
         config.defaultModel = try Self.string(root, "default_model", at: [], fail)
@@ -162,11 +162,29 @@ public struct ConfigLoader: Sendable {
             }
         }
 
+        if let router = try Self.table(root, "router", at: [], fail) {
+            config.router = try Self.router(router, fail)
+        }
+
+        if let routes = try Self.table(root, "routes", at: [], fail) {
+            for name in routes.keys.sorted() {
+                let at = ["routes", name]
+                guard !name.isEmpty, !name.contains("/") else {
+                    throw fail(at, "a route name must be non-empty and contain no '/' (that form addresses provider/model directly)")
+                }
+                guard config.models[name] == nil else {
+                    throw fail(at, "'\(name)' is already a model name; a route needs a name of its own")
+                }
+                guard let table = routes[name]?.table else { throw fail(at, "must be a table") }
+                config.routes[name] = try Self.route(name: name, table: table, config: config, at: at, fail)
+            }
+        }
+
         if let model = config.defaultModel {
-            if config.models[model] == nil {
+            if config.models[model] == nil && config.routes[model] == nil {
                 let parts = model.split(separator: "/", maxSplits: 1)
                 guard parts.count == 2, config.providers[String(parts[0])] != nil else {
-                    throw fail(["default_model"], "'\(model)' is neither a configured model nor provider/model of a configured provider")
+                    throw fail(["default_model"], "'\(model)' is neither a configured model or route nor provider/model of a configured provider")
                 }
             }
         }
@@ -184,13 +202,24 @@ public struct ConfigLoader: Sendable {
     ) throws(ConfigError) -> ProviderConfig {
         try checkKeys(
             table,
-            allowed: ["kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only"],
+            allowed: ["kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts"],
             at: at,
             fail
         )
         let kindName = try string(table, "kind", at: at, fail) ?? "openai"
+        var maxInflight: Int?
+        if let value = table["max_inflight"] {
+            guard let limit = value.int, limit > 0, limit <= 100_000 else {
+                throw fail(at + ["max_inflight"], "must be a whole number from 1 to 100000")
+            }
+            maxInflight = limit
+        }
+        let timeouts = try timeoutOverrides(table, at: at, fail)
         if kindName == "demo" {
-            return ConfigLoader.demoProvider.renamed(name)
+            var demo = ConfigLoader.demoProvider.renamed(name)
+            demo.maxInflight = maxInflight
+            demo.timeouts = timeouts
+            return demo
         }
         guard let kind = ProviderConfig.Kind(rawValue: kindName) else {
             let kinds = (ProviderConfig.Kind.allCases.map(\.rawValue) + ["demo"]).joined(separator: ", ")
@@ -233,7 +262,165 @@ public struct ConfigLoader: Sendable {
             guard let b = value.bool else { throw fail(at + ["http1_only"], "must be true or false") }
             http1Only = b
         }
-        return ProviderConfig(name: name, kind: kind, baseURL: baseURL, keySource: sources.first ?? .none, http1Only: http1Only)
+        var provider = ProviderConfig(name: name, kind: kind, baseURL: baseURL, keySource: sources.first ?? .none, http1Only: http1Only)
+        provider.maxInflight = maxInflight
+        provider.timeouts = timeouts
+        return provider
+    }
+
+    private static func router(_ table: TOMLTable, _ fail: ([String], String) -> ConfigError) throws(ConfigError) -> RouterConfig {
+        let at = ["router"]
+        try checkKeys(table, allowed: ["breaker_failures", "breaker_open_ms", "exploration", "default_cooldown_ms", "retries", "backoff_ms"], at: at, fail)
+        var router = RouterConfig()
+        if let value = table["breaker_failures"] {
+            guard let n = value.int, n >= 1, n <= 1000 else { throw fail(at + ["breaker_failures"], "must be a whole number from 1 to 1000") }
+            router.breakerFailures = n
+        }
+        router.breakerOpenMs = try milliseconds(table, "breaker_open_ms", at: at, fail) ?? router.breakerOpenMs
+        router.defaultCooldownMs = try milliseconds(table, "default_cooldown_ms", at: at, fail) ?? router.defaultCooldownMs
+        router.backoffMs = try milliseconds(table, "backoff_ms", at: at, fail) ?? router.backoffMs
+        if let value = table["exploration"] {
+            guard let share = value.double ?? value.int.map(Double.init), share >= 0, share <= 1 else {
+                throw fail(at + ["exploration"], "must be a number from 0 to 1")
+            }
+            router.exploration = share
+        }
+        router.retries = try retries(table, at: at, fail) ?? router.retries
+        return router
+    }
+
+    private static func retries(_ table: TOMLTable, at: [String], _ fail: ([String], String) -> ConfigError) throws(ConfigError) -> Int? {
+        guard let value = table["retries"] else { return nil }
+        guard let n = value.int, n >= 0, n <= 10 else { throw fail(at + ["retries"], "must be a whole number from 0 to 10") }
+        return n
+    }
+
+    private static func route(
+        name: String,
+        table: TOMLTable,
+        config: DaemonConfig,
+        at: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> RouteConfig {
+        try checkKeys(
+            table,
+            allowed: ["targets", "strategy", "weights", "hedge_ms", "retries", "backoff_ms", "fallback_on", "timeouts"],
+            at: at,
+            fail
+        )
+        guard let items = table["targets"]?.array, !items.isEmpty else {
+            throw fail(at + ["targets"], "missing or empty; list the targets as \"provider/model\" or configured model names")
+        }
+        var targets: [RouteTarget] = []
+        for item in items {
+            guard let text = item.string, !text.isEmpty else {
+                throw fail(at + ["targets"], "each target must be a string: \"provider/model\" or a configured model name")
+            }
+            if let model = config.models[text] {
+                targets.append(RouteTarget(provider: model.provider, upstreamModel: model.upstreamModel))
+                continue
+            }
+            let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw fail(at + ["targets"], "'\(text)' is neither a configured model nor provider/model")
+            }
+            guard config.providers[parts[0]] != nil else {
+                throw fail(at + ["targets"], "'\(text)' names the provider '\(parts[0])', which is not configured")
+            }
+            targets.append(RouteTarget(provider: parts[0], upstreamModel: parts[1]))
+        }
+        guard Set(targets).count == targets.count else {
+            throw fail(at + ["targets"], "a target is listed twice")
+        }
+
+        let strategyName = try string(table, "strategy", at: at, fail) ?? "fallback"
+        let strategy: RouteConfig.Strategy
+        switch strategyName {
+        case "fallback":
+            strategy = .fallback
+        case "latency":
+            strategy = .latency
+        case "weighted":
+            guard let weightItems = table["weights"]?.array else {
+                throw fail(at + ["weights"], "the weighted strategy needs weights = [...], one per target")
+            }
+            var weights: [Double] = []
+            for item in weightItems {
+                guard let w = item.double ?? item.int.map(Double.init), w >= 0, w.isFinite else {
+                    throw fail(at + ["weights"], "each weight must be a number >= 0")
+                }
+                weights.append(w)
+            }
+            guard weights.count == targets.count else {
+                throw fail(at + ["weights"], "has \(weights.count) entries for \(targets.count) targets")
+            }
+            guard weights.contains(where: { $0 > 0 }) else { throw fail(at + ["weights"], "at least one weight must be above 0") }
+            strategy = .weighted(weights)
+        case "hedge":
+            guard let delay = try milliseconds(table, "hedge_ms", at: at, fail) else {
+                throw fail(at + ["hedge_ms"], "the hedge strategy needs hedge_ms, the wait for a first token before starting the next target")
+            }
+            guard targets.count >= 2 else { throw fail(at + ["targets"], "the hedge strategy needs at least two targets") }
+            strategy = .hedge(delayMs: delay)
+        case "cost":
+            throw fail(
+                at + ["strategy"],
+                "the cost strategy is not available yet: it needs the price table, which this llmux version does not have; use fallback, weighted, latency or hedge"
+            )
+        default:
+            throw fail(at + ["strategy"], "unknown strategy '\(strategyName)'; use fallback, weighted, latency or hedge")
+        }
+        if table["weights"] != nil, case .weighted = strategy {} else if table["weights"] != nil {
+            throw fail(at + ["weights"], "weights apply to the weighted strategy only")
+        }
+        if table["hedge_ms"] != nil, case .hedge = strategy {} else if table["hedge_ms"] != nil {
+            throw fail(at + ["hedge_ms"], "hedge_ms applies to the hedge strategy only")
+        }
+
+        var route = RouteConfig(
+            name: name,
+            targets: targets,
+            strategy: strategy,
+            retries: try retries(table, at: at, fail) ?? config.router.retries,
+            backoffMs: try milliseconds(table, "backoff_ms", at: at, fail) ?? config.router.backoffMs,
+            timeouts: try timeoutOverrides(table, at: at, fail)
+        )
+        if let value = table["fallback_on"] {
+            guard let list = value.array else { throw fail(at + ["fallback_on"], "must be an array of HTTP statuses") }
+            var statuses: Set<Int> = []
+            for item in list {
+                guard let status = item.int, (400...599).contains(status) else {
+                    throw fail(at + ["fallback_on"], "each entry must be an HTTP error status from 400 to 599")
+                }
+                statuses.insert(status)
+            }
+            route.fallbackStatuses = statuses
+        }
+        return route
+    }
+
+    /// `[...timeouts]` under a provider or a route.
+    private static func timeoutOverrides(
+        _ parent: TOMLTable,
+        at parentPath: [String],
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> TimeoutOverrides {
+        guard let table = try table(parent, "timeouts", at: parentPath, fail) else { return TimeoutOverrides() }
+        let at = parentPath + ["timeouts"]
+        try checkKeys(table, allowed: ["header_ms", "first_token_ms", "idle_ms", "total_ms"], at: at, fail)
+        func read(_ key: String) throws(ConfigError) -> Int? {
+            guard let value = table[key] else { return nil }
+            guard let ms = value.int, ms >= 0 else {
+                throw fail(at + [key], "must be a whole number of milliseconds (0 turns the limit off)")
+            }
+            return ms
+        }
+        return TimeoutOverrides(
+            headerMs: try read("header_ms"),
+            firstTokenMs: try read("first_token_ms"),
+            idleMs: try read("idle_ms"),
+            totalMs: try read("total_ms")
+        )
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -55,6 +55,12 @@ public actor CredentialResolver {
         }
     }
 
+    /// Drops the cached key of `provider`, so the next request runs its
+    /// `api_key_cmd` again (after a 401, or when the provider's config changed).
+    public func forget(provider: String) {
+        self.commandCache[provider] = nil
+    }
+
     private func run(_ argv: [String], provider: String) async throws(Failure) -> Secret {
         let process = Process()
         let executable = argv[0]

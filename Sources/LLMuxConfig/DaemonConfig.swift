@@ -4,6 +4,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var sourcePath: String?
     public var providers: [String: ProviderConfig]
     public var models: [String: ModelConfig]
+    /// Model aliases over several targets (`[routes.NAME]`).
+    public var routes: [String: RouteConfig] = [:]
+    public var router: RouterConfig = RouterConfig()
     /// A configured model name or `provider/model`.
     public var defaultModel: String?
     public var timeouts: TimeoutConfig

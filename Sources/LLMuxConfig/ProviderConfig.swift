@@ -27,6 +27,10 @@ public struct ProviderConfig: Sendable, Hashable {
     public var http1Only: Bool
     /// A built-in provider for demonstrations (the bundled mock upstream).
     public var isDemo: Bool
+    /// Time limits for this provider's requests, over the global `[timeouts]`.
+    public var timeouts: TimeoutOverrides = TimeoutOverrides()
+    /// Most requests sent to this provider at once; more wait in its queue. `nil`: no limit.
+    public var maxInflight: Int?
 
     public init(
         name: String,

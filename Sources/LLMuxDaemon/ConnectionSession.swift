@@ -17,10 +17,10 @@ import Darwin
 /// their terminal frames. When the client hangs up, every request is
 /// cancelled at once, which aborts its upstream HTTP request.
 struct ConnectionSession: Sendable {
-    let engine: RequestEngine
+    /// The current configuration; each request runs on the engine current when it arrived.
+    let live: LiveConfiguration
     let limits: ProtocolLimits
     let stats: DaemonStats
-    let providerNames: [String]
     let logger: Logger
     /// Frames waiting for a client that does not read, beyond which it is disconnected.
     let maxPendingBytes: Int
@@ -78,9 +78,10 @@ struct ConnectionSession: Sendable {
                     await withDiscardingTaskGroup { requests in
                         // The name a `hello` gave, attached to this connection's request logs.
                         var client: String?
+                        var priority = RequestPriority.interactive
                         do {
                             for try await item in inbound {
-                                self.handle(item, outbox: outbox, registry: registry, client: &client, requests: &requests)
+                                self.handle(item, outbox: outbox, registry: registry, client: &client, priority: &priority, requests: &requests)
                             }
                         } catch {
                             self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
@@ -100,6 +101,7 @@ struct ConnectionSession: Sendable {
         outbox: FrameOutbox,
         registry: RequestRegistry,
         client: inout String?,
+        priority: inout RequestPriority,
         requests: inout DiscardingTaskGroup
     ) {
         let line: ByteBuffer
@@ -120,6 +122,7 @@ struct ConnectionSession: Sendable {
         switch frame {
         case .hello(let hello):
             client = hello.client
+            if let chosen = hello.priority { priority = chosen }
             guard hello.protocols.contains(ProtocolVersion.current) else {
                 outbox.send(
                     .error(
@@ -154,14 +157,16 @@ struct ConnectionSession: Sendable {
                 cancellation = registered
             }
             self.stats.requestStarted()
-            let engine = self.engine
+            let engine = self.live.engine
             let stats = self.stats
             let clientName = client
+            let clientPriority = priority
             requests.addTask {
                 await cancellation.run {
                     await engine.run(
                         request,
                         client: clientName,
+                        priority: clientPriority,
                         cancellationError: { stats.isShuttingDown ? DaemonStats.shuttingDownError : nil },
                         emit: { frame in outbox.send(frame) }
                     )
@@ -174,7 +179,16 @@ struct ConnectionSession: Sendable {
         case .ping(let id):
             outbox.send(.pong(id: id))
         case .models(let id):
-            outbox.send(.models(id: id, models: self.engine.resolver.listedModels(), defaultModel: self.engine.resolver.config.defaultModel))
+            let engine = self.live.engine
+            outbox.send(.models(id: id, models: engine.resolver.listedModels(), defaultModel: engine.resolver.config.defaultModel))
+        case .reload(let id):
+            let live = self.live
+            requests.addTask {
+                switch await live.reload() {
+                case .success(let summary): outbox.send(.reloaded(id: id, summary))
+                case .failure(let error): outbox.send(.error(id: id, error))
+                }
+            }
         case .status(let id):
             outbox.send(
                 .status(
@@ -186,7 +200,8 @@ struct ConnectionSession: Sendable {
                         connections: self.stats.connections,
                         inFlight: self.stats.inFlight,
                         requestsTotal: self.stats.requestsTotal,
-                        providers: self.providerNames
+                        providers: self.live.config.providers.keys.sorted(),
+                        targets: self.live.engine.board.snapshot()
                     )
                 )
             )

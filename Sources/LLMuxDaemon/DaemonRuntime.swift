@@ -31,6 +31,10 @@ public struct DaemonRuntime: Sendable {
     public var logger: Logger
     /// Triggering it starts a graceful shutdown.
     public var shutdown: ShutdownSignal
+    /// Where a reload reads the configuration again; `nil`: reloads are refused.
+    public var configSource: LiveConfiguration.Source?
+    /// Triggering it reloads the configuration (SIGHUP).
+    public var reload: ReloadSignal
 
     public init(
         config: DaemonConfig,
@@ -39,8 +43,12 @@ public struct DaemonRuntime: Sendable {
         maxPendingBytesPerConnection: Int = 64 * 1024 * 1024,
         environment: [String: String],
         logger: Logger,
-        shutdown: ShutdownSignal = ShutdownSignal()
+        shutdown: ShutdownSignal = ShutdownSignal(),
+        configSource: LiveConfiguration.Source? = nil,
+        reload: ReloadSignal = ReloadSignal()
     ) {
+        self.configSource = configSource
+        self.reload = reload
         self.config = config
         self.listen = listen
         self.limits = limits
@@ -82,25 +90,13 @@ public struct DaemonRuntime: Sendable {
     /// Binds the socket, calls `ready`, and serves until the calling task is
     /// cancelled. Everything it started is shut down before it returns.
     public func run(ready: @Sendable () -> Void = {}) async throws {
-        var config = self.config
-        var demo: MockUpstream?
-        if config.usesDemo {
-            let mock = try await MockUpstream.start(host: "127.0.0.1", port: 0, defaultScript: DemoResponder.script)
-            demo = mock
-            for (name, provider) in config.providers where provider.isDemo {
-                config.providers[name]?.baseURL = mock.baseURL
-            }
-            self.logger.notice("serving the built-in DEMO provider (no real model); set OPENAI_API_KEY or write a config file for real answers")
-        }
-        let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs)
-        let credentials = CredentialResolver(environment: self.environment, logger: self.logger)
-        let engine = RequestEngine(config: config, clients: clients, credentials: credentials, logger: self.logger)
+        let config = self.config
+        let live = try await LiveConfiguration.start(config: config, source: self.configSource, environment: self.environment, logger: self.logger)
         let stats = DaemonStats()
         let session = ConnectionSession(
-            engine: engine,
+            live: live,
             limits: self.limits,
             stats: stats,
-            providerNames: config.providers.keys.sorted(),
             logger: self.logger,
             maxPendingBytes: self.maxPendingBytesPerConnection
         )
@@ -117,10 +113,16 @@ public struct DaemonRuntime: Sendable {
             // `shutdown` stops the listener and lets requests finish within the grace
             // period; cancelling `run` stops the listener and cuts them off at once.
             let shutdown = self.shutdown
+            let reload = self.reload
             let logger = self.logger
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await Self.reportToSystemd(stats) }
+                    group.addTask {
+                        for await _ in reload.requests {
+                            _ = await live.reload()
+                        }
+                    }
                     group.addTask {
                         await withTaskCancellationHandler {
                             await shutdown.wait()
@@ -141,11 +143,9 @@ public struct DaemonRuntime: Sendable {
                 server.stopAccepting()
             }
         } catch {
-            try? await clients.shutdown()
-            await demo?.shutdown()
+            await live.shutdown()
             throw error
         }
-        try? await clients.shutdown()
-        await demo?.shutdown()
+        await live.shutdown()
     }
 }

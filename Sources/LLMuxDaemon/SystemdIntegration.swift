@@ -33,6 +33,19 @@ public enum SystemdIntegration {
         notify("STATUS=\(status)")
     }
 
+    /// `RELOADING=1` with the monotonic time, as `Type=notify-reload` expects.
+    public static func reloading() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
+        notify("RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=reloading the configuration")
+    }
+
+    /// `READY=1` after a reload, successful or not.
+    public static func readyAfterReload() {
+        notify("READY=1\nSTATUS=serving")
+    }
+
     public static func stopping() {
         notify("STOPPING=1\nSTATUS=stopping")
     }

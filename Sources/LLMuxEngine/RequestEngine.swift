@@ -1,51 +1,47 @@
 public import LLMuxConfig
+public import LLMuxRouting
 public import LLMuxUpstream
 public import LLMuxWire
 public import Logging
 
-/// Runs chat requests: resolves the model, fetches the credential, streams
-/// from the upstream under phase deadlines, and reports everything as wire
-/// frames through `emit`.
+/// Runs chat requests: resolves the model or route, runs the attempts (see
+/// `RouteExecution`), and reports everything as wire frames through `emit`.
 ///
 /// For each request `run` emits either one `error` frame (rejected before it
 /// started) or `start`, zero or more `delta`s with `seq` from 0, and exactly
-/// one terminal `done` or `error`. Cancelling the calling task cancels the
-/// upstream HTTP request and ends the request with `done{finish_reason:"cancelled"}`.
+/// one terminal `done` or `error` carrying the `attempts`. `start` is sent
+/// once a target produced the first delta (or, when no delta comes, just
+/// before the terminal frame), so it names the target that answered.
+/// Cancelling the calling task cancels the upstream HTTP requests and ends
+/// the request with `done{finish_reason:"cancelled"}`.
+///
+/// An engine holds one configuration; a reload builds a new engine that
+/// shares the HTTP clients, credentials, health board and provider queues.
 public final class RequestEngine: Sendable {
     public let resolver: ModelResolver
-    private let clients: UpstreamHTTPClients
+    public let board: TargetHealthBoard
+    private let planner: RoutePlanner
+    private let runner: AttemptRunner
     private let credentials: CredentialResolver
-    private let timeouts: TimeoutConfig
+    private let config: DaemonConfig
     private let logger: Logger
 
-    public init(config: DaemonConfig, clients: UpstreamHTTPClients, credentials: CredentialResolver, logger: Logger) {
+    public init(
+        config: DaemonConfig,
+        clients: UpstreamHTTPClients,
+        credentials: CredentialResolver,
+        board: TargetHealthBoard? = nil,
+        queues: ProviderQueues = ProviderQueues(),
+        logger: Logger
+    ) {
         self.resolver = ModelResolver(config: config)
-        self.clients = clients
+        let board = board ?? TargetHealthBoard(settings: config.router)
+        self.board = board
+        self.planner = RoutePlanner(board: board, exploration: config.router.exploration)
+        self.runner = AttemptRunner(clients: clients, credentials: credentials, queues: queues)
         self.credentials = credentials
-        self.timeouts = config.timeouts
+        self.config = config
         self.logger = logger
-    }
-
-    /// Outcome of one upstream attempt, with whatever was learned before it ended.
-    struct AttemptResult: Sendable {
-        enum Outcome: Sendable {
-            case finished
-            case failed(UpstreamError)
-            case cancelled
-        }
-
-        var outcome: Outcome = .cancelled
-        var nextSeq = 0
-        var ttft: Duration?
-        var usage: Usage?
-        var finishReason: String?
-        /// `[DONE]` or a finish reason arrived: the answer is complete whatever happens after.
-        var complete = false
-    }
-
-    private enum Child: Sendable {
-        case attempt(AttemptResult)
-        case watchdog(TimeoutPhase?)
     }
 
     /// `cancellationError`, asked when the request is cancelled, turns the
@@ -54,6 +50,7 @@ public final class RequestEngine: Sendable {
     public func run(
         _ request: ChatRequest,
         client: String? = nil,
+        priority: RequestPriority = .interactive,
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
@@ -63,173 +60,96 @@ public final class RequestEngine: Sendable {
         logger[metadataKey: "request_id"] = "\(id)"
         if let client { logger[metadataKey: "client"] = "\(client)" }
 
-        let target: ResolvedTarget
+        let plan: RoutePlan
         switch self.resolver.resolve(request.model) {
-        case .success(let resolved): target = resolved
+        case .success(let resolved): plan = resolved
         case .failure(let error):
             emit(.error(id: id, error))
             return
         }
-        let provider = target.provider
-        logger[metadataKey: "provider"] = "\(provider.name)"
-        logger[metadataKey: "model"] = "\(target.upstreamModel)"
-        emit(.start(id: id, model: target.upstreamModel, provider: provider.name))
+        if let routeName = plan.routeName { logger[metadataKey: "route"] = "\(routeName)" }
 
-        func finish(_ result: AttemptResult, error: WireError?) {
-            let total = ContinuousClock.now - started
-            if let error {
-                logger.info("request failed", metadata: ["outcome": "\(error.code.rawValue)", "error": "\(error.message)"])
-                emit(.error(id: id, error))
-                return
-            }
-            let reason = result.finishReason ?? "stop"
-            logger.info("request done", metadata: ["outcome": "\(reason)"])
+        let totalMs = self.config.timeouts.resolved(
+            route: plan.routeName == nil ? nil : plan.route.timeouts,
+            provider: nil,
+            requestTotalMs: request.timeoutMs
+        ).totalMs
+        let shared = AttemptRunner.Shared(
+            request: request,
+            routeName: plan.routeName,
+            started: started,
+            deadline: totalMs.map { started + .milliseconds($0) },
+            priority: priority,
+            gate: DeliveryGate(),
+            emit: emit
+        )
+        let execution = RouteExecution(
+            plan: plan,
+            config: self.config,
+            board: self.board,
+            runner: self.runner,
+            credentials: self.credentials,
+            shared: shared,
+            logger: logger
+        )
+        let outcome = await execution.run(order: self.planner.order(plan.route))
+
+        let total = ContinuousClock.now - started
+        let fallbackTarget = plan.route.targets[0]
+        func startIfNeeded(_ target: RouteTarget?, _ delivered: AttemptResult?) {
+            guard delivered?.delivered != true else { return }
+            let target = target ?? fallbackTarget
+            emit(.start(id: id, model: target.upstreamModel, provider: target.provider, route: plan.routeName))
+        }
+        func done(_ result: AttemptResult?, target: RouteTarget?, finishReason: String) {
+            let target = target ?? fallbackTarget
+            logger.info(
+                "request done",
+                metadata: ["outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)"]
+            )
             emit(
                 .done(
                     DoneFrame(
                         id: id,
-                        finishReason: reason,
-                        usage: result.usage,
+                        finishReason: finishReason,
+                        usage: result?.usage,
                         model: target.upstreamModel,
-                        provider: provider.name,
-                        timing: Timing(ttftMs: result.ttft.map(Self.milliseconds), totalMs: Self.milliseconds(total))
+                        provider: target.provider,
+                        route: plan.routeName,
+                        timing: Timing(ttftMs: result?.ttft.map(RouteExecution.milliseconds), totalMs: RouteExecution.milliseconds(total)),
+                        attempts: outcome.attempts
                     )
                 )
             )
         }
-
-        let apiKey: Secret?
-        do {
-            apiKey = try await self.credentials.key(for: provider)
-        } catch {
-            finish(AttemptResult(), error: WireError(.authFailed, error.message))
-            return
-        }
-        if Task.isCancelled {
-            var cancelled = AttemptResult()
-            cancelled.finishReason = "cancelled"
-            finish(cancelled, error: cancellationError())
-            return
-        }
-
-        let watchdog = RequestWatchdog(
-            limits: .init(
-                header: self.timeouts.headerMs.map { .milliseconds($0) },
-                firstToken: self.timeouts.firstTokenMs.map { .milliseconds($0) },
-                idle: self.timeouts.idleMs.map { .milliseconds($0) },
-                total: (request.timeoutMs ?? self.timeouts.totalMs).map { .milliseconds($0) }
-            ),
-            start: started
-        )
-        let upstream = OpenAIChatProvider(httpClient: self.clients.client(for: provider))
-        let attemptLogger = logger
-
-        let (attempt, timeout) = await withTaskGroup(of: Child.self) { group -> (AttemptResult, TimeoutPhase?) in
-            group.addTask {
-                .attempt(
-                    await Self.attempt(
-                        request,
-                        target: target,
-                        apiKey: apiKey,
-                        upstream: upstream,
-                        watchdog: watchdog,
-                        started: started,
-                        logger: attemptLogger,
-                        emit: emit
-                    )
-                )
-            }
-            group.addTask { .watchdog(await watchdog.run()) }
-            var attempt = AttemptResult()
-            var timeout: TimeoutPhase?
-            for await child in group {
-                switch child {
-                case .attempt(let result): attempt = result
-                case .watchdog(let phase): timeout = phase
-                }
-                group.cancelAll()
-            }
-            return (attempt, timeout)
+        func fail(_ error: WireError, target: RouteTarget?) {
+            let target = target ?? fallbackTarget
+            var error = error
+            error.attempts = outcome.attempts
+            logger.info(
+                "request failed",
+                metadata: [
+                    "outcome": "\(error.code.rawValue)", "error": "\(error.message)",
+                    "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)",
+                ]
+            )
+            emit(.error(id: id, error))
         }
 
-        switch attempt.outcome {
-        case .finished:
-            finish(attempt, error: nil)
-        case .failed(let error):
-            finish(attempt, error: error.wireError)
-        case .cancelled where timeout != nil && attempt.complete:
-            // A deadline hit after the answer was complete (while reading the body's end).
-            finish(attempt, error: nil)
-        case .cancelled:
-            if let timeout {
-                finish(attempt, error: UpstreamError(.timeout(phase: timeout), "provider '\(provider.name)': \(watchdog.describe(timeout))").wireError)
+        switch outcome.terminal {
+        case .done(let result, let target):
+            startIfNeeded(target, result)
+            done(result, target: target, finishReason: result.finishReason ?? "stop")
+        case .failed(let error, let target, let delivered):
+            startIfNeeded(target, delivered)
+            fail(error, target: target)
+        case .cancelled(let result, let target):
+            startIfNeeded(target, result)
+            if let error = cancellationError() {
+                fail(error, target: target)
             } else {
-                var cancelled = attempt
-                cancelled.finishReason = "cancelled"
-                finish(cancelled, error: cancellationError())
+                done(result, target: target, finishReason: "cancelled")
             }
         }
-    }
-
-    private static func attempt(
-        _ request: ChatRequest,
-        target: ResolvedTarget,
-        apiKey: Secret?,
-        upstream: OpenAIChatProvider,
-        watchdog: RequestWatchdog,
-        started: ContinuousClock.Instant,
-        logger: Logger,
-        emit: @Sendable (ServerFrame) -> Void
-    ) async -> AttemptResult {
-        var result = AttemptResult()
-        do {
-            try await upstream.stream(
-                request,
-                provider: target.provider,
-                upstreamModel: target.upstreamModel,
-                apiKey: apiKey,
-                logger: logger,
-                onProgress: { progress in
-                    switch progress {
-                    case .headers: watchdog.headersReceived()
-                    case .bytes: watchdog.bytesReceived()
-                    }
-                },
-                onEvent: { event in
-                    switch event {
-                    case .delta(let text, let reasoning, let toolCalls):
-                        if result.ttft == nil {
-                            result.ttft = ContinuousClock.now - started
-                            watchdog.firstTokenReceived()
-                        }
-                        emit(.delta(DeltaFrame(id: request.id, seq: result.nextSeq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
-                        result.nextSeq += 1
-                    case .finish(let reason):
-                        result.finishReason = reason
-                        result.complete = true
-                    case .usage(let usage):
-                        result.usage = usage
-                    case .end:
-                        result.complete = true
-                    case .error:
-                        break
-                    }
-                }
-            )
-            result.outcome = Task.isCancelled && result.finishReason == nil ? .cancelled : .finished
-        } catch let error as UpstreamError {
-            result.outcome = Task.isCancelled ? .cancelled : .failed(error)
-        } catch {
-            result.outcome = .cancelled
-            if !Task.isCancelled {
-                result.outcome = .failed(UpstreamError(.protocolViolation, "unexpected failure: \(error)"))
-            }
-        }
-        return result
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -96,6 +96,14 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let model = json["model"]?.stringValue
         self.model = model ?? "mock"
         let script = self.mock.script(forModel: model)
+        if let required = script.requiredAuthorization, head.headers.first(name: "authorization") != required {
+            self.respond(
+                status: .unauthorized,
+                body: #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+                context: context
+            )
+            return
+        }
         if script.status != 200 {
             var headers = HTTPHeaders()
             for (name, value) in script.headers { headers.add(name: name, value: value) }

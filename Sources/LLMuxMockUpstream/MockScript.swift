@@ -39,6 +39,8 @@ public struct MockScript: Sendable, Hashable {
     /// Send `: keep-alive` comments before the first chunk.
     public var keepAliveComments: Int = 0
     public var fault: Fault?
+    /// When set, a request whose `authorization` header differs gets 401.
+    public var requiredAuthorization: String?
 
     public init(
         status: Int = 200,

@@ -8,17 +8,30 @@ public enum ClientFrame: Sendable, Hashable {
     case ping(id: String)
     case models(id: String)
     case status(id: String)
+    /// Re-reads the daemon's configuration file.
+    case reload(id: String)
 }
 
-/// A client's optional greeting: which protocol versions it speaks and who it is.
+/// A client's optional greeting: which protocol versions it speaks, who it
+/// is, and how urgent its requests are.
 public struct ClientHello: Sendable, Hashable {
     public var protocols: [Int]
     public var client: String?
+    public var priority: RequestPriority?
 
-    public init(protocols: [Int] = ProtocolVersion.supported, client: String? = nil) {
+    public init(protocols: [Int] = ProtocolVersion.supported, client: String? = nil, priority: RequestPriority? = nil) {
         self.protocols = protocols
         self.client = client
+        self.priority = priority
     }
+}
+
+/// Where a connection's requests stand in a provider's queue (`max_inflight`).
+public enum RequestPriority: String, Sendable, Hashable, CaseIterable {
+    /// A person is waiting: served before background requests. The default.
+    case interactive
+    /// Batch work: waits while interactive requests are queued.
+    case background
 }
 
 extension ClientFrame {
@@ -76,7 +89,18 @@ extension ClientFrame {
             case let other?:
                 throw FrameDecodingError(.invalidRequest, "field 'client' must be a string, got \(other.typeName)", id: id)
             }
-            return .hello(ClientHello(protocols: protocols, client: client))
+            var priority: RequestPriority?
+            switch object["priority"] {
+            case nil, .null?: priority = nil
+            case .string(let s)?:
+                guard let known = RequestPriority(rawValue: s) else {
+                    throw FrameDecodingError(.invalidRequest, "field 'priority' must be \"interactive\" or \"background\"", id: id)
+                }
+                priority = known
+            case let other?:
+                throw FrameDecodingError(.invalidRequest, "field 'priority' must be a string, got \(other.typeName)", id: id)
+            }
+            return .hello(ClientHello(protocols: protocols, client: client, priority: priority))
         case "chat":
             return .chat(try ChatRequest.decode(id: try requireID(), object: object))
         case "cancel":
@@ -87,6 +111,8 @@ extension ClientFrame {
             return .models(id: try requireID())
         case "status":
             return .status(id: try requireID())
+        case "reload":
+            return .reload(id: try requireID())
         default:
             throw FrameDecodingError(.invalidRequest, "unknown frame type '\(type)'", id: id)
         }
@@ -107,10 +133,11 @@ extension ClientFrame {
             for version in hello.protocols { writer.int(version) }
             writer.endArray()
             if let client = hello.client { writer.field("client", client) }
+            if let priority = hello.priority { writer.field("priority", priority.rawValue) }
             writer.endObject()
         case .chat(let request):
             request.encode(into: &writer)
-        case .cancel(let id), .ping(let id), .models(let id), .status(let id):
+        case .cancel(let id), .ping(let id), .models(let id), .status(let id), .reload(let id):
             writer.beginObject()
             writer.field("type", self.typeName)
             writer.field("id", id)
@@ -127,6 +154,7 @@ extension ClientFrame {
         case .ping: return "ping"
         case .models: return "models"
         case .status: return "status"
+        case .reload: return "reload"
         }
     }
 }

@@ -9,7 +9,8 @@ import Foundation
 /// A frame sent by the daemon to a client.
 public enum ServerFrame: Sendable, Hashable {
     case hello(ServerHello)
-    case start(id: String, model: String, provider: String)
+    /// `route` is the route the request named, when it named one.
+    case start(id: String, model: String, provider: String, route: String? = nil)
     case delta(DeltaFrame)
     case done(DoneFrame)
     /// `id` is `nil` when the error concerns a line whose id could not be read.
@@ -17,12 +18,14 @@ public enum ServerFrame: Sendable, Hashable {
     case pong(id: String)
     case models(id: String, models: [ModelInfo], defaultModel: String?)
     case status(id: String, DaemonStatus)
+    /// The answer to a successful `reload`.
+    case reloaded(id: String, ReloadSummary)
 
     /// The request id this frame belongs to, if any.
     public var id: String? {
         switch self {
         case .hello: return nil
-        case .start(let id, _, _), .pong(let id), .models(let id, _, _), .status(let id, _): return id
+        case .start(let id, _, _, _), .pong(let id), .models(let id, _, _), .status(let id, _), .reloaded(let id, _): return id
         case .delta(let delta): return delta.id
         case .done(let done): return done.id
         case .error(let id, _): return id
@@ -59,11 +62,12 @@ extension ServerFrame {
             w.field("max_line_bytes", hello.limits.maxLineBytes)
             w.field("max_in_flight", hello.limits.maxInFlight)
             w.endObject()
-        case .start(let id, let model, let provider):
+        case .start(let id, let model, let provider, let route):
             w.field("type", "start")
             w.field("id", id)
             w.field("model", model)
             w.field("provider", provider)
+            if let route { w.field("route", route) }
         case .delta(let delta):
             w.field("type", "delta")
             w.field("id", delta.id)
@@ -100,12 +104,14 @@ extension ServerFrame {
             }
             w.field("model", done.model)
             w.field("provider", done.provider)
+            if let route = done.route { w.field("route", route) }
             w.key("timing")
             w.beginObject()
             w.key("ttft_ms")
             if let ttft = done.timing.ttftMs { w.int(ttft) } else { w.null() }
             w.field("total_ms", done.timing.totalMs)
             w.endObject()
+            Self.encode(attempts: done.attempts, with: &w)
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -114,6 +120,9 @@ extension ServerFrame {
             w.field("retryable", error.retryable)
             if let status = error.httpStatus { w.field("http_status", status) }
             if let retryAfter = error.retryAfterMs { w.field("retry_after_ms", retryAfter) }
+            if error.partial { w.field("partial", true) }
+            if let cause = error.cause { w.field("cause", cause.rawValue) }
+            if let attempts = error.attempts { Self.encode(attempts: attempts, with: &w) }
         case .pong(let id):
             w.field("type", "pong")
             w.field("id", id)
@@ -128,9 +137,20 @@ extension ServerFrame {
                 w.field("id", model.id)
                 w.field("provider", model.provider)
                 w.field("upstream_model", model.upstreamModel)
+                if let route = model.route {
+                    w.field("strategy", route.strategy)
+                    w.field("targets", JSONValue.array(route.targets.map { .string($0) }))
+                }
                 w.endObject()
             }
             w.endArray()
+        case .reloaded(let id, let summary):
+            w.field("type", "reloaded")
+            w.field("id", id)
+            w.field("config", summary.configPath)
+            w.field("provider_count", summary.providers)
+            w.field("model_count", summary.models)
+            w.field("route_count", summary.routes)
         case .status(let id, let status):
             w.field("type", "status")
             w.field("id", id)
@@ -141,9 +161,38 @@ extension ServerFrame {
             w.field("in_flight", status.inFlight)
             w.field("requests_total", status.requestsTotal)
             w.field("providers", JSONValue.array(status.providers.map { .string($0) }))
+            w.key("targets")
+            w.beginArray()
+            for target in status.targets {
+                w.beginObject()
+                w.field("target", target.target)
+                w.field("state", target.state)
+                if let retryIn = target.retryInMs { w.field("retry_in_ms", retryIn) }
+                w.key("ewma_ttft_ms")
+                if let ewma = target.ewmaTTFTMs { w.int(ewma) } else { w.null() }
+                w.field("recent_errors", target.recentErrors)
+                w.field("successes", target.successes)
+                w.field("failures", target.failures)
+                w.endObject()
+            }
+            w.endArray()
         }
         w.endObject()
         w.buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    private static func encode(attempts: [AttemptRecord], with w: inout JSONWriter) {
+        w.key("attempts")
+        w.beginArray()
+        for attempt in attempts {
+            w.beginObject()
+            w.field("target", attempt.target)
+            w.field("outcome", attempt.outcome)
+            if let status = attempt.httpStatus { w.field("http_status", status) }
+            w.field("ms", attempt.ms)
+            w.endObject()
+        }
+        w.endArray()
     }
 
     /// The frame as one line of text, without the newline.
@@ -205,10 +254,27 @@ extension ServerFrame {
             var name: String?
             var arguments: String?
         }
+        struct Attempt: Decodable {
+            var target: String
+            var outcome: String
+            var http_status: Int?
+            var ms: Int
+        }
+        struct Target: Decodable {
+            var target: String
+            var state: String
+            var retry_in_ms: Int?
+            var ewma_ttft_ms: Int?
+            var recent_errors: Int
+            var successes: Int
+            var failures: Int
+        }
         struct Model: Decodable {
             var id: String
             var provider: String
             var upstream_model: String
+            var strategy: String?
+            var targets: [String]?
         }
 
         var type: String
@@ -239,6 +305,19 @@ extension ServerFrame {
         var in_flight: Int?
         var requests_total: Int?
         var providers: [String]?
+        var config: String?
+        var provider_count: Int?
+        var model_count: Int?
+        var route_count: Int?
+        var route: String?
+        var attempts: [Attempt]?
+        var partial: Bool?
+        var cause: String?
+        var targets: [Target]?
+
+        var attemptRecords: [AttemptRecord]? {
+            self.attempts?.map { AttemptRecord(target: $0.target, outcome: $0.outcome, httpStatus: $0.http_status, ms: $0.ms) }
+        }
 
         func require<T>(_ value: T?, _ name: String) throws(FrameDecodingError) -> T {
             guard let value else {
@@ -260,7 +339,12 @@ extension ServerFrame {
                     )
                 )
             case "start":
-                return .start(id: try require(self.id, "id"), model: try require(self.model, "model"), provider: try require(self.provider, "provider"))
+                return .start(
+                    id: try require(self.id, "id"),
+                    model: try require(self.model, "model"),
+                    provider: try require(self.provider, "provider"),
+                    route: self.route
+                )
             case "delta":
                 return .delta(
                     DeltaFrame(
@@ -289,28 +373,38 @@ extension ServerFrame {
                         },
                         model: try require(self.model, "model"),
                         provider: try require(self.provider, "provider"),
-                        timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms)
+                        route: self.route,
+                        timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
+                        attempts: self.attemptRecords ?? []
                     )
                 )
             case "error":
                 let codeText = try require(self.code, "code")
                 // An unknown code from a newer daemon still reads as an error.
-                return .error(
-                    id: self.id,
-                    WireError(
-                        WireErrorCode(rawValue: codeText) ?? .internal,
-                        try require(self.message, "message"),
-                        retryable: self.retryable ?? false,
-                        httpStatus: self.http_status,
-                        retryAfterMs: self.retry_after_ms
-                    )
+                var error = WireError(
+                    WireErrorCode(rawValue: codeText) ?? .internal,
+                    try require(self.message, "message"),
+                    retryable: self.retryable ?? false,
+                    httpStatus: self.http_status,
+                    retryAfterMs: self.retry_after_ms
                 )
+                error.partial = self.partial ?? false
+                error.cause = self.cause.map { WireErrorCode(rawValue: $0) ?? .internal }
+                error.attempts = self.attemptRecords
+                return .error(id: self.id, error)
             case "pong":
                 return .pong(id: try require(self.id, "id"))
             case "models":
                 return .models(
                     id: try require(self.id, "id"),
-                    models: (self.models ?? []).map { ModelInfo(id: $0.id, provider: $0.provider, upstreamModel: $0.upstream_model) },
+                    models: (self.models ?? []).map { model in
+                        ModelInfo(
+                            id: model.id,
+                            provider: model.provider,
+                            upstreamModel: model.upstream_model,
+                            route: model.targets.map { RouteInfo(strategy: model.strategy ?? "fallback", targets: $0) }
+                        )
+                    },
                     defaultModel: self.default
                 )
             case "status":
@@ -323,7 +417,28 @@ extension ServerFrame {
                         connections: try require(self.connections, "connections"),
                         inFlight: try require(self.in_flight, "in_flight"),
                         requestsTotal: try require(self.requests_total, "requests_total"),
-                        providers: self.providers ?? []
+                        providers: self.providers ?? [],
+                        targets: (self.targets ?? []).map {
+                            TargetHealthInfo(
+                                target: $0.target,
+                                state: $0.state,
+                                retryInMs: $0.retry_in_ms,
+                                ewmaTTFTMs: $0.ewma_ttft_ms,
+                                recentErrors: $0.recent_errors,
+                                successes: $0.successes,
+                                failures: $0.failures
+                            )
+                        }
+                    )
+                )
+            case "reloaded":
+                return .reloaded(
+                    id: try require(self.id, "id"),
+                    ReloadSummary(
+                        configPath: self.config,
+                        providers: try require(self.provider_count, "provider_count"),
+                        models: try require(self.model_count, "model_count"),
+                        routes: try require(self.route_count, "route_count")
                     )
                 )
             default:

@@ -74,15 +74,30 @@ public struct DoneFrame: Sendable, Hashable {
     public var usage: Usage?
     public var model: String
     public var provider: String
+    /// The route the request named, when it named one.
+    public var route: String?
     public var timing: Timing
+    /// Every target tried (or skipped), in order; the last `ok` one produced the answer.
+    public var attempts: [AttemptRecord]
 
-    public init(id: String, finishReason: String, usage: Usage?, model: String, provider: String, timing: Timing) {
+    public init(
+        id: String,
+        finishReason: String,
+        usage: Usage?,
+        model: String,
+        provider: String,
+        route: String? = nil,
+        timing: Timing,
+        attempts: [AttemptRecord] = []
+    ) {
         self.id = id
         self.finishReason = finishReason
         self.usage = usage
         self.model = model
         self.provider = provider
+        self.route = route
         self.timing = timing
+        self.attempts = attempts
     }
 }
 
@@ -106,13 +121,45 @@ public struct ModelInfo: Sendable, Hashable {
     /// The name a client puts in `chat.model`.
     public var id: String
     public var provider: String
-    /// The model id sent to the provider.
+    /// The model id sent to the provider (for a route: of its first target).
     public var upstreamModel: String
+    /// Set when `id` names a route.
+    public var route: RouteInfo?
 
-    public init(id: String, provider: String, upstreamModel: String) {
+    public init(id: String, provider: String, upstreamModel: String, route: RouteInfo? = nil) {
         self.id = id
         self.provider = provider
         self.upstreamModel = upstreamModel
+        self.route = route
+    }
+}
+
+/// How a route spreads its requests, for `models` frames.
+public struct RouteInfo: Sendable, Hashable {
+    /// `fallback`, `weighted`, `latency` or `hedge`.
+    public var strategy: String
+    /// `provider/model` of each target, in configured order.
+    public var targets: [String]
+
+    public init(strategy: String, targets: [String]) {
+        self.strategy = strategy
+        self.targets = targets
+    }
+}
+
+/// What a successful `reload` loaded.
+public struct ReloadSummary: Sendable, Hashable {
+    /// The file read; `nil` in zero-config mode (the environment was read again).
+    public var configPath: String?
+    public var providers: Int
+    public var models: Int
+    public var routes: Int
+
+    public init(configPath: String?, providers: Int, models: Int, routes: Int) {
+        self.configPath = configPath
+        self.providers = providers
+        self.models = models
+        self.routes = routes
     }
 }
 
@@ -125,8 +172,20 @@ public struct DaemonStatus: Sendable, Hashable {
     public var inFlight: Int
     public var requestsTotal: Int
     public var providers: [String]
+    /// Health of every target tried since the daemon started.
+    public var targets: [TargetHealthInfo]
 
-    public init(version: String, pid: Int, uptimeMs: Int, connections: Int, inFlight: Int, requestsTotal: Int, providers: [String]) {
+    public init(
+        version: String,
+        pid: Int,
+        uptimeMs: Int,
+        connections: Int,
+        inFlight: Int,
+        requestsTotal: Int,
+        providers: [String],
+        targets: [TargetHealthInfo] = []
+    ) {
+        self.targets = targets
         self.version = version
         self.pid = pid
         self.uptimeMs = uptimeMs

@@ -5,6 +5,13 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var retryable: Bool
     public var httpStatus: Int?
     public var retryAfterMs: Int?
+    /// Deltas were delivered before the failure (`upstream_interrupted`).
+    public var partial: Bool = false
+    /// For `upstream_interrupted`: the code the failure would have had before
+    /// the first delta (`upstream_truncated`, `upstream_timeout`, ...).
+    public var cause: WireErrorCode?
+    /// The attempts made, for a request that was accepted; `nil` otherwise.
+    public var attempts: [AttemptRecord]?
 
     public init(
         _ code: WireErrorCode,

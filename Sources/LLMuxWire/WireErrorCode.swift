@@ -33,6 +33,14 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case upstreamTruncated = "upstream_truncated"
     /// The upstream sent something that is not a valid stream (bad SSE, bad JSON, oversized event).
     case upstreamProtocol = "upstream_protocol"
+    /// Every target of the request is rate limited (in cooldown after a 429 or
+    /// Retry-After) beyond the request's deadline. `retry_after_ms` says when to try again.
+    case rateLimited = "rate_limited"
+    /// Every target of the request has its circuit breaker open after repeated failures.
+    case circuitOpen = "circuit_open"
+    /// The upstream failed after deltas were delivered; `partial` is true and
+    /// the deltas already sent stand. Never looks like a clean end.
+    case upstreamInterrupted = "upstream_interrupted"
     /// The daemon is stopping: it takes no new requests, and requests still
     /// running when its shutdown grace period ends are cut off with this code.
     case shuttingDown = "shutting_down"

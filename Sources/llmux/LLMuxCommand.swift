@@ -18,7 +18,7 @@ struct LLMuxCommand: AsyncParsableCommand {
             78 configuration (unknown model, no default model), 130 interrupted.
             """,
         version: LLMuxVersion.current,
-        subcommands: [Chat.self, Models.self, Status.self, Ping.self, Service.self],
+        subcommands: [Chat.self, Models.self, Status.self, Reload.self, Ping.self, Service.self],
         defaultSubcommand: Chat.self
     )
 
@@ -127,7 +127,11 @@ struct Models: AsyncParsableCommand {
             guard case .models(_, let models, let defaultModel) = frame else { return false }
             for model in models {
                 let mark = model.id == defaultModel ? " (default)" : ""
-                Output.line("\(model.id)\t\(model.provider)/\(model.upstreamModel)\(mark)")
+                if let route = model.route {
+                    Output.line("\(model.id)\troute (\(route.strategy)): \(route.targets.joined(separator: ", "))\(mark)")
+                } else {
+                    Output.line("\(model.id)\t\(model.provider)/\(model.upstreamModel)\(mark)")
+                }
             }
             if let defaultModel, !models.contains(where: { $0.id == defaultModel }) {
                 Output.line("\(defaultModel)\t(default)")
@@ -148,6 +152,39 @@ struct Status: AsyncParsableCommand {
             Output.line("llmuxd \(status.version), pid \(status.pid), up \(status.uptimeMs / 1000) s")
             Output.line("connections \(status.connections), in flight \(status.inFlight), requests \(status.requestsTotal)")
             Output.line("providers: \(status.providers.joined(separator: ", "))")
+            if !status.targets.isEmpty {
+                Output.line("targets:")
+                Output.line("  target\tstate\tewma ttft\terrors (5 min)\tok/failed")
+                for target in status.targets {
+                    var state = target.state
+                    if let retryIn = target.retryInMs { state += " (\(retryIn) ms)" }
+                    let ewma = target.ewmaTTFTMs.map { "\($0) ms" } ?? "-"
+                    Output.line("  \(target.target)\t\(state)\t\(ewma)\t\(target.recentErrors)\t\(target.successes)/\(target.failures)")
+                }
+            }
+            return true
+        }
+        throw ExitCode(code)
+    }
+}
+
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make the daemon re-read its configuration.",
+        discussion: "An invalid file changes nothing: the error (file, line, key) is printed and the exit code is 78."
+    )
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        var options = self.connection
+        // Starting a daemon just to reload it makes no sense.
+        options.noAutostart = true
+        let code = await SimpleQuery(frame: .reload(id: "reload"), options: options).execute { frame in
+            guard case .reloaded(_, let summary) = frame else { return false }
+            Output.line(
+                "reloaded \(summary.configPath ?? "the zero-config environment"): "
+                    + "\(summary.providers) providers, \(summary.models) models, \(summary.routes) routes"
+            )
             return true
         }
         throw ExitCode(code)

@@ -78,7 +78,20 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             Self.fail("llmuxd: \(error)", code: error.kind == .noRuntimeDirectory ? 78 : 73)
         }
         let shutdown = ShutdownSignal()
-        let runtime = DaemonRuntime(config: loaded, listen: listen, environment: environment, logger: logger, shutdown: shutdown)
+        let explicitConfig = self.config
+        let reload = ReloadSignal()
+        let runtime = DaemonRuntime(
+            config: loaded,
+            listen: listen,
+            environment: environment,
+            logger: logger,
+            shutdown: shutdown,
+            // A reload reads the same place again: --config, $LLMUX_CONFIG, the default file, or the environment.
+            configSource: { () throws(ConfigError) -> DaemonConfig in
+                try ConfigLoader(environment: environment).load(explicitPath: explicitConfig)
+            },
+            reload: reload
+        )
         let task = Task {
             try await runtime.run {
                 logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])
@@ -86,7 +99,12 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         }
         // SIGTERM/SIGINT: graceful shutdown (requests in flight get shutdown_grace_ms to finish).
         let signals = Self.onTermination { shutdown.trigger() }
-        defer { signals.forEach { $0.cancel() } }
+        // SIGHUP: reload the configuration.
+        let hangup = Self.onSignal(SIGHUP) { reload.trigger() }
+        defer {
+            signals.forEach { $0.cancel() }
+            hangup.cancel()
+        }
         do {
             try await task.value
             logger.info("stopped")
@@ -99,13 +117,15 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
 
     /// SIGTERM and SIGINT stop the daemon.
     static func onTermination(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
+        [SIGTERM, SIGINT].map { Self.onSignal($0, handler) }
+    }
+
+    static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
     }
 
     static func printSummary(_ config: DaemonConfig) {
@@ -124,6 +144,9 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         }
         for model in config.models.values.sorted(by: { $0.name < $1.name }) {
             print("model \(model.name): \(model.provider)/\(model.upstreamModel)")
+        }
+        for route in config.routes.values.sorted(by: { $0.name < $1.name }) {
+            print("route \(route.name) (\(route.strategy.name)): \(route.targets.map(\.description).joined(separator: ", "))")
         }
         print("default model: \(config.defaultModel ?? "none")")
         print("config OK")

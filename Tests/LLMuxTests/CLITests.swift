@@ -54,7 +54,7 @@ struct CLITests {
         ExitCase(name: "server error", script: .httpError(503), arguments: ["hi"], status: 75, stderr: "HTTP 503"),
         ExitCase(name: "bad key", script: .httpError(401), arguments: ["hi"], status: 77, stderr: "auth_failed"),
         ExitCase(name: "bad request", script: .httpError(400), arguments: ["hi"], status: 1, stderr: "HTTP 400"),
-        ExitCase(name: "truncated", script: MockScript(chunks: ["a", "b"], fault: .endAfterChunks(1)), arguments: ["hi"], status: 75, stderr: "upstream_truncated"),
+        ExitCase(name: "truncated", script: MockScript(chunks: ["a", "b"], fault: .endAfterChunks(1)), arguments: ["hi"], status: 75, stderr: "upstream_interrupted"),
         ExitCase(name: "no prompt", arguments: [], status: 2, stderr: "give a prompt"),
         ExitCase(name: "bad option", arguments: ["--frobnicate", "hi"], status: 2, stderr: "frobnicate"),
     ])

@@ -65,6 +65,17 @@ struct ConfigLoaderTests {
         BadConfig(text: "this is = = not toml\n", line: 1, key: nil, fragment: "invalid TOML"),
         BadConfig(text: "log_level = \"loud\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "log_level", fragment: "must be one of"),
         BadConfig(text: "", line: nil, key: nil, fragment: "no providers"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"cost\"\n", line: 5, key: "routes.r.strategy", fragment: "cost strategy is not available"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"random\"\n", line: 5, key: "routes.r.strategy", fragment: "unknown strategy"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"b/x\"]\n", line: 4, key: "routes.r.targets", fragment: "provider 'b'"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = []\n", line: 4, key: "routes.r.targets", fragment: "empty"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"weighted\"\nweights = [1]\n", line: 6, key: "routes.r.weights", fragment: "1 entries for 2 targets"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"hedge\"\n", line: 3, key: "routes.r.hedge_ms", fragment: "needs hedge_ms"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nfallback_on = [200]\n", line: 5, key: "routes.r.fallback_on", fragment: "400 to 599"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/x\"]\n", line: 4, key: "routes.r.targets", fragment: "twice"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\n[routes.r.timeouts]\nidle_ms = -1\n", line: 6, key: "routes.r.timeouts.idle_ms", fragment: "milliseconds"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[router]\nexploration = 2\n", line: 4, key: "router.exploration", fragment: "from 0 to 1"),
+        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\nmax_inflight = 0\n", line: 3, key: "providers.a.max_inflight", fragment: "from 1"),
     ])
     func errorsNameFileLineAndKey(_ bad: BadConfig) {
         do {
@@ -77,6 +88,66 @@ struct ConfigLoaderTests {
             #expect(error.message.contains(bad.fragment), "\(error.message)")
             #expect(error.description.hasPrefix("/home/u/.config/llmux/config.toml" + (bad.line.map { ":\($0)" } ?? "")))
         }
+    }
+
+    @Test func routesParse() throws {
+        let text = """
+            default_model = "smart"
+
+            [router]
+            breaker_failures = 3
+            exploration = 0.1
+
+            [providers.openai]
+            base_url = "https://api.openai.com/v1"
+            max_inflight = 4
+            [providers.openai.timeouts]
+            first_token_ms = 8000
+
+            [providers.groq]
+            base_url = "https://api.groq.com/openai/v1"
+
+            [models.fast]
+            provider = "groq"
+            model = "llama-3.1-8b-instant"
+
+            [routes.smart]
+            targets = ["openai/gpt-4o", "fast"]
+            retries = 1
+            fallback_on = [429, 503]
+            [routes.smart.timeouts]
+            total_ms = 0
+
+            [routes.spread]
+            targets = ["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"]
+            strategy = "weighted"
+            weights = [2, 1.5]
+
+            [routes.race]
+            targets = ["openai/gpt-4o", "fast"]
+            strategy = "hedge"
+            hedge_ms = 1500
+            """
+        let config = try loader.parse(text, path: "config.toml")
+        #expect(config.defaultModel == "smart")
+        #expect(config.router.breakerFailures == 3)
+        #expect(config.router.exploration == 0.1)
+        #expect(config.providers["openai"]?.maxInflight == 4)
+        #expect(config.providers["openai"]?.timeouts.firstTokenMs == 8000)
+        let smart = try #require(config.routes["smart"])
+        #expect(smart.targets == [RouteTarget(provider: "openai", upstreamModel: "gpt-4o"), RouteTarget(provider: "groq", upstreamModel: "llama-3.1-8b-instant")])
+        #expect(smart.strategy == .fallback)
+        #expect(smart.retries == 1)
+        #expect(smart.fallbackStatuses == [429, 503])
+        #expect(smart.timeouts.totalMs == 0)
+        #expect(config.routes["spread"]?.strategy == .weighted([2, 1.5]))
+        #expect(config.routes["race"]?.strategy == .hedge(delayMs: 1500))
+        // Precedence: request, route, provider, global; 0 turns a limit off.
+        let limits = config.timeouts.resolved(route: smart.timeouts, provider: config.providers["openai"]?.timeouts, requestTotalMs: nil)
+        #expect(limits.totalMs == nil)
+        #expect(limits.firstTokenMs == 8000)
+        #expect(limits.headerMs == TimeoutConfig.default.headerMs)
+        #expect(config.timeouts.resolved(route: smart.timeouts, provider: nil, requestTotalMs: 5000).totalMs == 5000)
     }
 
     @Test func zeroConfigFindsWellKnownKeysInPriorityOrder() {

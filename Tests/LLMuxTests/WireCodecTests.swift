@@ -185,7 +185,7 @@ struct ProtocolDocumentTests {
             else if line.hasPrefix("{\"type\"") {
                 // Bare examples: server frames carry fields clients never send.
                 let type = (try? JSONValue.parse(String(line)))?["type"]?.stringValue
-                let serverOnly: Set<String> = ["start", "delta", "done", "error", "pong"]
+                let serverOnly: Set<String> = ["start", "delta", "done", "error", "pong", "reloaded"]
                 let isServerHello = line.contains("\"server\":")
                 let isServerList = (type == "models" && line.contains("\"default\"")) || (type == "status" && line.contains("\"uptime_ms\""))
                 if serverOnly.contains(type ?? "") || isServerHello || isServerList { server.append(String(line)) } else { client.append(String(line)) }

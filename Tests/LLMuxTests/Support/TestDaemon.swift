@@ -25,9 +25,19 @@ struct TestDaemon: Sendable {
         limits: ProtocolLimits = .default,
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
+        reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
-        let run = { try await Self.withUnlocked(timeouts: timeouts, limits: limits, maxPendingBytes: maxPendingBytes, configure: configure, body) }
+        let run = {
+            try await Self.withUnlocked(
+                timeouts: timeouts,
+                limits: limits,
+                maxPendingBytes: maxPendingBytes,
+                configure: configure,
+                reloadSource: reloadSource,
+                body
+            )
+        }
         return exclusive
             ? try await ExclusiveTestLock.shared.withLock(run)
             : try await ExclusiveTestLock.shared.withSharedLock(run)
@@ -38,6 +48,7 @@ struct TestDaemon: Sendable {
         limits: ProtocolLimits = .default,
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
+        reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
         let mock = try await MockUpstream.start()
@@ -61,7 +72,8 @@ struct TestDaemon: Sendable {
             limits: limits,
             maxPendingBytesPerConnection: maxPendingBytes,
             environment: ["MOCK_KEY": Self.apiKey],
-            logger: logger
+            logger: logger,
+            configSource: reloadSource?(mock)
         )
         let (readyStream, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let task = Task {

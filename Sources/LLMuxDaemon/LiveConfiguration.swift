@@ -1,0 +1,164 @@
+public import LLMuxConfig
+public import LLMuxEngine
+import LLMuxMockUpstream
+import LLMuxRouting
+import LLMuxUpstream
+public import LLMuxWire
+public import Logging
+import Synchronization
+
+/// The configuration the daemon serves with, and the engine built from it.
+///
+/// A reload (SIGHUP or a `reload` frame) parses and validates the file
+/// again. An invalid file changes nothing and its error (file, line, key) is
+/// returned and logged. A valid one swaps in a new engine: requests already
+/// running keep the engine (and so the configuration) they started with. The
+/// HTTP clients, and with them the connection pools, the credential cache of
+/// unchanged providers, the health of unchanged targets and the provider
+/// queues carry over.
+public final class LiveConfiguration: Sendable {
+    /// Produces the configuration to reload: re-reads the same file (or, in
+    /// zero-config mode, the environment).
+    public typealias Source = @Sendable () throws(ConfigError) -> DaemonConfig
+
+    private let engineBox: Mutex<RequestEngine>
+    private let configBox: Mutex<DaemonConfig>
+    private let source: Source?
+    private let clients: UpstreamHTTPClients
+    private let credentials: CredentialResolver
+    private let board: TargetHealthBoard
+    private let queues: ProviderQueues
+    private let logger: Logger
+    /// The built-in demo upstream, started the first time a configuration needs it.
+    private let demo: Mutex<MockUpstream?>
+    /// One reload at a time.
+    private let reloading = Mutex(false)
+
+    /// Starts serving `config` (starting the demo upstream when it needs one).
+    public static func start(config: DaemonConfig, source: Source?, environment: [String: String], logger: Logger) async throws -> LiveConfiguration {
+        let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs)
+        let credentials = CredentialResolver(environment: environment, logger: logger)
+        let live = LiveConfiguration(
+            config: config,
+            source: source,
+            clients: clients,
+            credentials: credentials,
+            board: TargetHealthBoard(settings: config.router),
+            queues: ProviderQueues(),
+            logger: logger
+        )
+        let prepared = try await live.prepare(config)
+        live.install(prepared)
+        return live
+    }
+
+    private init(
+        config: DaemonConfig,
+        source: Source?,
+        clients: UpstreamHTTPClients,
+        credentials: CredentialResolver,
+        board: TargetHealthBoard,
+        queues: ProviderQueues,
+        logger: Logger
+    ) {
+        self.source = source
+        self.clients = clients
+        self.credentials = credentials
+        self.board = board
+        self.queues = queues
+        self.logger = logger
+        self.demo = Mutex(nil)
+        self.configBox = Mutex(config)
+        self.engineBox = Mutex(RequestEngine(config: config, clients: clients, credentials: credentials, board: board, queues: queues, logger: logger))
+    }
+
+    /// The engine new requests run on.
+    public var engine: RequestEngine { self.engineBox.withLock { $0 } }
+    public var config: DaemonConfig { self.configBox.withLock { $0 } }
+
+    /// Points demo providers at the built-in mock upstream, starting it if needed.
+    private func prepare(_ config: DaemonConfig) async throws -> DaemonConfig {
+        guard config.usesDemo else { return config }
+        var prepared = config
+        var mock = self.demo.withLock { $0 }
+        if mock == nil {
+            let started = try await MockUpstream.start(host: "127.0.0.1", port: 0, defaultScript: DemoResponder.script)
+            self.demo.withLock { $0 = started }
+            mock = started
+            self.logger.notice("serving the built-in DEMO provider (no real model); set OPENAI_API_KEY or write a config file for real answers")
+        }
+        for (name, provider) in prepared.providers where provider.isDemo {
+            prepared.providers[name]?.baseURL = mock!.baseURL
+        }
+        return prepared
+    }
+
+    private func install(_ config: DaemonConfig) {
+        let engine = RequestEngine(
+            config: config,
+            clients: self.clients,
+            credentials: self.credentials,
+            board: self.board,
+            queues: self.queues,
+            logger: self.logger
+        )
+        self.configBox.withLock { $0 = config }
+        self.engineBox.withLock { $0 = engine }
+    }
+
+    /// Loads the configuration again and, if it is valid, serves it from now on.
+    public func reload() async -> Result<ReloadSummary, WireError> {
+        guard self.reloading.withLock({ busy in defer { busy = true }; return !busy }) else {
+            return .failure(WireError(.configError, "a reload is already running", retryable: true))
+        }
+        defer { self.reloading.withLock { $0 = false } }
+        SystemdIntegration.reloading()
+        defer { SystemdIntegration.readyAfterReload() }
+        guard let source = self.source else {
+            return .failure(WireError(.configError, "this daemon has no configuration source to reload"))
+        }
+        let loaded: DaemonConfig
+        do {
+            loaded = try source()
+        } catch {
+            self.logger.error("reload failed; keeping the current configuration", metadata: ["error": "\(error)"])
+            return .failure(WireError(.configError, "reload failed, the current configuration stays: \(error)"))
+        }
+        let next: DaemonConfig
+        do {
+            next = try await self.prepare(loaded)
+        } catch {
+            self.logger.error("reload failed; keeping the current configuration", metadata: ["error": "\(error)"])
+            return .failure(WireError(.configError, "reload failed, the current configuration stays: cannot start the demo upstream: \(error)"))
+        }
+        let previous = self.config
+        // What was learned about a provider whose settings changed no longer applies.
+        let changed = Set(previous.providers.keys).union(next.providers.keys).filter { previous.providers[$0] != next.providers[$0] }
+        self.board.forget(providers: changed)
+        for provider in changed { await self.credentials.forget(provider: provider) }
+        self.board.update(settings: next.router)
+        if next.timeouts.connectMs != previous.timeouts.connectMs {
+            self.logger.warning("timeouts.connect_ms changes take effect at the next start (the connection pools are kept)")
+        }
+        if next.logLevel != previous.logLevel {
+            self.logger.warning("log_level changes take effect at the next start")
+        }
+        self.install(next)
+        let summary = ReloadSummary(configPath: next.sourcePath, providers: next.providers.count, models: next.models.count, routes: next.routes.count)
+        self.logger.notice(
+            "configuration reloaded",
+            metadata: [
+                "config": "\(next.sourcePath ?? "zero-config")", "providers": "\(summary.providers)", "routes": "\(summary.routes)",
+                "changed_providers": "\(changed.sorted().joined(separator: ","))",
+            ]
+        )
+        return .success(summary)
+    }
+
+    /// Closes the HTTP clients and the demo upstream.
+    func shutdown() async {
+        try? await self.clients.shutdown()
+        let demo = self.demo.withLock { $0 }
+        await demo?.shutdown()
+    }
+}

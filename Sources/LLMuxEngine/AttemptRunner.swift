@@ -1,0 +1,275 @@
+import LLMuxConfig
+import LLMuxRouting
+import LLMuxUpstream
+import LLMuxWire
+import Logging
+import Synchronization
+
+/// How one attempt on one target ended, with what it learned on the way.
+struct AttemptResult: Sendable {
+    enum Outcome: Sendable {
+        case finished
+        case failed(UpstreamError)
+        /// Cancelled: by the client, by the coordinator (a lost hedge race), or at shutdown.
+        case cancelled
+        /// A phase deadline expired; `message` says which and how long it was.
+        case timedOut(TimeoutPhase, message: String)
+    }
+
+    var outcome: Outcome = .cancelled
+    /// Deltas emitted by this attempt (it won the delivery gate); the next delta's `seq`.
+    var nextSeq = 0
+    /// This attempt delivered deltas to the client.
+    var delivered: Bool { self.nextSeq > 0 }
+    /// From the request's start to this attempt's first delta.
+    var ttft: Duration?
+    var usage: Usage?
+    var finishReason: String?
+    /// `[DONE]` or a finish reason arrived: the answer is complete whatever happens after.
+    var complete = false
+    /// Another attempt had already won the delivery gate when this one produced a token.
+    var lost = false
+    var duration: Duration = .zero
+}
+
+/// Lets exactly one attempt of a request deliver deltas: the first to
+/// produce a token (or to complete without any) wins; the others are losers.
+final class DeliveryGate: Sendable {
+    private let winner = Mutex<Int?>(nil)
+
+    /// `true` when attempt `index` is (now) the winner.
+    func claim(_ index: Int) -> Bool {
+        self.winner.withLock { winner in
+            if winner == nil { winner = index }
+            return winner == index
+        }
+    }
+
+    var current: Int? { self.winner.withLock { $0 } }
+}
+
+/// Runs one attempt: waits for a provider slot, reads the credential, and
+/// streams from the upstream under the attempt's phase deadlines.
+struct AttemptRunner: Sendable {
+    struct Shared: Sendable {
+        let request: ChatRequest
+        let routeName: String?
+        let started: ContinuousClock.Instant
+        /// The request's total deadline; `nil` when `total_ms` is off.
+        let deadline: ContinuousClock.Instant?
+        let priority: RequestPriority
+        let gate: DeliveryGate
+        let emit: @Sendable (ServerFrame) -> Void
+    }
+
+    struct LostRace: Error {}
+
+    let clients: UpstreamHTTPClients
+    let credentials: CredentialResolver
+    let queues: ProviderQueues
+
+    private enum Child: Sendable {
+        case attempt(AttemptResult)
+        case watchdog(TimeoutPhase?)
+    }
+
+    func run(
+        index: Int,
+        target: RouteTarget,
+        provider: ProviderConfig,
+        limits: TimeoutConfig,
+        shared: Shared,
+        logger: Logger,
+        onFirstToken: @escaping @Sendable (ContinuousClock.Instant) -> Void
+    ) async -> AttemptResult {
+        let attemptStart = ContinuousClock.now
+        var result = await self.runTimed(
+            index: index,
+            target: target,
+            provider: provider,
+            limits: limits,
+            shared: shared,
+            attemptStart: attemptStart,
+            logger: logger,
+            onFirstToken: onFirstToken
+        )
+        result.duration = ContinuousClock.now - attemptStart
+        return result
+    }
+
+    private func runTimed(
+        index: Int,
+        target: RouteTarget,
+        provider: ProviderConfig,
+        limits: TimeoutConfig,
+        shared: Shared,
+        attemptStart: ContinuousClock.Instant,
+        logger: Logger,
+        onFirstToken: @escaping @Sendable (ContinuousClock.Instant) -> Void
+    ) async -> AttemptResult {
+        var result = AttemptResult()
+        guard await self.acquireSlot(provider, priority: shared.priority, until: shared.deadline) else {
+            if Task.isCancelled { return result }
+            result.outcome = .timedOut(
+                .total,
+                message: "the request's total time limit passed while it waited for a free slot of provider '\(provider.name)' (max_inflight \(provider.maxInflight ?? 0))"
+            )
+            return result
+        }
+        defer { self.queues.release(provider.name) }
+
+        let apiKey: Secret?
+        do {
+            apiKey = try await self.credentials.key(for: provider)
+        } catch {
+            result.outcome = .failed(UpstreamError(.credentials, error.message))
+            return result
+        }
+        if Task.isCancelled { return result }
+
+        let watchdog = RequestWatchdog(
+            limits: .init(
+                header: limits.headerMs.map { .milliseconds($0) },
+                firstToken: limits.firstTokenMs.map { .milliseconds($0) },
+                idle: limits.idleMs.map { .milliseconds($0) },
+                total: shared.deadline.map { $0 - attemptStart }
+            ),
+            start: attemptStart
+        )
+        let upstream = OpenAIChatProvider(httpClient: self.clients.client(for: provider))
+        let (attempt, timeout) = await withTaskGroup(of: Child.self) { group -> (AttemptResult, TimeoutPhase?) in
+            group.addTask {
+                .attempt(
+                    await Self.stream(
+                        index: index,
+                        target: target,
+                        provider: provider,
+                        apiKey: apiKey,
+                        upstream: upstream,
+                        watchdog: watchdog,
+                        shared: shared,
+                        logger: logger,
+                        onFirstToken: onFirstToken
+                    )
+                )
+            }
+            group.addTask { .watchdog(await watchdog.run()) }
+            var attempt = AttemptResult()
+            var timeout: TimeoutPhase?
+            for await child in group {
+                switch child {
+                case .attempt(let result): attempt = result
+                case .watchdog(let phase): timeout = phase
+                }
+                group.cancelAll()
+            }
+            return (attempt, timeout)
+        }
+        result = attempt
+        if case .cancelled = attempt.outcome, let timeout {
+            // A deadline that hit after the answer was complete (while reading the body's end) changes nothing.
+            let description = timeout == .total
+                ? "the request exceeded its total time limit of \(limits.totalMs ?? 0) ms"
+                : watchdog.describe(timeout)
+            result.outcome = attempt.complete ? .finished : .timedOut(timeout, message: "provider '\(provider.name)': \(description)")
+        }
+        return result
+    }
+
+    /// Waits for a slot of the provider until `deadline`. `false` when the
+    /// deadline passed or the task was cancelled first.
+    private func acquireSlot(_ provider: ProviderConfig, priority: RequestPriority, until deadline: ContinuousClock.Instant?) async -> Bool {
+        guard let limit = provider.maxInflight else { return true }
+        let queues = self.queues
+        guard let deadline else { return await queues.acquire(provider.name, limit: limit, priority: priority) }
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await queues.acquire(provider.name, limit: limit, priority: priority) }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            var acquired = false
+            while let next = await group.next() {
+                if let granted = next {
+                    acquired = granted
+                    group.cancelAll()
+                } else {
+                    group.cancelAll()
+                }
+            }
+            if acquired && Task.isCancelled {
+                queues.release(provider.name)
+                return false
+            }
+            return acquired
+        }
+    }
+
+    private static func stream(
+        index: Int,
+        target: RouteTarget,
+        provider: ProviderConfig,
+        apiKey: Secret?,
+        upstream: OpenAIChatProvider,
+        watchdog: RequestWatchdog,
+        shared: Shared,
+        logger: Logger,
+        onFirstToken: @Sendable (ContinuousClock.Instant) -> Void
+    ) async -> AttemptResult {
+        var result = AttemptResult()
+        let request = shared.request
+        do {
+            try await upstream.stream(
+                request,
+                provider: provider,
+                upstreamModel: target.upstreamModel,
+                apiKey: apiKey,
+                logger: logger,
+                onProgress: { progress in
+                    switch progress {
+                    case .headers: watchdog.headersReceived()
+                    case .bytes: watchdog.bytesReceived()
+                    }
+                },
+                onEvent: { event in
+                    switch event {
+                    case .delta(let text, let reasoning, let toolCalls):
+                        if result.ttft == nil {
+                            guard shared.gate.claim(index) else {
+                                result.lost = true
+                                throw LostRace()
+                            }
+                            let now = ContinuousClock.now
+                            result.ttft = now - shared.started
+                            watchdog.firstTokenReceived()
+                            shared.emit(.start(id: request.id, model: target.upstreamModel, provider: provider.name, route: shared.routeName))
+                            onFirstToken(now)
+                        }
+                        shared.emit(.delta(DeltaFrame(id: request.id, seq: result.nextSeq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
+                        result.nextSeq += 1
+                    case .finish(let reason):
+                        result.finishReason = reason
+                        result.complete = true
+                    case .usage(let usage):
+                        result.usage = usage
+                    case .end:
+                        result.complete = true
+                    case .error:
+                        break
+                    }
+                }
+            )
+            result.outcome = Task.isCancelled && result.finishReason == nil ? .cancelled : .finished
+        } catch let error as UpstreamError {
+            result.outcome = Task.isCancelled ? .cancelled : .failed(error)
+        } catch is LostRace {
+            result.outcome = .cancelled
+        } catch {
+            result.outcome = .cancelled
+            if !Task.isCancelled {
+                result.outcome = .failed(UpstreamError(.protocolViolation, "unexpected failure: \(error)"))
+            }
+        }
+        return result
+    }
+}
