@@ -38,9 +38,12 @@ enum UserUnits {
 
         [Service]
         # llmuxd sends READY=1 once its config is loaded and it listens, STATUS= with
-        # live counts, STOPPING=1 on shutdown, and WATCHDOG=1 at half of WatchdogSec.
+        # live counts, RELOADING=1 then READY=1 around a reload, STOPPING=1 on shutdown,
+        # and WATCHDOG=1 at half of WatchdogSec.
         Type=notify
         ExecStart=\(execStart)
+        # `systemctl --user reload llmuxd`: SIGHUP makes llmuxd re-read its config file.
+        ExecReload=/bin/kill -HUP $MAINPID
         Restart=on-failure
         WatchdogSec=30
         # Provider keys: an environment file readable only by you (OPENAI_API_KEY=...).

@@ -1,4 +1,5 @@
 import Foundation
+import LLMuxConfig
 import LLMuxMockUpstream
 import LLMuxWire
 import Testing
@@ -36,6 +37,38 @@ struct CLITests {
             let frames = try result.stdout.split(separator: "\n").map { try ServerFrame.decode(line: Array($0.utf8)) }
             guard case .start = frames.first, case .done = frames.last else { Issue.record("not start ... done: \(result.stdout)"); return }
             #expect(frames.count == 4)
+        }
+    }
+
+    /// The routing issue's acceptance: two upstreams, the first answers 503, `llmux -m smart` still answers
+    /// and `--json` shows the 503 and then the success in `attempts`.
+    @Test func routeFallsBackAcrossTwoUpstreams() async throws {
+        let failing = try await MockUpstream.start(defaultScript: .httpError(503))
+        defer { Task { await failing.shutdown() } }
+        try await TestDaemon.with(configure: { config, mock in
+            config.providers["down"] = ProviderConfig(name: "down", baseURL: failing.baseURL, keySource: .none, http1Only: true)
+            config.routes["smart"] = RouteConfig(
+                name: "smart",
+                targets: [RouteTarget(provider: "down", upstreamModel: "big"), RouteTarget(provider: "mock", upstreamModel: "small")]
+            )
+        }) { daemon in
+            let plain = try await llmux(daemon, ["-m", "smart", "hi"])
+            #expect(plain.status == 0, "\(plain.stderr)")
+            #expect(plain.stdout == "echo: hi")
+            let result = try await llmux(daemon, ["-m", "smart", "--json", "hi"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let frames = try result.stdout.split(separator: "\n").map { try ServerFrame.decode(line: Array($0.utf8)) }
+            // Every frame round-trips byte for byte: it is exactly what protocol.md's encoder describes.
+            #expect(frames.map(\.jsonLine) == result.stdout.split(separator: "\n").map(String.init))
+            guard case .start(_, let model, let provider, let route)? = frames.first, case .done(let done)? = frames.last else {
+                Issue.record("not start ... done: \(result.stdout)")
+                return
+            }
+            #expect([model, provider, route] == ["small", "mock", "smart"])
+            #expect(done.attempts.map(\.target) == ["down/big", "mock/small"])
+            #expect(done.attempts.map(\.outcome) == ["upstream_http", "ok"])
+            #expect(done.attempts.first?.httpStatus == 503)
+            #expect(failing.requests.count == 2)
         }
     }
 

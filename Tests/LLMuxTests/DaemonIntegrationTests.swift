@@ -410,12 +410,18 @@ struct DaemonIntegrationTests {
     }
 
     @Test func refusedConnectionIsUpstreamConnect() async throws {
-        let closedPort = try await { () async throws -> Int in
-            let probe = try await MockUpstream.start()
-            let port = probe.port
-            await probe.shutdown()
-            return port
-        }()
+        // A port bound but not listening refuses connections, and no other test can take it meanwhile.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        #expect(bound)
+        let closedPort = Int(UInt16(bigEndian: address.sin_port))
         try await TestDaemon.with(configure: { config, _ in
             config.providers["dead"] = ProviderConfig(name: "dead", baseURL: "http://127.0.0.1:\(closedPort)/v1", keySource: .none)
         }) { daemon in

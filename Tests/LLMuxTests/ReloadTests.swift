@@ -81,6 +81,26 @@ struct ReloadTests {
         }
     }
 
+    @Test func connectionPoolsOfUnchangedProvidersSurviveAReload() async throws {
+        let next = NextConfig()
+        try await TestDaemon.with(reloadSource: { next.source(base: $0) }) { daemon in
+            var reloaded = Self.baseConfig(daemon.mock)
+            reloaded.routes["extra"] = RouteConfig(name: "extra", targets: [RouteTarget(provider: "mock", upstreamModel: "x")])
+            next.value.withLock { $0 = .success(reloaded) }
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("before"))
+                _ = try await FrameLog.read(from: connection, until: ["before"])
+                guard case .reloaded(_, let summary)? = try await ask(connection, .reload(id: "x")) else { Issue.record("no reloaded"); return }
+                #expect(summary.routes == 1)
+                try await connection.send(line: chatLine("after"))
+                _ = try await FrameLog.read(from: connection, until: ["after"])
+            }
+            let connections = daemon.mock.requests.map(\.connectionID)
+            #expect(connections.count == 2)
+            #expect(Set(connections).count == 1, "the reload dropped the pooled upstream connection")
+        }
+    }
+
     @Test func anInvalidReloadChangesNothingAndSaysWhere() async throws {
         let next = NextConfig()
         try await TestDaemon.with(reloadSource: { next.source(base: $0) }) { daemon in

@@ -34,7 +34,7 @@ struct SystemdTests {
         }
     }
 
-    @Test func notifiesReadyStatusAndStopping() async throws {
+    @Test func notifiesReadyStatusReloadingAndStopping() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let notifyPath = home.directory + "/notify.sock"
@@ -47,6 +47,15 @@ struct SystemdTests {
             let ready = try #require(await Self.receive(fd, until: "READY=1"), "no READY=1: \(daemon.stderr)")
             #expect(ready.contains("STATUS=0 connections, 0 requests in flight, 0 served"))
             #expect(SocketLocation.isAnswering(home.socket), "READY=1 must come only once the socket listens")
+            // SIGHUP: RELOADING=1 with the monotonic clock, then READY=1 again.
+            kill(daemon.pid, SIGHUP)
+            let reloading = try #require(await Self.receive(fd, until: "RELOADING=1"), "no RELOADING=1: \(daemon.stderr)")
+            let stamp = reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nowMicroseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
+            #expect(stamp.map { $0 <= nowMicroseconds && nowMicroseconds - $0 < 30_000_000 } == true, "MONOTONIC_USEC missing or wrong: \(reloading)")
+            #expect(await Self.receive(fd, until: "READY=1") != nil, "no READY=1 after the reload")
             kill(daemon.pid, SIGTERM)
             #expect(await Self.receive(fd, until: "STOPPING=1") != nil)
             #expect(await daemon.wait(timeout: .seconds(10)) == 0)
