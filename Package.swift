@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Wire protocol: frames, NDJSON codec, stable error codes. No networking.
@@ -95,11 +97,27 @@ let package = Package(
                 "LLMuxConfig",
                 "LLMuxUpstream",
                 "LLMuxMockUpstream",
+                "LLMuxHTTPFront",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The OpenAI-compatible HTTP front (Hummingbird): chat completions streamed
+        // as OpenAI chunks, models, health; runs requests on the same engine.
+        .target(
+            name: "LLMuxHTTPFront",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxEngine",
+                "LLMuxConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -150,6 +168,7 @@ let package = Package(
             name: "llmux",
             dependencies: [
                 "LLMuxClient",
+                "LLMuxConfig",
                 "LLMuxCommandLine",
                 "LLMuxWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -99,7 +99,10 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "invalid TOML: \(error)")
         }
-        try Self.checkKeys(root, allowed: ["default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router"], at: [], fail)
+        try Self.checkKeys(root, allowed: [
+                "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
+                "http_socket", "http_listen", "http_allow_remote",
+            ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
         config.defaultModel = try Self.string(root, "default_model", at: [], fail)
@@ -116,6 +119,27 @@ public struct ConfigLoader: Sendable {
                 throw fail(["shutdown_grace_ms"], "must be a whole number of milliseconds from 0 to 3600000")
             }
             config.shutdownGraceMs = grace
+        }
+
+        if let value = root["http_socket"] {
+            guard let on = value.bool else { throw fail(["http_socket"], "must be true or false") }
+            config.http.unixSocket = on
+        }
+        if let value = root["http_allow_remote"] {
+            guard let on = value.bool else { throw fail(["http_allow_remote"], "must be true or false") }
+            config.http.allowRemote = on
+        }
+        if let text = try Self.string(root, "http_listen", at: [], fail) {
+            guard let address = HostPort(parsing: text) else {
+                throw fail(["http_listen"], "must be host:port, for example \"127.0.0.1:8080\"")
+            }
+            guard address.isLoopback || config.http.allowRemote else {
+                throw fail(
+                    ["http_listen"],
+                    "\(address) is not a loopback address; anyone who reaches it with the token spends your keys. Set http_allow_remote = true to force it"
+                )
+            }
+            config.http.listen = address
         }
 
         if let timeouts = try Self.table(root, "timeouts", at: [], fail) {

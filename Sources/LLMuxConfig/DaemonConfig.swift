@@ -7,6 +7,8 @@ public struct DaemonConfig: Sendable, Hashable {
     /// Model aliases over several targets (`[routes.NAME]`).
     public var routes: [String: RouteConfig] = [:]
     public var router: RouterConfig = RouterConfig()
+    /// The OpenAI-compatible HTTP front.
+    public var http: HTTPFrontConfig = HTTPFrontConfig()
     /// A configured model name or `provider/model`.
     public var defaultModel: String?
     public var timeouts: TimeoutConfig

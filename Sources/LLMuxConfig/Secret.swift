@@ -15,6 +15,17 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: []) }
 
+    /// Compares with `candidate` in time that does not depend on where they differ.
+    public func matches(_ candidate: some StringProtocol) -> Bool {
+        let expected = Array(self.value.utf8)
+        let given = Array(candidate.utf8)
+        var difference = UInt8(expected.count == given.count ? 0 : 1)
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+
     /// Replaces every occurrence of this secret in `text` (an upstream error
     /// message may quote the key it rejected).
     public func redact(in text: String) -> String {

@@ -1,5 +1,6 @@
 public import LLMuxConfig
 import LLMuxEngine
+import LLMuxHTTPFront
 import LLMuxMockUpstream
 import LLMuxUpstream
 public import LLMuxWire
@@ -35,6 +36,10 @@ public struct DaemonRuntime: Sendable {
     public var configSource: LiveConfiguration.Source?
     /// Triggering it reloads the configuration (SIGHUP).
     public var reload: ReloadSignal
+    /// The HTTP front's Unix socket (`http.sock` beside the NDJSON socket); `nil`: none.
+    public var httpSocketPath: String?
+    /// Called with each HTTP listener's address once it accepts connections.
+    public var onHTTPListening: @Sendable (String) -> Void
 
     public init(
         config: DaemonConfig,
@@ -45,8 +50,12 @@ public struct DaemonRuntime: Sendable {
         logger: Logger,
         shutdown: ShutdownSignal = ShutdownSignal(),
         configSource: LiveConfiguration.Source? = nil,
-        reload: ReloadSignal = ReloadSignal()
+        reload: ReloadSignal = ReloadSignal(),
+        httpSocketPath: String? = nil,
+        onHTTPListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.httpSocketPath = httpSocketPath
+        self.onHTTPListening = onHTTPListening
         self.configSource = configSource
         self.reload = reload
         self.config = config
@@ -91,8 +100,30 @@ public struct DaemonRuntime: Sendable {
     /// cancelled. Everything it started is shut down before it returns.
     public func run(ready: @Sendable () -> Void = {}) async throws {
         let config = self.config
+        var token: Secret?
+        if config.http.listen != nil {
+            guard let path = APIToken.path(environment: self.environment) else {
+                throw APIToken.Failure(description: "http_listen needs a token file, but neither XDG_CONFIG_HOME nor HOME is set")
+            }
+            token = try APIToken.loadOrCreate(at: path)
+        }
         let live = try await LiveConfiguration.start(config: config, source: self.configSource, environment: self.environment, logger: self.logger)
         let stats = DaemonStats()
+        let front = HTTPFront(
+            config: config.http,
+            unixSocketPath: self.httpSocketPath,
+            token: token,
+            hooks: HTTPFront.Hooks(
+                engine: { live.engine },
+                isSameUser: { await PeerCredentials.isSameUser($0) },
+                isShuttingDown: { stats.isShuttingDown },
+                requestStarted: { stats.requestStarted() },
+                requestEnded: { stats.requestEnded() },
+                inFlight: { stats.inFlight }
+            ),
+            logger: self.logger
+        )
+        let onHTTPListening = self.onHTTPListening
         let session = ConnectionSession(
             live: live,
             limits: self.limits,
@@ -119,6 +150,13 @@ public struct DaemonRuntime: Sendable {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await Self.reportToSystemd(stats) }
                     group.addTask {
+                        do {
+                            try await front.run(onListening: onHTTPListening)
+                        } catch {
+                            if !Task.isCancelled { logger.error("the HTTP front stopped", metadata: ["error": "\(error)"]) }
+                        }
+                    }
+                    group.addTask {
                         for await _ in reload.requests {
                             _ = await live.reload()
                         }
@@ -134,6 +172,7 @@ public struct DaemonRuntime: Sendable {
                         stats.beginShutdown()
                         SystemdIntegration.stopping()
                         server.stopAccepting()
+                        await front.stop()
                     }
                     await server.serve(session, grace: .milliseconds(config.shutdownGraceMs))
                     group.cancelAll()

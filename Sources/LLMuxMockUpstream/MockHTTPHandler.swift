@@ -202,7 +202,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
 
     private static func steps(for script: MockScript, model: String, request: JSONValue, includeUsage: Bool) -> [(delayMs: Int, step: Step)] {
         var chunks = script.chunks
-        if chunks.isEmpty {
+        if chunks.isEmpty && script.toolCalls.isEmpty {
             let prompt = Self.lastUserText(request) ?? ""
             chunks = Self.words("echo: \(prompt)")
         }
@@ -221,7 +221,20 @@ final class MockHTTPHandler: ChannelInboundHandler {
             steps.append((script.intervalMs, faultStep))
             return steps
         }
-        steps.append((0, .data(Self.chunkJSON(model: model, delta: [:], finishReason: script.finishReason))))
+        for (index, call) in script.toolCalls.enumerated() {
+            let first: JSONValue = [
+                "index": .int(Int64(index)), "id": .string(call.id), "type": "function",
+                "function": ["name": .string(call.name), "arguments": ""],
+            ]
+            steps.append((script.intervalMs, .data(Self.chunkJSON(model: model, delta: ["tool_calls": [first]]))))
+            let middle = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
+            for piece in [call.arguments[..<middle], call.arguments[middle...]] where !piece.isEmpty {
+                let fragment: JSONValue = ["index": .int(Int64(index)), "function": ["arguments": .string(String(piece))]]
+                steps.append((script.intervalMs, .data(Self.chunkJSON(model: model, delta: ["tool_calls": [fragment]]))))
+            }
+        }
+        let finishReason = script.toolCalls.isEmpty ? script.finishReason : "tool_calls"
+        steps.append((0, .data(Self.chunkJSON(model: model, delta: [:], finishReason: finishReason))))
         if includeUsage && script.sendUsage {
             let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
             let usage: JSONValue = [

@@ -41,6 +41,10 @@ public struct MockScript: Sendable, Hashable {
     public var fault: Fault?
     /// When set, a request whose `authorization` header differs gets 401.
     public var requiredAuthorization: String?
+    /// Tool calls streamed after the text chunks, OpenAI-style: a first fragment
+    /// with id, type and name (arguments ""), then the arguments in two pieces.
+    /// With tool calls the finish reason is `tool_calls`.
+    public var toolCalls: [MockToolCall] = []
 
     public init(
         status: Int = 200,
@@ -110,6 +114,20 @@ public struct MockScript: Sendable, Hashable {
         self.firstTokenDelayMs = ttft
         self.status = status
         self.fault = fault
+    }
+}
+
+/// A tool call the mock upstream streams.
+public struct MockToolCall: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// The full arguments JSON text.
+    public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
     }
 }
 

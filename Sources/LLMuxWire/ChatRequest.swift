@@ -39,7 +39,7 @@ public struct ChatRequest: Sendable, Hashable {
     }
 
     /// Reads and validates a chat frame's fields. `id` was already read by the caller.
-    static func decode(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
+    public static func decode(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
         func invalid(_ message: String) -> FrameDecodingError {
             FrameDecodingError(.invalidRequest, message, id: id)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LLMuxClient
 import LLMuxCommandLine
+import LLMuxConfig
 import LLMuxWire
 
 /// `llmux`: the command-line client.
@@ -18,7 +19,7 @@ struct LLMuxCommand: AsyncParsableCommand {
             78 configuration (unknown model, no default model), 130 interrupted.
             """,
         version: LLMuxVersion.current,
-        subcommands: [Chat.self, Models.self, Status.self, Reload.self, Ping.self, Service.self],
+        subcommands: [Chat.self, Models.self, Status.self, Reload.self, Ping.self, Token.self, Service.self],
         defaultSubcommand: Chat.self
     )
 
@@ -165,6 +166,26 @@ struct Status: AsyncParsableCommand {
             return true
         }
         throw ExitCode(code)
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the bearer token for the HTTP front on TCP (created on first use).",
+        discussion: "The token lives in $XDG_CONFIG_HOME/llmux/token (mode 0600). Use it as OPENAI_API_KEY with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1."
+    )
+
+    func run() async throws {
+        guard let path = APIToken.path(environment: ProcessInfo.processInfo.environment) else {
+            Output.error("neither XDG_CONFIG_HOME nor HOME is set: no place for the token file")
+            throw ExitCode(ExitStatus.config)
+        }
+        do {
+            Output.line(try APIToken.loadOrCreate(at: path).reveal())
+        } catch {
+            Output.error("\(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
     }
 }
 

@@ -65,14 +65,18 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
 
         let listen: DaemonRuntime.Listen
         let place: String
+        // The HTTP front's socket lives beside the NDJSON socket.
+        var httpSocket: String?
         do {
             if let descriptor = try SystemdIntegration.activatedSocket() {
                 listen = .activated(descriptor: descriptor)
                 place = "socket passed by systemd"
+                httpSocket = (try? SocketLocation.resolve(explicit: nil, environment: environment)).map(Self.httpSocketPath(beside:))
             } else {
                 let path = try SocketLocation.resolve(explicit: self.socket, environment: environment)
                 listen = .path(path)
                 place = path
+                httpSocket = Self.httpSocketPath(beside: path)
             }
         } catch {
             Self.fail("llmuxd: \(error)", code: error.kind == .noRuntimeDirectory ? 78 : 73)
@@ -90,7 +94,8 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             configSource: { () throws(ConfigError) -> DaemonConfig in
                 try ConfigLoader(environment: environment).load(explicitPath: explicitConfig)
             },
-            reload: reload
+            reload: reload,
+            httpSocketPath: httpSocket
         )
         let task = Task {
             try await runtime.run {
@@ -128,6 +133,10 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         return source
     }
 
+    static func httpSocketPath(beside socket: String) -> String {
+        (socket as NSString).deletingLastPathComponent + "/http.sock"
+    }
+
     static func printSummary(_ config: DaemonConfig) {
         print("config: \(config.sourcePath ?? "none (zero-config from the environment)")")
         for note in config.notes { print("note: \(note)") }
@@ -149,6 +158,10 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             print("route \(route.name) (\(route.strategy.name)): \(route.targets.map(\.description).joined(separator: ", "))")
         }
         print("default model: \(config.defaultModel ?? "none")")
+        var http: [String] = []
+        if config.http.unixSocket { http.append("http.sock beside the socket") }
+        if let listen = config.http.listen { http.append("http://\(listen) (bearer token)") }
+        print("HTTP front: \(http.isEmpty ? "off" : http.joined(separator: ", "))")
         print("config OK")
     }
 

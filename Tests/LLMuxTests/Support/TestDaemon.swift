@@ -17,6 +17,15 @@ struct TestDaemon: Sendable {
     let directory: String
     let mock: MockUpstream
     let logs: InMemoryLogHandler
+    /// The HTTP front's Unix socket.
+    let httpSocketPath: String
+    /// `http://127.0.0.1:PORT` when the test asked for TCP (`tcpHTTP`).
+    let httpBaseURL: String?
+
+    /// The bearer token the daemon created for TCP clients.
+    var token: String? {
+        (try? String(contentsOfFile: self.directory + "/config/llmux/token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     /// Runs `body` with a fresh daemon. `exclusive` runs it with no other daemon or process test at the same time.
     static func with<R: Sendable>(
@@ -26,6 +35,7 @@ struct TestDaemon: Sendable {
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
         reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
+        tcpHTTP: Bool = false,
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
         let run = {
@@ -35,6 +45,7 @@ struct TestDaemon: Sendable {
                 maxPendingBytes: maxPendingBytes,
                 configure: configure,
                 reloadSource: reloadSource,
+                tcpHTTP: tcpHTTP,
                 body
             )
         }
@@ -49,6 +60,7 @@ struct TestDaemon: Sendable {
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
         reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
+        tcpHTTP: Bool,
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
         let mock = try await MockUpstream.start()
@@ -62,7 +74,11 @@ struct TestDaemon: Sendable {
             defaultModel: "mock/default",
             timeouts: timeouts
         )
+        if tcpHTTP { config.http.listen = HostPort(host: "127.0.0.1", port: 0) }
         configure(&config, mock)
+        let httpSocketPath = directory + "/http.sock"
+        let listenersWanted = (config.http.unixSocket ? 1 : 0) + (config.http.listen == nil ? 0 : 1)
+        let (listening, listeningContinuation) = AsyncStream.makeStream(of: String.self)
         let logs = InMemoryLogHandler()
         var logger = Logger(label: "test-llmuxd", factory: { _ in logs })
         logger.logLevel = .trace
@@ -71,17 +87,36 @@ struct TestDaemon: Sendable {
             listen: .path(socketPath),
             limits: limits,
             maxPendingBytesPerConnection: maxPendingBytes,
-            environment: ["MOCK_KEY": Self.apiKey],
+            environment: ["MOCK_KEY": Self.apiKey, "XDG_CONFIG_HOME": directory + "/config"],
             logger: logger,
-            configSource: reloadSource?(mock)
+            configSource: reloadSource?(mock),
+            httpSocketPath: httpSocketPath,
+            onHTTPListening: { listeningContinuation.yield($0) }
         )
         let (readyStream, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let task = Task {
-            defer { readyContinuation.finish() }
+            defer {
+                readyContinuation.finish()
+                listeningContinuation.finish()
+            }
             try await runtime.run { readyContinuation.yield() }
         }
         for await _ in readyStream { break }
-        let daemon = TestDaemon(socketPath: socketPath, directory: directory, mock: mock, logs: logs)
+        var addresses: [String] = []
+        if listenersWanted > 0 {
+            for await address in listening {
+                addresses.append(address)
+                if addresses.count == listenersWanted { break }
+            }
+        }
+        let daemon = TestDaemon(
+            socketPath: socketPath,
+            directory: directory,
+            mock: mock,
+            logs: logs,
+            httpSocketPath: httpSocketPath,
+            httpBaseURL: addresses.first { $0.hasPrefix("http://") }
+        )
         do {
             let result = try await body(daemon)
             task.cancel()

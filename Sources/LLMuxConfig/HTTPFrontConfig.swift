@@ -1,0 +1,51 @@
+/// Where llmuxd serves its OpenAI-compatible HTTP API.
+public struct HTTPFrontConfig: Sendable, Hashable {
+    /// Serve on `http.sock` beside the NDJSON socket (peer-credential checked). Default on.
+    public var unixSocket: Bool = true
+    /// `host:port` for TCP, which requires the bearer token; `nil`: no TCP.
+    public var listen: HostPort?
+    /// Allows a non-loopback `listen` address (anyone who can reach it and has the token can spend your keys).
+    public var allowRemote: Bool = false
+
+    public init(unixSocket: Bool = true, listen: HostPort? = nil, allowRemote: Bool = false) {
+        self.unixSocket = unixSocket
+        self.listen = listen
+        self.allowRemote = allowRemote
+    }
+}
+
+/// A TCP address as `host:port` (`[::1]:port` for IPv6).
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(parsing text: String) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        if host == "localhost" { host = "127.0.0.1" }
+        self.host = String(host)
+        self.port = port
+    }
+
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool {
+        self.host == "::1" || self.host.hasPrefix("127.")
+    }
+
+    public var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
+}

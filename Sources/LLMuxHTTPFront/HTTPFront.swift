@@ -1,0 +1,132 @@
+public import LLMuxConfig
+public import LLMuxEngine
+import LLMuxWire
+public import Logging
+public import NIOCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+
+/// llmuxd's OpenAI-compatible HTTP API, served by Hummingbird on a Unix socket
+/// (same-user only, checked with `SO_PEERCRED`) and, when configured, on
+/// loopback TCP (bearer token required). Requests run on the same engine as
+/// socket requests: routing, fallback and timeouts apply alike.
+public final class HTTPFront: Sendable {
+    /// What the front needs from the daemon around it.
+    public struct Hooks: Sendable {
+        /// The engine of the current configuration.
+        public var engine: @Sendable () -> RequestEngine
+        /// Whether the peer of a Unix-socket connection runs as the daemon's user.
+        public var isSameUser: @Sendable (any Channel) async -> Bool
+        public var isShuttingDown: @Sendable () -> Bool
+        public var requestStarted: @Sendable () -> Void
+        public var requestEnded: @Sendable () -> Void
+        public var inFlight: @Sendable () -> Int
+
+        public init(
+            engine: @escaping @Sendable () -> RequestEngine,
+            isSameUser: @escaping @Sendable (any Channel) async -> Bool,
+            isShuttingDown: @escaping @Sendable () -> Bool,
+            requestStarted: @escaping @Sendable () -> Void,
+            requestEnded: @escaping @Sendable () -> Void,
+            inFlight: @escaping @Sendable () -> Int
+        ) {
+            self.engine = engine
+            self.isSameUser = isSameUser
+            self.isShuttingDown = isShuttingDown
+            self.requestStarted = requestStarted
+            self.requestEnded = requestEnded
+            self.inFlight = inFlight
+        }
+    }
+
+    /// Where one listener listens, and what it asks of a caller.
+    enum Listener: Sendable {
+        case unix(path: String)
+        case tcp(HostPort)
+    }
+
+    let config: HTTPFrontConfig
+    let unixSocketPath: String?
+    let token: Secret?
+    let hooks: Hooks
+    let logger: Logger
+    /// The running listeners, for a graceful shutdown.
+    private let services = Mutex<ServiceGroup?>(nil)
+    private let stopRequested = Mutex(false)
+
+    /// `token` is required when `config.listen` is set.
+    public init(config: HTTPFrontConfig, unixSocketPath: String?, token: Secret?, hooks: Hooks, logger: Logger) {
+        self.config = config
+        self.unixSocketPath = unixSocketPath
+        self.token = token
+        self.hooks = hooks
+        self.logger = logger
+    }
+
+    /// Serves until `stop()` (graceful: stop accepting, let responses finish)
+    /// or cancellation (immediate). `onListening` gets each listener's address
+    /// once it accepts connections (`unix:PATH`, `http://HOST:PORT`).
+    public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        var listeners: [Listener] = []
+        if self.config.unixSocket, let path = self.unixSocketPath { listeners.append(.unix(path: path)) }
+        if let address = self.config.listen { listeners.append(.tcp(address)) }
+        guard !listeners.isEmpty else { return }
+        let applications = listeners.map { self.application(for: $0, onListening: onListening) }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: applications.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: self.logger)
+        )
+        let stopNow = self.stopRequested.withLock { stop in
+            self.services.withLock { $0 = group }
+            return stop
+        }
+        if stopNow { return }
+        try await group.run()
+    }
+
+    /// Stops accepting HTTP connections and lets running responses finish.
+    public func stop() async {
+        let group = self.stopRequested.withLock { stop in
+            stop = true
+            return self.services.withLock { $0 }
+        }
+        await group?.triggerGracefulShutdown()
+    }
+
+    private func application(for listener: Listener, onListening: @escaping @Sendable (String) -> Void) -> any Service {
+        let router = Router(context: HTTPFrontContext.self)
+        let handler = OpenAIHandlers(listener: listener, token: self.token, hooks: self.hooks, logger: self.logger)
+        handler.register(on: router)
+        let address: BindAddress
+        switch listener {
+        case .unix(let path):
+            // The daemon holds the socket directory's lock: a leftover file is from an earlier run.
+            unlink(path)
+            address = .unixDomainSocket(path: path)
+        case .tcp(let hostPort):
+            address = .hostname(hostPort.host, port: hostPort.port)
+        }
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: address, serverName: "llmuxd", backlog: 1024),
+            onServerRunning: { channel in
+                switch listener {
+                case .unix(let path):
+                    chmod(path, 0o600)
+                    logger.info("HTTP front listening", metadata: ["socket": "\(path)"])
+                    onListening("unix:\(path)")
+                case .tcp(let hostPort):
+                    let port = channel.localAddress?.port ?? hostPort.port
+                    let shown = HostPort(host: hostPort.host, port: port)
+                    logger.info("HTTP front listening", metadata: ["address": "http://\(shown)"])
+                    onListening("http://\(shown)")
+                }
+            },
+            logger: self.logger
+        )
+        return app
+    }
+}

@@ -1,0 +1,139 @@
+import LLMuxWire
+import NIOCore
+
+/// Writes the engine's frames as OpenAI `chat.completion.chunk` server-sent
+/// events: one `data:` event per delta, a finish chunk, the usage chunk only
+/// when the client asked for `include_usage`, then `data: [DONE]`.
+struct OpenAIChunkEncoder {
+    let completionID: String
+    let created: Int
+    let includeUsage: Bool
+    /// The upstream model, from the `start` frame.
+    var model: String
+    private var sentRole = false
+
+    init(completionID: String, created: Int, model: String, includeUsage: Bool) {
+        self.completionID = completionID
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+    }
+
+    /// Appends the events for `frame` to `buffer`. Returns `true` when the frame ended the stream.
+    mutating func append(_ frame: ServerFrame, to buffer: inout ByteBuffer) -> Bool {
+        switch frame {
+        case .start(_, let model, _, _):
+            self.model = model
+            return false
+        case .delta(let delta):
+            self.event(into: &buffer) { w in
+                self.chunkHeader(&w)
+                w.key("choices")
+                w.beginArray()
+                w.beginObject()
+                w.field("index", 0)
+                w.key("delta")
+                w.beginObject()
+                if !self.sentRole { w.field("role", "assistant") }
+                if let text = delta.text { w.field("content", text) }
+                if let reasoning = delta.reasoning { w.field("reasoning_content", reasoning) }
+                if !delta.toolCalls.isEmpty {
+                    w.key("tool_calls")
+                    w.beginArray()
+                    for call in delta.toolCalls {
+                        w.beginObject()
+                        w.field("index", call.index)
+                        if let id = call.id { w.field("id", id) }
+                        if call.id != nil || call.name != nil { w.field("type", "function") }
+                        w.key("function")
+                        w.beginObject()
+                        if let name = call.name { w.field("name", name) }
+                        w.field("arguments", call.arguments ?? "")
+                        w.endObject()
+                        w.endObject()
+                    }
+                    w.endArray()
+                }
+                w.endObject()
+                w.key("finish_reason")
+                w.null()
+                w.endObject()
+                w.endArray()
+            }
+            self.sentRole = true
+            return false
+        case .done(let done):
+            self.event(into: &buffer) { w in
+                self.chunkHeader(&w)
+                w.key("choices")
+                w.beginArray()
+                w.beginObject()
+                w.field("index", 0)
+                w.key("delta")
+                w.beginObject()
+                if !self.sentRole { w.field("role", "assistant") }
+                w.endObject()
+                // A cancelled request (the client hung up) has no OpenAI finish reason; it never reaches a reader.
+                w.field("finish_reason", done.finishReason == "cancelled" ? "stop" : done.finishReason)
+                w.endObject()
+                w.endArray()
+            }
+            if self.includeUsage {
+                self.event(into: &buffer) { w in
+                    self.chunkHeader(&w)
+                    w.key("choices")
+                    w.beginArray()
+                    w.endArray()
+                    w.key("usage")
+                    if let usage = done.usage { Self.usage(usage, into: &w) } else { w.null() }
+                }
+            }
+            buffer.writeString("data: [DONE]\n\n")
+            return true
+        case .error(_, let error):
+            // After the head went out, an error is a data event with an `error` object; no [DONE] follows.
+            self.event(into: &buffer) { w in
+                w.key("error")
+                OpenAIErrorBody.write(error, into: &w)
+            }
+            return true
+        case .hello, .pong, .models, .status, .reloaded:
+            return false
+        }
+    }
+
+    private func chunkHeader(_ w: inout JSONWriter) {
+        w.field("id", self.completionID)
+        w.field("object", "chat.completion.chunk")
+        w.field("created", self.created)
+        w.field("model", self.model)
+    }
+
+    private func event(into buffer: inout ByteBuffer, _ body: (inout JSONWriter) -> Void) {
+        buffer.writeString("data: ")
+        var writer = JSONWriter(buffer: buffer)
+        buffer = ByteBuffer()
+        writer.beginObject()
+        body(&writer)
+        writer.endObject()
+        buffer = writer.buffer
+        buffer.writeString("\n\n")
+    }
+
+    /// OpenAI's usage object.
+    static func usage(_ usage: Usage, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("prompt_tokens", usage.inputTokens)
+        w.field("completion_tokens", usage.outputTokens)
+        w.field("total_tokens", usage.inputTokens + usage.outputTokens)
+        w.key("prompt_tokens_details")
+        w.beginObject()
+        w.field("cached_tokens", usage.cachedTokens)
+        w.endObject()
+        w.key("completion_tokens_details")
+        w.beginObject()
+        w.field("reasoning_tokens", usage.reasoningTokens)
+        w.endObject()
+        w.endObject()
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LLMuxConfig
+import LLMuxEngine
+import LLMuxWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// The endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`.
+struct OpenAIHandlers: Sendable {
+    let listener: HTTPFront.Listener
+    let token: Secret?
+    let hooks: HTTPFront.Hooks
+    let logger: Logger
+
+    func register(on router: Router<HTTPFrontContext>) {
+        router.post("/v1/chat/completions") { request, context in
+            if let denied = await self.authorize(request, context) { return denied }
+            return await self.chatCompletions(request, context)
+        }
+        router.get("/v1/models") { request, context in
+            if let denied = await self.authorize(request, context) { return denied }
+            return self.models()
+        }
+        router.get("/health") { request, context in
+            if let denied = await self.authorize(request, context) { return denied }
+            return self.health()
+        }
+    }
+
+    // MARK: - Access
+
+    /// `nil` when the caller may proceed; otherwise the refusal.
+    private func authorize(_ request: Request, _ context: HTTPFrontContext) async -> Response? {
+        switch self.listener {
+        case .unix:
+            if await self.hooks.isSameUser(context.channel) { return nil }
+            self.logger.warning("refused an HTTP request from another user")
+            return Self.error(WireError(.permissionDenied, "llmuxd serves only its own user on this socket"))
+        case .tcp:
+            let header = request.headers[.authorization] ?? ""
+            let prefix = "Bearer "
+            if let token = self.token, header.hasPrefix(prefix), token.matches(header.dropFirst(prefix.count)) { return nil }
+            var w = JSONWriter(buffer: ByteBuffer())
+            w.beginObject()
+            w.key("error")
+            w.beginObject()
+            w.field(
+                "message",
+                header.isEmpty
+                    ? "missing bearer token: send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
+                    : "wrong bearer token: use the token printed by `llmux token`"
+            )
+            w.field("type", "invalid_request_error")
+            w.key("param")
+            w.null()
+            w.field("code", "invalid_api_key")
+            w.endObject()
+            w.endObject()
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[.wwwAuthenticate] = "Bearer"
+            headers[HTTPField.Name("x-should-retry")!] = "false"
+            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: w.buffer))
+        }
+    }
+
+    static func error(_ error: WireError) -> Response {
+        let (status, headers, body) = OpenAIErrorBody.response(error)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    // MARK: - Chat completions
+
+    private func chatCompletions(_ request: Request, _ context: HTTPFrontContext) async -> Response {
+        if self.hooks.isShuttingDown() {
+            return Self.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            return Self.error(WireError(.frameTooLarge, "the request body is larger than \(context.maxUploadSize) bytes"))
+        }
+        let completionID = "chatcmpl-" + Self.randomHex(12)
+        let parsed: OpenAIChatRequestReader.Parsed
+        do {
+            parsed = try OpenAIChatRequestReader.parse(body, id: completionID)
+        } catch {
+            return Self.error(error)
+        }
+        let priority: RequestPriority =
+            request.headers[HTTPField.Name("x-llmux-priority")!].flatMap(RequestPriority.init(rawValue:)) ?? .interactive
+        let userAgent = request.headers[.userAgent].map { String($0.prefix { $0 != " " }) } ?? "unknown"
+        let engine = self.hooks.engine()
+        let hooks = self.hooks
+        hooks.requestStarted()
+
+        // The engine's task outlives this handler (the response body is written after it returns),
+        // so it is unstructured; it is cancelled when the client hangs up, the body writer fails, or
+        // the body is done. It always finishes the queue.
+        let queueBox = QueueBox()
+        let queue = FrameQueue(onOverflow: { queueBox.cancel() })
+        let task = Task {
+            await engine.run(parsed.request, client: "http:\(userAgent)", priority: priority) { frame in queue.push(frame) }
+            queue.finish()
+            hooks.requestEnded()
+        }
+        queueBox.set(task)
+        context.channel.closeFuture.whenComplete { _ in task.cancel() }
+
+        // Hold the response head until the first delta or the end: an error before any output
+        // gets a real HTTP status (after fallbacks have been tried).
+        var head: [ServerFrame] = []
+        var assembler = OpenAICompletionAssembler()
+        while let frame = await queue.next() {
+            head.append(frame)
+            assembler.add(frame)
+            if case .delta = frame, parsed.stream { break }
+            if frame.isTerminal { break }
+        }
+        let created = Int(Date().timeIntervalSince1970)
+        if case .error(_, let error)? = head.last, !head.contains(where: { if case .delta = $0 { return true } else { return false } }) {
+            return Self.error(error)
+        }
+        if !parsed.stream {
+            guard case .done(let done)? = head.last else {
+                // Deltas were produced, then an error: the non-streamed answer is incomplete.
+                if case .error(_, let error)? = head.last { return Self.error(error) }
+                return Self.error(WireError(.internal, "the request ended without a terminal frame"))
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: assembler.body(for: done, completionID: completionID, created: created)))
+        }
+
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let includeUsage = parsed.includeUsage
+        let first = head
+        let model = assembler.model
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                var encoder = OpenAIChunkEncoder(completionID: completionID, created: created, model: model, includeUsage: includeUsage)
+                var buffer = ByteBuffer()
+                var ended = false
+                do {
+                    for frame in first where !ended { ended = encoder.append(frame, to: &buffer) }
+                    try await writer.write(buffer)
+                    while !ended, let frame = await queue.next() {
+                        buffer.clear()
+                        ended = encoder.append(frame, to: &buffer)
+                        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    task.cancel()
+                    throw error
+                }
+                task.cancel()
+            }
+        )
+    }
+
+    // MARK: - Models and health
+
+    private func models() -> Response {
+        let resolver = self.hooks.engine().resolver
+        var w = JSONWriter(buffer: ByteBuffer())
+        w.beginObject()
+        w.field("object", "list")
+        w.key("data")
+        w.beginArray()
+        for model in resolver.listedModels() {
+            w.beginObject()
+            w.field("id", model.id)
+            w.field("object", "model")
+            w.field("created", 0)
+            w.field("owned_by", model.route == nil ? model.provider : "llmux-route")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+    }
+
+    private func health() -> Response {
+        let stopping = self.hooks.isShuttingDown()
+        var w = JSONWriter(buffer: ByteBuffer())
+        w.beginObject()
+        w.field("status", stopping ? "shutting_down" : "ok")
+        w.field("version", LLMuxVersion.current)
+        w.field("in_flight", self.hooks.inFlight())
+        w.endObject()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: stopping ? .serviceUnavailable : .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
+}
+
+/// Lets the queue's overflow handler cancel the engine task created after the queue.
+final class QueueBox: Sendable {
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let cancelled = Mutex(false)
+
+    func set(_ task: Task<Void, Never>) {
+        let cancelNow = self.cancelled.withLock { $0 }
+        self.task.withLock { $0 = task }
+        if cancelNow { task.cancel() }
+    }
+
+    func cancel() {
+        self.cancelled.withLock { $0 = true }
+        self.task.withLock { $0 }?.cancel()
+    }
+}
