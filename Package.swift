@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Wire protocol: frames, NDJSON codec, stable error codes. No networking.
@@ -59,6 +61,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Metrics: request counts, time to first token, tokens, in flight
+        // (swift-metrics into a Prometheus registry, served at GET /metrics).
+        .target(
+            name: "LLMuxMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Request engine: model resolution, one task per request, timeouts,
         // cancellation, turning upstream events into wire frames.
         .target(
@@ -66,6 +78,7 @@ let package = Package(
             dependencies: [
                 "LLMuxWire",
                 "LLMuxRouting",
+                "LLMuxMetrics",
                 "LLMuxUpstream",
                 "LLMuxConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -98,6 +111,7 @@ let package = Package(
                 "LLMuxUpstream",
                 "LLMuxMockUpstream",
                 "LLMuxHTTPFront",
+                "LLMuxMetrics",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -113,6 +127,7 @@ let package = Package(
             name: "LLMuxHTTPFront",
             dependencies: [
                 "LLMuxWire",
+                "LLMuxMetrics",
                 "LLMuxEngine",
                 "LLMuxConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),

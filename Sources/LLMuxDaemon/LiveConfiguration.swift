@@ -1,5 +1,6 @@
 public import LLMuxConfig
 public import LLMuxEngine
+import LLMuxMetrics
 import LLMuxMockUpstream
 import LLMuxRouting
 import LLMuxUpstream
@@ -28,6 +29,7 @@ public final class LiveConfiguration: Sendable {
     private let credentials: CredentialResolver
     private let board: TargetHealthBoard
     private let queues: ProviderQueues
+    private let metrics = RequestMetrics()
     private let logger: Logger
     /// The built-in demo upstream, started the first time a configuration needs it.
     private let demo: Mutex<MockUpstream?>
@@ -69,7 +71,9 @@ public final class LiveConfiguration: Sendable {
         self.logger = logger
         self.demo = Mutex(nil)
         self.configBox = Mutex(config)
-        self.engineBox = Mutex(RequestEngine(config: config, clients: clients, credentials: credentials, board: board, queues: queues, logger: logger))
+        self.engineBox = Mutex(
+            RequestEngine(config: config, clients: clients, credentials: credentials, board: board, queues: queues, metrics: self.metrics, logger: logger)
+        )
     }
 
     /// The engine new requests run on.
@@ -100,6 +104,7 @@ public final class LiveConfiguration: Sendable {
             credentials: self.credentials,
             board: self.board,
             queues: self.queues,
+            metrics: self.metrics,
             logger: self.logger
         )
         self.configBox.withLock { $0 = config }

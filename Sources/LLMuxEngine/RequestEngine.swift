@@ -1,4 +1,5 @@
 public import LLMuxConfig
+public import LLMuxMetrics
 public import LLMuxRouting
 public import LLMuxUpstream
 public import LLMuxWire
@@ -25,6 +26,7 @@ public final class RequestEngine: Sendable {
     private let credentials: CredentialResolver
     private let config: DaemonConfig
     private let logger: Logger
+    public let metrics: RequestMetrics
 
     public init(
         config: DaemonConfig,
@@ -32,8 +34,10 @@ public final class RequestEngine: Sendable {
         credentials: CredentialResolver,
         board: TargetHealthBoard? = nil,
         queues: ProviderQueues = ProviderQueues(),
+        metrics: RequestMetrics = RequestMetrics(),
         logger: Logger
     ) {
+        self.metrics = metrics
         self.resolver = ModelResolver(config: config)
         let board = board ?? TargetHealthBoard(settings: config.router)
         self.board = board
@@ -64,6 +68,7 @@ public final class RequestEngine: Sendable {
         switch self.resolver.resolve(request.model) {
         case .success(let resolved): plan = resolved
         case .failure(let error):
+            self.metrics.requestRejected(outcome: error.code.rawValue)
             emit(.error(id: id, error))
             return
         }
@@ -83,6 +88,7 @@ public final class RequestEngine: Sendable {
             gate: DeliveryGate(),
             emit: emit
         )
+        self.metrics.requestStarted()
         let execution = RouteExecution(
             plan: plan,
             config: self.config,
@@ -103,6 +109,14 @@ public final class RequestEngine: Sendable {
         }
         func done(_ result: AttemptResult?, target: RouteTarget?, finishReason: String) {
             let target = target ?? fallbackTarget
+            self.metrics.requestFinished(
+                route: plan.routeName,
+                provider: target.provider,
+                outcome: finishReason,
+                timeToFirstToken: result?.ttft,
+                inputTokens: result?.usage?.inputTokens,
+                outputTokens: result?.usage?.outputTokens
+            )
             logger.info(
                 "request done",
                 metadata: ["outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)"]
@@ -122,8 +136,16 @@ public final class RequestEngine: Sendable {
                 )
             )
         }
-        func fail(_ error: WireError, target: RouteTarget?) {
+        func fail(_ error: WireError, target: RouteTarget?, delivered: AttemptResult?) {
             let target = target ?? fallbackTarget
+            self.metrics.requestFinished(
+                route: plan.routeName,
+                provider: target.provider,
+                outcome: error.code.rawValue,
+                timeToFirstToken: delivered?.ttft,
+                inputTokens: delivered?.usage?.inputTokens,
+                outputTokens: delivered?.usage?.outputTokens
+            )
             var error = error
             error.attempts = outcome.attempts
             logger.info(
@@ -142,11 +164,11 @@ public final class RequestEngine: Sendable {
             done(result, target: target, finishReason: result.finishReason ?? "stop")
         case .failed(let error, let target, let delivered):
             startIfNeeded(target, delivered)
-            fail(error, target: target)
+            fail(error, target: target, delivered: delivered)
         case .cancelled(let result, let target):
             startIfNeeded(target, result)
             if let error = cancellationError() {
-                fail(error, target: target)
+                fail(error, target: target, delivered: result)
             } else {
                 done(result, target: target, finishReason: "cancelled")
             }

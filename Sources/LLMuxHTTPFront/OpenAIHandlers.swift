@@ -28,6 +28,12 @@ struct OpenAIHandlers: Sendable {
             if let denied = await self.authorize(request, context) { return denied }
             return self.health()
         }
+        router.get("/metrics") { request, context in
+            if let denied = await self.authorize(request, context) { return denied }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.hooks.engine().metrics.render())))
+        }
     }
 
     // MARK: - Access

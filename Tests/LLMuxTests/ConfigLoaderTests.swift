@@ -150,6 +150,17 @@ struct ConfigLoaderTests {
         #expect(config.timeouts.resolved(route: smart.timeouts, provider: nil, requestTotalMs: 5000).totalMs == 5000)
     }
 
+    @Test func theReadmeConfigExampleIsValid() throws {
+        let readme = try String(contentsOfFile: RepositoryPaths.root + "/README.md", encoding: .utf8)
+        let start = try #require(readme.range(of: "```toml\n"))
+        let end = try #require(readme.range(of: "\n```", range: start.upperBound..<readme.endIndex))
+        let config = try loader.parse(String(readme[start.upperBound..<end.lowerBound]), path: "README.md")
+        #expect(config.routes["smart"]?.targets.count == 3)
+        #expect(config.routes["race"]?.strategy == .hedge(delayMs: 800))
+        #expect(config.http.listen == HostPort(host: "127.0.0.1", port: 8411))
+        #expect(config.defaultModel == "smart")
+    }
+
     @Test func zeroConfigFindsWellKnownKeysInPriorityOrder() {
         let config = ConfigLoader(environment: ["GROQ_API_KEY": "g", "OPENROUTER_API_KEY": "o"]).zeroConfig()
         #expect(Set(config.providers.keys) == ["groq", "openrouter"])

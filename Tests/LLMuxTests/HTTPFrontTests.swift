@@ -246,6 +246,34 @@ struct HTTPFrontTests {
         }
     }
 
+    @Test func metricsInPrometheusFormat() async throws {
+        try await TestDaemon.with(configure: { config, _ in
+            config.routes["smart"] = RouteConfig(
+                name: "smart",
+                targets: [RouteTarget(provider: "mock", upstreamModel: "down"), RouteTarget(provider: "mock", upstreamModel: "up")]
+            )
+        }) { daemon in
+            daemon.mock.setScript(.httpError(503), forModel: "down")
+            _ = try await send(daemon, "/v1/chat/completions", body: Self.chatBody(model: "smart", stream: true))
+            _ = try await send(daemon, "/v1/chat/completions", body: Self.chatBody(model: "nope", stream: false))
+            // A socket request counts the same.
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("s1"))
+                _ = try await FrameLog.read(from: connection, until: ["s1"])
+            }
+            let metrics = try await send(daemon, "/metrics", method: .GET)
+            #expect(metrics.status == 200)
+            #expect(metrics.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
+            let lines = Set(metrics.body.split(separator: "\n").map(String.init))
+            #expect(lines.contains(#"llmux_requests_total{route="smart",provider="mock",outcome="stop"} 1"#), "\(metrics.body)")
+            #expect(lines.contains(#"llmux_requests_total{route="",provider="mock",outcome="stop"} 1"#))
+            #expect(lines.contains(#"llmux_requests_total{route="",provider="",outcome="unknown_model"} 1"#))
+            #expect(lines.contains(#"llmux_time_to_first_token_seconds_count{route="smart",provider="mock"} 1"#))
+            #expect(lines.contains("llmux_requests_in_flight 0.0"))
+            #expect(lines.contains { $0.hasPrefix(#"llmux_tokens_total{provider="mock",kind="output"}"#) })
+        }
+    }
+
     @Test func tcpNeedsTheBearerToken() async throws {
         try await TestDaemon.with(tcpHTTP: true) { daemon in
             let token = try #require(daemon.token)
