@@ -31,7 +31,7 @@ struct ReloadTests {
             providers: ["mock": ProviderConfig(name: "mock", baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)],
             models: ["fast": ModelConfig(name: "fast", provider: "mock", upstreamModel: "fast-upstream")],
             defaultModel: "mock/default",
-            timeouts: TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000)
+            timeouts: TimeoutConfig(connectMs: 10_000, headerMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000)
         )
     }
 

@@ -154,12 +154,12 @@ struct RoutingTests {
 
     @Test func cooldownIsSharedAcrossClients() async throws {
         try await TestDaemon.with(configure: { config, _ in config.routes["smart"] = Self.route("smart", ["limited", "good"]) }) { daemon in
-            daemon.mock.setScript(.httpError(429, headers: ["retry-after": "2"]), forModel: "limited")
+            daemon.mock.setScript(.httpError(429, headers: ["retry-after": "20"]), forModel: "limited")
             daemon.mock.setScript(MockScript(chunks: ["fine"]), forModel: "good")
             // Client A meets the 429 and falls back.
             let first = try await chat(daemon, id: "a")
             #expect(attempts(first, "a").map(\.outcome) == ["upstream_http", "ok"])
-            // Client B, on its own connection within the 2 s, skips the target without touching it.
+            // Client B, on its own connection within the 20 s, skips the target without touching it.
             let second = try await chat(daemon, id: "b")
             #expect(attempts(second, "b").map(\.outcome) == ["cooldown", "ok"])
             #expect(attempts(second, "b").first?.target == "mock/limited")
@@ -195,8 +195,8 @@ struct RoutingTests {
     @Test func aCooldownBeyondTheDeadlineIsRateLimited() async throws {
         try await TestDaemon.with(configure: { config, _ in config.routes["smart"] = Self.route("smart", ["only"]) }) { daemon in
             daemon.mock.setScript(.httpError(429, headers: ["retry-after": "30"]), forModel: "only")
-            _ = try await chat(daemon, id: "prime", extra: #","timeout_ms":1000"#)
-            let log = try await chat(daemon, extra: #","timeout_ms":1000"#)
+            _ = try await chat(daemon, id: "prime", extra: #","timeout_ms":5000"#)
+            let log = try await chat(daemon, extra: #","timeout_ms":5000"#)
             #expect(log.isWellFormed("r"))
             guard case .error(_, let error)? = log.terminal("r") else { Issue.record("expected rate_limited"); return }
             #expect(error.code == .rateLimited)
@@ -209,7 +209,7 @@ struct RoutingTests {
     @Test func circuitBreakerOpensAndHalfOpens() async throws {
         try await TestDaemon.with(configure: { config, _ in
             config.router.breakerFailures = 2
-            config.router.breakerOpenMs = 400
+            config.router.breakerOpenMs = 3000
             config.routes["smart"] = Self.route("smart", ["flaky", "good"])
         }) { daemon in
             daemon.mock.setScript(.httpError(500), forModel: "flaky")
@@ -221,7 +221,7 @@ struct RoutingTests {
             #expect(requests(daemon, model: "flaky") == 2)
             // After the open period one probe goes through; it succeeds and closes the breaker.
             daemon.mock.setScript(MockScript(chunks: ["recovered"]), forModel: "flaky")
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(3100))
             let probe = try await chat(daemon, id: "d")
             #expect(probe.text("d") == "recovered")
             #expect(attempts(probe, "d").map(\.outcome) == ["ok"])
@@ -324,14 +324,18 @@ struct RoutingTests {
     }
 
     @Test func interactiveRequestsGoAheadOfBackgroundOnesInAProviderQueue() async throws {
-        try await TestDaemon.with(configure: { config, _ in config.providers["mock"]?.maxInflight = 1 }) { daemon in
-            daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 300))
+        // Exclusive, and waiting for each step: the order must not depend on scheduling luck.
+        try await TestDaemon.with(exclusive: true, configure: { config, _ in config.providers["mock"]?.maxInflight = 1 }) { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 1000))
             try await daemon.connect { background in
                 try await background.send(.hello(ClientHello(client: "batch", priority: .background)))
                 try await background.send(line: chatLine("bg1"))
-                try await Task.sleep(for: .milliseconds(100))
+                // bg1 holds the provider's only slot...
+                for _ in 0..<200 where daemon.mock.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                try #require(daemon.mock.requests.count == 1)
+                // ...bg2 queues behind it, then the interactive request arrives.
                 try await background.send(line: chatLine("bg2"))
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(300))
                 try await daemon.connect { interactive in
                     try await interactive.send(.hello(ClientHello(client: "editor", priority: .interactive)))
                     try await interactive.send(line: chatLine("i1"))

@@ -30,7 +30,7 @@ struct TestDaemon: Sendable {
     /// Runs `body` with a fresh daemon. `exclusive` runs it with no other daemon or process test at the same time.
     static func with<R: Sendable>(
         exclusive: Bool = false,
-        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000),
+        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 10_000, headerMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000),
         limits: ProtocolLimits = .default,
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
@@ -55,7 +55,7 @@ struct TestDaemon: Sendable {
     }
 
     private static func withUnlocked<R: Sendable>(
-        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 2000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000),
+        timeouts: TimeoutConfig = TimeoutConfig(connectMs: 10_000, headerMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000),
         limits: ProtocolLimits = .default,
         maxPendingBytes: Int = 64 * 1024 * 1024,
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
