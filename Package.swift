@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Wire protocol: frames, NDJSON codec, stable error codes. No networking.
@@ -71,12 +72,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Cost: the built-in price table (prices.toml, compiled in), cost
+        // arithmetic and usage estimates.
+        .target(
+            name: "LLMuxCost",
+            dependencies: [
+                "LLMuxConfig",
+                "LLMuxWire",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            resources: [.embedInCode("prices.toml")],
+            swiftSettings: swiftSettings
+        ),
+        // The usage ledger: SQLite through GRDB (WAL, migrations, batched writes).
+        .target(
+            name: "LLMuxLedger",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Request engine: model resolution, one task per request, timeouts,
         // cancellation, turning upstream events into wire frames.
         .target(
             name: "LLMuxEngine",
             dependencies: [
                 "LLMuxWire",
+                "LLMuxCost",
+                "LLMuxLedger",
                 "LLMuxRouting",
                 "LLMuxMetrics",
                 "LLMuxUpstream",
@@ -112,6 +136,7 @@ let package = Package(
                 "LLMuxMockUpstream",
                 "LLMuxHTTPFront",
                 "LLMuxMetrics",
+                "LLMuxLedger",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -222,6 +247,7 @@ let package = Package(
                 "LLMuxUpstream",
                 "LLMuxEngine",
                 "LLMuxRouting",
+                "LLMuxCost",
                 "LLMuxConfig",
                 "LLMuxDaemon",
                 "LLMuxClient",

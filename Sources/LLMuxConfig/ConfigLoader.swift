@@ -101,7 +101,7 @@ public struct ConfigLoader: Sendable {
         }
         try Self.checkKeys(root, allowed: [
                 "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
-                "http_socket", "http_listen", "http_allow_remote",
+                "http_socket", "http_listen", "http_allow_remote", "prices",
             ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
@@ -183,6 +183,29 @@ public struct ConfigLoader: Sendable {
                     throw fail(at + ["model"], "missing; give the upstream model id")
                 }
                 config.models[name] = ModelConfig(name: name, provider: provider, upstreamModel: upstream)
+            }
+        }
+
+        if let prices = try Self.table(root, "prices", at: [], fail) {
+            for name in prices.keys.sorted() {
+                let at = ["prices", name]
+                guard let table = prices[name]?.table else { throw fail(at, "must be a table: { input = ..., output = ... }") }
+                try Self.checkKeys(table, allowed: ["input", "cached_input", "output"], at: at, fail)
+                func price(_ key: String, required: Bool) throws(ConfigError) -> Double? {
+                    guard let value = table[key] else {
+                        if required { throw fail(at + [key], "missing; USD per million tokens") }
+                        return nil
+                    }
+                    guard let number = value.double ?? value.int.map(Double.init), number >= 0, number.isFinite else {
+                        throw fail(at + [key], "must be a number of USD per million tokens, 0 or more")
+                    }
+                    return number
+                }
+                config.prices[name] = PriceOverride(
+                    inputPerMillion: try price("input", required: true)!,
+                    cachedInputPerMillion: try price("cached_input", required: false),
+                    outputPerMillion: try price("output", required: true)!
+                )
             }
         }
 

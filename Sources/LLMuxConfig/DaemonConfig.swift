@@ -9,6 +9,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var router: RouterConfig = RouterConfig()
     /// The OpenAI-compatible HTTP front.
     public var http: HTTPFrontConfig = HTTPFrontConfig()
+    /// Prices that replace or extend the built-in table, by `provider/model` or model id.
+    public var prices: [String: PriceOverride] = [:]
     /// A configured model name or `provider/model`.
     public var defaultModel: String?
     public var timeouts: TimeoutConfig

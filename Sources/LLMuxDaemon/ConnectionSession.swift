@@ -26,7 +26,8 @@ struct ConnectionSession: Sendable {
     let maxPendingBytes: Int
 
     func run(_ channel: NIOAsyncChannel<NDJSONInbound, ByteBuffer>) async {
-        guard await PeerCredentials.isSameUser(channel.channel) else {
+        let peer = await PeerCredentials.peer(channel.channel)
+        guard let peer, peer.uid == getuid() else {
             self.logger.warning("refused a connection from another user")
             try? await channel.executeThenClose { inbound, _ in
                 var buffer = ByteBuffer()
@@ -81,7 +82,7 @@ struct ConnectionSession: Sendable {
                         var priority = RequestPriority.interactive
                         do {
                             for try await item in inbound {
-                                self.handle(item, outbox: outbox, registry: registry, client: &client, priority: &priority, requests: &requests)
+                                self.handle(item, outbox: outbox, registry: registry, peer: peer, client: &client, priority: &priority, requests: &requests)
                             }
                         } catch {
                             self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
@@ -100,6 +101,7 @@ struct ConnectionSession: Sendable {
         _ item: NDJSONInbound,
         outbox: FrameOutbox,
         registry: RequestRegistry,
+        peer: PeerCredentials.PeerCredential,
         client: inout String?,
         priority: inout RequestPriority,
         requests: inout DiscardingTaskGroup
@@ -159,14 +161,12 @@ struct ConnectionSession: Sendable {
             self.stats.requestStarted()
             let engine = self.live.engine
             let stats = self.stats
-            let clientName = client
-            let clientPriority = priority
+            let origin = RequestOrigin(client: client, pid: Int(peer.pid), uid: Int(peer.uid), priority: priority)
             requests.addTask {
                 await cancellation.run {
                     await engine.run(
                         request,
-                        client: clientName,
-                        priority: clientPriority,
+                        origin: origin,
                         cancellationError: { stats.isShuttingDown ? DaemonStats.shuttingDownError : nil },
                         emit: { frame in outbox.send(frame) }
                     )

@@ -1,6 +1,7 @@
 public import LLMuxConfig
 import LLMuxEngine
 import LLMuxHTTPFront
+import LLMuxLedger
 import LLMuxMockUpstream
 import LLMuxUpstream
 public import LLMuxWire
@@ -107,7 +108,25 @@ public struct DaemonRuntime: Sendable {
             }
             token = try APIToken.loadOrCreate(at: path)
         }
-        let live = try await LiveConfiguration.start(config: config, source: self.configSource, environment: self.environment, logger: self.logger)
+        // The usage ledger. Without a place for it (no XDG_STATE_HOME, no HOME) or when it cannot be
+        // opened, llmuxd still serves, says so, and records nothing.
+        var ledger: UsageLedger?
+        if let path = UsageLedger.defaultPath(environment: self.environment) {
+            do {
+                ledger = try UsageLedger(path: path, logger: self.logger)
+            } catch {
+                self.logger.error("the usage ledger is unavailable; requests are not recorded", metadata: ["error": "\(error)"])
+            }
+        } else {
+            self.logger.warning("neither XDG_STATE_HOME nor HOME is set: no usage ledger")
+        }
+        let live = try await LiveConfiguration.start(
+            config: config,
+            source: self.configSource,
+            environment: self.environment,
+            ledger: ledger,
+            logger: self.logger
+        )
         let stats = DaemonStats()
         let front = HTTPFront(
             config: config.http,
@@ -149,6 +168,7 @@ public struct DaemonRuntime: Sendable {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await Self.reportToSystemd(stats) }
+                    if let ledger { group.addTask { await ledger.run() } }
                     group.addTask {
                         do {
                             try await front.run(onListening: onHTTPListening)

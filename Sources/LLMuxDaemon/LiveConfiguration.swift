@@ -1,5 +1,6 @@
 public import LLMuxConfig
 public import LLMuxEngine
+public import LLMuxLedger
 import LLMuxMetrics
 import LLMuxMockUpstream
 import LLMuxRouting
@@ -30,6 +31,7 @@ public final class LiveConfiguration: Sendable {
     private let board: TargetHealthBoard
     private let queues: ProviderQueues
     private let metrics = RequestMetrics()
+    private let ledger: UsageLedger?
     private let logger: Logger
     /// The built-in demo upstream, started the first time a configuration needs it.
     private let demo: Mutex<MockUpstream?>
@@ -37,7 +39,13 @@ public final class LiveConfiguration: Sendable {
     private let reloading = Mutex(false)
 
     /// Starts serving `config` (starting the demo upstream when it needs one).
-    public static func start(config: DaemonConfig, source: Source?, environment: [String: String], logger: Logger) async throws -> LiveConfiguration {
+    public static func start(
+        config: DaemonConfig,
+        source: Source?,
+        environment: [String: String],
+        ledger: UsageLedger?,
+        logger: Logger
+    ) async throws -> LiveConfiguration {
         let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs)
         let credentials = CredentialResolver(environment: environment, logger: logger)
         let live = LiveConfiguration(
@@ -47,6 +55,7 @@ public final class LiveConfiguration: Sendable {
             credentials: credentials,
             board: TargetHealthBoard(settings: config.router),
             queues: ProviderQueues(),
+            ledger: ledger,
             logger: logger
         )
         let prepared = try await live.prepare(config)
@@ -61,8 +70,10 @@ public final class LiveConfiguration: Sendable {
         credentials: CredentialResolver,
         board: TargetHealthBoard,
         queues: ProviderQueues,
+        ledger: UsageLedger?,
         logger: Logger
     ) {
+        self.ledger = ledger
         self.source = source
         self.clients = clients
         self.credentials = credentials
@@ -72,7 +83,16 @@ public final class LiveConfiguration: Sendable {
         self.demo = Mutex(nil)
         self.configBox = Mutex(config)
         self.engineBox = Mutex(
-            RequestEngine(config: config, clients: clients, credentials: credentials, board: board, queues: queues, metrics: self.metrics, logger: logger)
+            RequestEngine(
+                config: config,
+                clients: clients,
+                credentials: credentials,
+                board: board,
+                queues: queues,
+                metrics: self.metrics,
+                ledger: ledger,
+                logger: logger
+            )
         )
     }
 
@@ -105,6 +125,7 @@ public final class LiveConfiguration: Sendable {
             board: self.board,
             queues: self.queues,
             metrics: self.metrics,
+            ledger: self.ledger,
             logger: self.logger
         )
         self.configBox.withLock { $0 = config }

@@ -17,15 +17,19 @@ enum PeerCredentials {
         var gid: UInt32 = 0
     }
 
-    /// Whether the peer of `channel` runs as this process's user.
-    static func isSameUser(_ channel: any Channel) async -> Bool {
-        guard let provider = channel as? any SocketOptionProvider else { return false }
+    /// The process at the other end of a Unix-socket `channel`.
+    static func peer(_ channel: any Channel) async -> PeerCredential? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
         let future: EventLoopFuture<PeerCredential> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET),
             name: SocketOptionName(SO_PEERCRED)
         )
-        guard let credential = try? await future.get() else { return false }
-        return credential.uid == getuid()
+        return try? await future.get()
+    }
+
+    /// Whether the peer of `channel` runs as this process's user.
+    static func isSameUser(_ channel: any Channel) async -> Bool {
+        await Self.peer(channel)?.uid == getuid()
     }
 
     static let refusal = WireError(

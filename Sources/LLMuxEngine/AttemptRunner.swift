@@ -21,6 +21,8 @@ struct AttemptResult: Sendable {
     var nextSeq = 0
     /// This attempt delivered deltas to the client.
     var delivered: Bool { self.nextSeq > 0 }
+    /// UTF-8 bytes of text, reasoning and tool-call arguments delivered (for usage estimates).
+    var outputBytes = 0
     /// From the request's start to this attempt's first delta.
     var ttft: Duration?
     var usage: Usage?
@@ -247,6 +249,8 @@ struct AttemptRunner: Sendable {
                         }
                         shared.emit(.delta(DeltaFrame(id: request.id, seq: result.nextSeq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
                         result.nextSeq += 1
+                        result.outputBytes += (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
+                            + toolCalls.reduce(0) { $0 + ($1.arguments?.utf8.count ?? 0) + ($1.name?.utf8.count ?? 0) }
                     case .finish(let reason):
                         result.finishReason = reason
                         result.complete = true

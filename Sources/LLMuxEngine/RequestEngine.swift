@@ -1,4 +1,7 @@
 public import LLMuxConfig
+import Foundation
+import LLMuxCost
+public import LLMuxLedger
 public import LLMuxMetrics
 public import LLMuxRouting
 public import LLMuxUpstream
@@ -27,6 +30,9 @@ public final class RequestEngine: Sendable {
     private let config: DaemonConfig
     private let logger: Logger
     public let metrics: RequestMetrics
+    private let prices: PriceTable
+    /// Where finished requests are recorded; `nil`: nowhere.
+    public let ledger: UsageLedger?
 
     public init(
         config: DaemonConfig,
@@ -35,9 +41,12 @@ public final class RequestEngine: Sendable {
         board: TargetHealthBoard? = nil,
         queues: ProviderQueues = ProviderQueues(),
         metrics: RequestMetrics = RequestMetrics(),
+        ledger: UsageLedger? = nil,
         logger: Logger
     ) {
+        self.ledger = ledger
         self.metrics = metrics
+        self.prices = PriceTable(overrides: config.prices)
         self.resolver = ModelResolver(config: config)
         let board = board ?? TargetHealthBoard(settings: config.router)
         self.board = board
@@ -53,16 +62,16 @@ public final class RequestEngine: Sendable {
     /// (the daemon uses it for `shutting_down`).
     public func run(
         _ request: ChatRequest,
-        client: String? = nil,
-        priority: RequestPriority = .interactive,
+        origin: RequestOrigin = RequestOrigin(),
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
         let started = ContinuousClock.now
+        let startedAt = Date()
         let id = request.id
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(id)"
-        if let client { logger[metadataKey: "client"] = "\(client)" }
+        if let client = origin.client { logger[metadataKey: "client"] = "\(client)" }
 
         let plan: RoutePlan
         switch self.resolver.resolve(request.model) {
@@ -84,7 +93,7 @@ public final class RequestEngine: Sendable {
             routeName: plan.routeName,
             started: started,
             deadline: totalMs.map { started + .milliseconds($0) },
-            priority: priority,
+            priority: origin.priority,
             gate: DeliveryGate(),
             emit: emit
         )
@@ -102,20 +111,59 @@ public final class RequestEngine: Sendable {
 
         let total = ContinuousClock.now - started
         let fallbackTarget = plan.route.targets[0]
+        let outcomeAttempts = outcome.attempts
         func startIfNeeded(_ target: RouteTarget?, _ delivered: AttemptResult?) {
             guard delivered?.delivered != true else { return }
             let target = target ?? fallbackTarget
             emit(.start(id: id, model: target.upstreamModel, provider: target.provider, route: plan.routeName))
         }
+        /// Reported usage, or an estimate (prompt plus delivered output) marked as such.
+        func usage(_ result: AttemptResult?) -> Usage {
+            result?.usage ?? CostCalculator.estimatedUsage(request, outputBytes: result?.outputBytes ?? 0)
+        }
+        func cost(_ usage: Usage, _ target: RouteTarget) -> RequestCost {
+            CostCalculator.cost(usage, self.prices.price(provider: target.provider, model: target.upstreamModel))
+        }
+        func record(_ target: RouteTarget, usage: Usage, cost: RequestCost?, outcome: String, ttft: Duration?) {
+            guard let ledger = self.ledger else { return }
+            ledger.record(
+                LedgerEntry(
+                    requestID: id,
+                    startedAt: startedAt,
+                    endedAt: Date(),
+                    client: origin.client,
+                    peerPID: origin.pid,
+                    peerUID: origin.uid,
+                    route: plan.routeName,
+                    provider: target.provider,
+                    model: target.upstreamModel,
+                    inputTokens: usage.inputTokens,
+                    outputTokens: usage.outputTokens,
+                    cachedTokens: usage.cachedTokens,
+                    reasoningTokens: usage.reasoningTokens,
+                    costUSD: cost?.usd,
+                    estimated: usage.estimated,
+                    outcome: outcome,
+                    ttftMs: ttft.map(RouteExecution.milliseconds),
+                    durationMs: RouteExecution.milliseconds(total),
+                    attempts: outcomeAttempts.map {
+                        LedgerEntry.Attempt(target: $0.target, outcome: $0.outcome, httpStatus: $0.httpStatus, ms: $0.ms)
+                    }
+                )
+            )
+        }
         func done(_ result: AttemptResult?, target: RouteTarget?, finishReason: String) {
             let target = target ?? fallbackTarget
+            let usage = usage(result)
+            let cost = cost(usage, target)
+            record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
             self.metrics.requestFinished(
                 route: plan.routeName,
                 provider: target.provider,
                 outcome: finishReason,
                 timeToFirstToken: result?.ttft,
-                inputTokens: result?.usage?.inputTokens,
-                outputTokens: result?.usage?.outputTokens
+                inputTokens: usage.inputTokens,
+                outputTokens: usage.outputTokens
             )
             logger.info(
                 "request done",
@@ -126,12 +174,13 @@ public final class RequestEngine: Sendable {
                     DoneFrame(
                         id: id,
                         finishReason: finishReason,
-                        usage: result?.usage,
+                        usage: usage,
                         model: target.upstreamModel,
                         provider: target.provider,
                         route: plan.routeName,
                         timing: Timing(ttftMs: result?.ttft.map(RouteExecution.milliseconds), totalMs: RouteExecution.milliseconds(total)),
-                        attempts: outcome.attempts
+                        attempts: outcome.attempts,
+                        cost: cost
                     )
                 )
             )
@@ -148,6 +197,14 @@ public final class RequestEngine: Sendable {
             )
             var error = error
             error.attempts = outcome.attempts
+            if let delivered, delivered.delivered {
+                let spent = usage(delivered)
+                error.cost = cost(spent, target)
+                record(target, usage: spent, cost: error.cost, outcome: error.code.rawValue, ttft: delivered.ttft)
+            } else {
+                // Nothing was delivered: nothing is billed for the answer, but the request is on record.
+                record(target, usage: Usage(inputTokens: 0, outputTokens: 0), cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
+            }
             logger.info(
                 "request failed",
                 metadata: [

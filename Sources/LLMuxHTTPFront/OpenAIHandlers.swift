@@ -111,7 +111,7 @@ struct OpenAIHandlers: Sendable {
         let queueBox = QueueBox()
         let queue = FrameQueue(onOverflow: { queueBox.cancel() })
         let task = Task {
-            await engine.run(parsed.request, client: "http:\(userAgent)", priority: priority) { frame in queue.push(frame) }
+            await engine.run(parsed.request, origin: RequestOrigin(client: "http:\(userAgent)", priority: priority)) { frame in queue.push(frame) }
             queue.finish()
             hooks.requestEnded()
         }

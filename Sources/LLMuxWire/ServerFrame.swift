@@ -98,6 +98,7 @@ extension ServerFrame {
                 w.field("output_tokens", usage.outputTokens)
                 w.field("cached_tokens", usage.cachedTokens)
                 w.field("reasoning_tokens", usage.reasoningTokens)
+                if usage.estimated { w.field("estimated", true) }
                 w.endObject()
             } else {
                 w.null()
@@ -112,6 +113,7 @@ extension ServerFrame {
             w.field("total_ms", done.timing.totalMs)
             w.endObject()
             Self.encode(attempts: done.attempts, with: &w)
+            if let cost = done.cost { Self.encode(cost: cost, with: &w) }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -123,6 +125,7 @@ extension ServerFrame {
             if error.partial { w.field("partial", true) }
             if let cause = error.cause { w.field("cause", cause.rawValue) }
             if let attempts = error.attempts { Self.encode(attempts: attempts, with: &w) }
+            if let cost = error.cost { Self.encode(cost: cost, with: &w) }
         case .pong(let id):
             w.field("type", "pong")
             w.field("id", id)
@@ -179,6 +182,21 @@ extension ServerFrame {
         }
         w.endObject()
         w.buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// `"cost":{"usd":…,"estimated":…}`, or `"cost":null,"price_unknown":true`.
+    private static func encode(cost: RequestCost, with w: inout JSONWriter) {
+        w.key("cost")
+        if let usd = cost.usd {
+            w.beginObject()
+            w.key("usd")
+            w.double(usd)
+            w.field("estimated", cost.estimated)
+            w.endObject()
+        } else {
+            w.null()
+            w.field("price_unknown", true)
+        }
     }
 
     private static func encode(attempts: [AttemptRecord], with w: inout JSONWriter) {
@@ -243,6 +261,11 @@ extension ServerFrame {
             var output_tokens: Int
             var cached_tokens: Int?
             var reasoning_tokens: Int?
+            var estimated: Bool?
+        }
+        struct CostFields: Decodable {
+            var usd: Double
+            var estimated: Bool
         }
         struct TimingFields: Decodable {
             var ttft_ms: Int?
@@ -312,6 +335,13 @@ extension ServerFrame {
         var route: String?
         var attempts: [Attempt]?
         var partial: Bool?
+        var cost: CostFields?
+        var price_unknown: Bool?
+
+        var requestCost: RequestCost? {
+            if let cost { return RequestCost(usd: cost.usd, estimated: cost.estimated) }
+            return self.price_unknown == true ? RequestCost(usd: nil, estimated: false) : nil
+        }
         var cause: String?
         var targets: [Target]?
 
@@ -368,14 +398,16 @@ extension ServerFrame {
                                 inputTokens: $0.input_tokens,
                                 outputTokens: $0.output_tokens,
                                 cachedTokens: $0.cached_tokens ?? 0,
-                                reasoningTokens: $0.reasoning_tokens ?? 0
+                                reasoningTokens: $0.reasoning_tokens ?? 0,
+                                estimated: $0.estimated ?? false
                             )
                         },
                         model: try require(self.model, "model"),
                         provider: try require(self.provider, "provider"),
                         route: self.route,
                         timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
-                        attempts: self.attemptRecords ?? []
+                        attempts: self.attemptRecords ?? [],
+                        cost: self.requestCost
                     )
                 )
             case "error":
@@ -391,6 +423,7 @@ extension ServerFrame {
                 error.partial = self.partial ?? false
                 error.cause = self.cause.map { WireErrorCode(rawValue: $0) ?? .internal }
                 error.attempts = self.attemptRecords
+                error.cost = self.requestCost
                 return .error(id: self.id, error)
             case "pong":
                 return .pong(id: try require(self.id, "id"))

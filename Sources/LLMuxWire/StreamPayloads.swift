@@ -26,12 +26,15 @@ public struct Usage: Sendable, Hashable {
     public var cachedTokens: Int
     /// Completion tokens spent on reasoning.
     public var reasoningTokens: Int
+    /// The counts were estimated by llmux, not reported by the upstream.
+    public var estimated: Bool
 
-    public init(inputTokens: Int, outputTokens: Int, cachedTokens: Int = 0, reasoningTokens: Int = 0) {
+    public init(inputTokens: Int, outputTokens: Int, cachedTokens: Int = 0, reasoningTokens: Int = 0, estimated: Bool = false) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
+        self.estimated = estimated
     }
 }
 
@@ -79,6 +82,8 @@ public struct DoneFrame: Sendable, Hashable {
     public var timing: Timing
     /// Every target tried (or skipped), in order; the last `ok` one produced the answer.
     public var attempts: [AttemptRecord]
+    /// What the request cost; `nil` only from daemons that do not price requests.
+    public var cost: RequestCost?
 
     public init(
         id: String,
@@ -88,8 +93,10 @@ public struct DoneFrame: Sendable, Hashable {
         provider: String,
         route: String? = nil,
         timing: Timing,
-        attempts: [AttemptRecord] = []
+        attempts: [AttemptRecord] = [],
+        cost: RequestCost? = nil
     ) {
+        self.cost = cost
         self.id = id
         self.finishReason = finishReason
         self.usage = usage

@@ -12,6 +12,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var cause: WireErrorCode?
     /// The attempts made, for a request that was accepted; `nil` otherwise.
     public var attempts: [AttemptRecord]?
+    /// What the output delivered before the failure cost (`partial` errors only).
+    public var cost: RequestCost?
 
     public init(
         _ code: WireErrorCode,

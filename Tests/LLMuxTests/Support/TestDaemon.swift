@@ -87,7 +87,7 @@ struct TestDaemon: Sendable {
             listen: .path(socketPath),
             limits: limits,
             maxPendingBytesPerConnection: maxPendingBytes,
-            environment: ["MOCK_KEY": Self.apiKey, "XDG_CONFIG_HOME": directory + "/config"],
+            environment: ["MOCK_KEY": Self.apiKey, "XDG_CONFIG_HOME": directory + "/config", "XDG_STATE_HOME": directory + "/state"],
             logger: logger,
             configSource: reloadSource?(mock),
             httpSocketPath: httpSocketPath,

@@ -1,0 +1,50 @@
+public import LLMuxWire
+
+/// Turns token counts into dollars, and estimates the counts when the
+/// upstream reported none.
+public enum CostCalculator {
+    /// Uncached prompt tokens at the input price, cached ones at the cached
+    /// price, completion tokens (reasoning included) at the output price.
+    public static func usd(_ usage: Usage, _ price: ModelPrice) -> Double {
+        let cached = min(max(usage.cachedTokens, 0), usage.inputTokens)
+        let uncached = usage.inputTokens - cached
+        let micro = Double(uncached) * price.inputPerMillion + Double(cached) * price.cachedInputPerMillion
+            + Double(usage.outputTokens) * price.outputPerMillion
+        return Self.rounded(micro / 1_000_000)
+    }
+
+    /// To the nearest billionth of a dollar, so sums stay free of float noise in frames.
+    public static func rounded(_ usd: Double) -> Double {
+        (usd * 1_000_000_000).rounded() / 1_000_000_000
+    }
+
+    public static func cost(_ usage: Usage, _ price: ModelPrice?) -> RequestCost {
+        RequestCost(usd: price.map { Self.usd(usage, $0) }, estimated: usage.estimated)
+    }
+
+    /// Bytes per token assumed by the estimates: about four bytes of English
+    /// text or JSON per token, the usual rule of thumb for BPE tokenizers.
+    public static let bytesPerToken = 4
+
+    /// Tokens of `byteCount` bytes of text, rounded up.
+    public static func estimatedTokens(bytes byteCount: Int) -> Int {
+        byteCount <= 0 ? 0 : (byteCount + Self.bytesPerToken - 1) / Self.bytesPerToken
+    }
+
+    /// The prompt's estimated size: its messages (and tools) as JSON text.
+    public static func estimatedPromptTokens(_ request: ChatRequest) -> Int {
+        var bytes = JSONValue.array(request.messages).jsonString.utf8.count
+        if let tools = request.options["tools"] { bytes += tools.jsonString.utf8.count }
+        return Self.estimatedTokens(bytes: bytes)
+    }
+
+    /// Usage for a request whose upstream reported none (or was cut first):
+    /// the prompt estimate, and `outputBytes` of delivered text, reasoning and tool-call arguments.
+    public static func estimatedUsage(_ request: ChatRequest, outputBytes: Int) -> Usage {
+        Usage(
+            inputTokens: Self.estimatedPromptTokens(request),
+            outputTokens: Self.estimatedTokens(bytes: outputBytes),
+            estimated: true
+        )
+    }
+}

@@ -1,0 +1,99 @@
+public import LLMuxConfig
+import TOMLKit
+
+/// USD per million tokens for one model.
+public struct ModelPrice: Sendable, Hashable {
+    public var inputPerMillion: Double
+    public var cachedInputPerMillion: Double
+    public var outputPerMillion: Double
+
+    public init(inputPerMillion: Double, cachedInputPerMillion: Double? = nil, outputPerMillion: Double) {
+        self.inputPerMillion = inputPerMillion
+        self.cachedInputPerMillion = cachedInputPerMillion ?? inputPerMillion
+        self.outputPerMillion = outputPerMillion
+    }
+}
+
+/// The prices llmux charges requests at: the built-in table (`prices.toml`,
+/// compiled into the binary) under the config's `[prices]` overrides.
+public struct PriceTable: Sendable {
+    /// When the built-in prices were taken from the providers' pages.
+    public let taken: String
+    private let sections: [String: [String: ModelPrice]]
+    private let overrides: [String: ModelPrice]
+
+    public init(overrides: [String: PriceOverride] = [:]) {
+        let builtIn = Self.builtIn
+        self.taken = builtIn.taken
+        self.sections = builtIn.sections
+        self.overrides = overrides.mapValues {
+            ModelPrice(inputPerMillion: $0.inputPerMillion, cachedInputPerMillion: $0.cachedInputPerMillion, outputPerMillion: $0.outputPerMillion)
+        }
+    }
+
+    /// The price of `model` at `provider`: a config override for
+    /// `provider/model`, then for `model`; the table's section named like the
+    /// provider, then any section. Exact ids win over the undated prefix of a
+    /// dated id (`gpt-4o-2024-08-06` is priced as `gpt-4o`).
+    public func price(provider: String, model: String) -> ModelPrice? {
+        if let exact = self.overrides["\(provider)/\(model)"] ?? self.overrides[model] { return exact }
+        if let section = self.sections[provider], let price = Self.lookup(model, in: section) { return price }
+        for name in self.sections.keys.sorted() where name != provider {
+            if let price = Self.lookup(model, in: self.sections[name]!) { return price }
+        }
+        return nil
+    }
+
+    /// Exact id, else the longest entry that is a prefix of `model` followed by `-`.
+    static func lookup(_ model: String, in entries: [String: ModelPrice]) -> ModelPrice? {
+        if let exact = entries[model] { return exact }
+        var best: (length: Int, price: ModelPrice)?
+        for (id, price) in entries where model.hasPrefix(id + "-") && id.count > (best?.length ?? 0) {
+            best = (id.count, price)
+        }
+        return best?.price
+    }
+
+    // MARK: - The built-in table
+
+    struct Parsed: Sendable {
+        var taken: String
+        var sections: [String: [String: ModelPrice]]
+    }
+
+    /// `prices.toml`, parsed once. A malformed file is a build defect, caught by the tests.
+    static let builtIn: Parsed = {
+        let text = String(decoding: PackageResources.prices_toml, as: UTF8.self)
+        do {
+            return try Self.parse(text)
+        } catch {
+            preconditionFailure("the built-in prices.toml is malformed: \(error)")
+        }
+    }()
+
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func parse(_ text: String) throws -> Parsed {
+        let root = try TOMLTable(string: text)
+        guard let taken = root["taken"]?.string else { throw Malformed(description: "missing 'taken'") }
+        var sections: [String: [String: ModelPrice]] = [:]
+        for name in root.keys where name != "taken" && name != "source" {
+            guard let section = root[name]?.table else { throw Malformed(description: "'\(name)' is not a table") }
+            var entries: [String: ModelPrice] = [:]
+            for model in section.keys {
+                guard let entry = section[model]?.table,
+                    let input = entry["input"].flatMap({ $0.double ?? $0.int.map(Double.init) }),
+                    let output = entry["output"].flatMap({ $0.double ?? $0.int.map(Double.init) })
+                else {
+                    throw Malformed(description: "\(name).\(model) needs input and output")
+                }
+                let cached = entry["cached_input"].flatMap { $0.double ?? $0.int.map(Double.init) }
+                entries[model] = ModelPrice(inputPerMillion: input, cachedInputPerMillion: cached, outputPerMillion: output)
+            }
+            sections[name] = entries
+        }
+        return Parsed(taken: taken, sections: sections)
+    }
+}
