@@ -44,11 +44,15 @@ public struct PriceTable: Sendable {
         return nil
     }
 
-    /// Exact id, else the longest entry that is a prefix of `model` followed by `-`.
+    /// Exact id, else the longest entry that `model` extends with a version:
+    /// `-` then a digit (`-2024-08-06`, `-20241022`, `-001`) or `-latest`. Any
+    /// other suffix names a different model (`gpt-4o-mini` is not `gpt-4o`).
     static func lookup(_ model: String, in entries: [String: ModelPrice]) -> ModelPrice? {
         if let exact = entries[model] { return exact }
         var best: (length: Int, price: ModelPrice)?
         for (id, price) in entries where model.hasPrefix(id + "-") && id.count > (best?.length ?? 0) {
+            let suffix = model.dropFirst(id.count + 1)
+            guard suffix.first?.isNumber == true || suffix == "latest" else { continue }
             best = (id.count, price)
         }
         return best?.price

@@ -1,0 +1,204 @@
+import Foundation
+import LLMuxClient
+import LLMuxConfig
+import LLMuxCost
+import LLMuxLedger
+import LLMuxMockUpstream
+import LLMuxWire
+import Logging
+import NIOCore
+import Testing
+
+@Suite("Prices and cost arithmetic")
+struct PriceTableTests {
+    @Test func theBuiltInTableParsesAndIsDated() {
+        let table = PriceTable()
+        #expect(table.taken.count == 10, "taken must be a date like 2025-06-15")
+        #expect(table.price(provider: "openai", model: "gpt-4o") == ModelPrice(inputPerMillion: 2.5, cachedInputPerMillion: 1.25, outputPerMillion: 10))
+    }
+
+    @Test func lookupRules() {
+        let table = PriceTable(overrides: [
+            "local/llama": PriceOverride(inputPerMillion: 0, outputPerMillion: 0),
+            "gpt-4o": PriceOverride(inputPerMillion: 3, outputPerMillion: 12),
+        ])
+        // A dated id uses its undated prefix; the longest prefix wins.
+        #expect(table.price(provider: "openai", model: "gpt-4o-mini-2024-07-18")?.inputPerMillion == 0.15)
+        #expect(table.price(provider: "openai", model: "gpt-4.1-2025-04-14")?.outputPerMillion == 8)
+        // A provider named differently still finds the model in any section.
+        #expect(table.price(provider: "my-openai", model: "deepseek-chat")?.outputPerMillion == 1.10)
+        // OpenRouter's vendor/model ids.
+        #expect(table.price(provider: "openrouter", model: "anthropic/claude-3.5-sonnet")?.outputPerMillion == 15)
+        // Overrides: provider/model first, then model.
+        #expect(table.price(provider: "local", model: "llama") == ModelPrice(inputPerMillion: 0, outputPerMillion: 0))
+        #expect(table.price(provider: "openai", model: "gpt-4o")?.inputPerMillion == 3)
+        // No made-up numbers.
+        #expect(table.price(provider: "local", model: "qwen2.5-coder") == nil)
+        #expect(table.price(provider: "openai", model: "gpt-4o-minimal") == nil, "a prefix must end at a '-'")
+    }
+
+    @Test func cachedAndReasoningTokens() {
+        let price = ModelPrice(inputPerMillion: 2.5, cachedInputPerMillion: 1.25, outputPerMillion: 10)
+        // 600 uncached + 400 cached prompt tokens; 500 completion tokens of which 200 reasoning (billed as output).
+        let usage = Usage(inputTokens: 1000, outputTokens: 500, cachedTokens: 400, reasoningTokens: 200)
+        #expect(CostCalculator.usd(usage, price) == 0.007)
+        // Without a cached price, cached tokens cost the input price.
+        #expect(CostCalculator.usd(usage, ModelPrice(inputPerMillion: 2.5, outputPerMillion: 10)) == 0.0075)
+        let unknown = CostCalculator.cost(usage, nil)
+        #expect(unknown.usd == nil && unknown.priceUnknown)
+    }
+
+    @Test func estimatesUseFourBytesPerToken() {
+        let request = ChatRequest.userPrompt(id: "e", model: nil, prompt: String(repeating: "a", count: 400))
+        let usage = CostCalculator.estimatedUsage(request, outputBytes: 81)
+        #expect(usage.estimated)
+        #expect(usage.outputTokens == 21)
+        let promptBytes = JSONValue.array(request.messages).jsonString.utf8.count
+        #expect(usage.inputTokens == (promptBytes + 3) / 4)
+    }
+}
+
+@Suite("Cost in frames and the usage ledger")
+struct LedgerTests {
+    static let price = PriceOverride(inputPerMillion: 1, cachedInputPerMillion: 0.5, outputPerMillion: 2)
+
+    func chat(_ daemon: TestDaemon, id: String, model: String = "mock/default") async throws -> FrameLog {
+        try await daemon.connect { connection in
+            try await connection.send(.hello(ClientHello(client: "cost-test")))
+            try await connection.send(line: chatLine(id, model: model))
+            return try await FrameLog.read(from: connection, until: [id])
+        }
+    }
+
+    func ledger(_ daemon: TestDaemon) throws -> UsageLedger {
+        try UsageLedger(path: daemon.directory + "/state/llmux/ledger.sqlite", readOnly: true, logger: Logger(label: "test"))
+    }
+
+    /// Waits up to `limit` for `count` ledger rows.
+    func rows(_ daemon: TestDaemon, atLeast count: Int, within limit: Duration = .seconds(1)) async throws -> [LedgerEntry] {
+        let deadline = ContinuousClock.now + limit
+        var entries: [LedgerEntry] = []
+        repeat {
+            if FileManager.default.fileExists(atPath: daemon.directory + "/state/llmux/ledger.sqlite") {
+                entries = try ledger(daemon).entries(since: .distantPast)
+                if entries.count >= count { return entries }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        } while ContinuousClock.now < deadline
+        return entries
+    }
+
+    @Test func doneCarriesTokensTimesPriceAndTheLedgerHasItWithinOneSecond() async throws {
+        try await TestDaemon.with(configure: { config, _ in config.prices["mock/default"] = Self.price }) { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: ["one", "two", "three"]))
+            let log = try await chat(daemon, id: "c1")
+            guard case .done(let done)? = log.terminal("c1") else { Issue.record("expected done"); return }
+            let usage = try #require(done.usage)
+            #expect(!usage.estimated)
+            #expect(usage.outputTokens == 3)
+            let expected = CostCalculator.rounded((Double(usage.inputTokens) * 1 + Double(usage.outputTokens) * 2) / 1_000_000)
+            #expect(done.cost == RequestCost(usd: expected, estimated: false))
+            let entries = try await rows(daemon, atLeast: 1)
+            let entry = try #require(entries.first)
+            #expect(entry.requestID == "c1")
+            #expect(entry.costUSD == expected)
+            #expect(entry.client == "cost-test")
+            #expect(entry.peerUID == Int(getuid()))
+            #expect(entry.peerPID == Int(getpid()))
+            #expect(entry.provider == "mock" && entry.model == "default" && entry.outcome == "stop")
+            #expect(entry.inputTokens == usage.inputTokens && entry.outputTokens == 3)
+            #expect(try ledger(daemon).attemptCount(of: "c1") == 1)
+        }
+    }
+
+    @Test func missingUsageIsEstimatedAndFlagged() async throws {
+        try await TestDaemon.with(configure: { config, _ in config.prices["mock/default"] = Self.price }) { daemon in
+            var script = MockScript(chunks: ["abcdefgh", "ijklmnop"])
+            script.sendUsage = false
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon, id: "e1")
+            guard case .done(let done)? = log.terminal("e1") else { Issue.record("expected done"); return }
+            #expect(done.usage?.estimated == true)
+            #expect(done.usage?.outputTokens == 4, "16 bytes of output at 4 bytes per token")
+            #expect(done.cost?.estimated == true)
+            #expect((done.cost?.usd ?? 0) > 0)
+            let entry = try #require(try await rows(daemon, atLeast: 1).first)
+            #expect(entry.estimated)
+        }
+    }
+
+    @Test func anUnpricedModelHasNullCost() async throws {
+        try await TestDaemon.with { daemon in
+            let log = try await chat(daemon, id: "u1", model: "mock/some-local-model")
+            guard case .done(let done)? = log.terminal("u1") else { Issue.record("expected done"); return }
+            #expect(done.cost == RequestCost(usd: nil, estimated: false))
+            #expect(log.all.contains { $0.jsonLine.contains(#""cost":null,"price_unknown":true"#) })
+            let entry = try #require(try await rows(daemon, atLeast: 1).first)
+            #expect(entry.costUSD == nil)
+        }
+    }
+
+    @Test func anErrorAfterPartialOutputCarriesThePartialCost() async throws {
+        try await TestDaemon.with(configure: { config, _ in config.prices["mock/default"] = Self.price }) { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: ["aaaa", "bbbb", "cccc"], fault: .resetAfterChunks(2)))
+            let log = try await chat(daemon, id: "p1")
+            guard case .error(_, let error)? = log.terminal("p1") else { Issue.record("expected an error"); return }
+            #expect(error.partial)
+            #expect(error.cost?.estimated == true)
+            #expect((error.cost?.usd ?? 0) > 0)
+            let entry = try #require(try await rows(daemon, atLeast: 1).first)
+            #expect(entry.outcome == "upstream_interrupted")
+            #expect(entry.outputTokens == 2)
+        }
+    }
+}
+
+@Suite("Ledger crash safety")
+struct LedgerCrashTests {
+    @Test func killMinusNineUnderLoadLosesNoFinishedRequest() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let mock = try await MockUpstream.start()
+            defer { Task { await mock.shutdown() } }
+            let home = try DaemonProcessTests.DaemonHome()
+            try FileManager.default.createDirectory(atPath: home.directory + "/config/llmux", withIntermediateDirectories: true)
+            try """
+                [providers.mock]
+                base_url = "\(mock.baseURL)"
+                [prices."mock/mock"]
+                input = 1
+                output = 2
+                """.write(toFile: home.directory + "/config/llmux/config.toml", atomically: true, encoding: .utf8)
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: home.environment)
+            #expect(await waitUntilAnswering(home.socket), "\(daemon.stderr)")
+
+            let short = (0..<25).map { "short\($0)" }
+            let long = (0..<25).map { "long\($0)" }
+            try await LLMuxConnection.withConnection(socketPath: home.socket) { connection in
+                var batch = ByteBuffer()
+                for id in short { batch.writeString(chatLine(id, model: "mock/mock:chunks=3") + "\n") }
+                for id in long { batch.writeString(chatLine(id, model: "mock/mock:chunks=5000,interval_ms=10") + "\n") }
+                try await connection.sendRaw(batch)
+                let log = try await FrameLog.read(from: connection, until: Set(short))
+                for id in short {
+                    if case .done = log.terminal(id) {} else { Issue.record("\(id) did not finish") }
+                }
+                // The ledger's promise: durable within 1 s of the terminal frame.
+                try await Task.sleep(for: .milliseconds(1200))
+                kill(daemon.pid, SIGKILL)
+                _ = await daemon.wait(timeout: .seconds(10))
+            }
+
+            let path = home.directory + "/state/llmux/ledger.sqlite"
+            let ledger = try UsageLedger(path: path, readOnly: true, logger: Logger(label: "test"))
+            #expect(try ledger.integrityCheck() == "ok")
+            let recorded = Set(try ledger.entries(since: .distantPast).map(\.requestID))
+            #expect(recorded.isSuperset(of: short), "missing after kill -9: \(Set(short).subtracting(recorded).sorted())")
+
+            // The daemon starts again on the same ledger.
+            let again = try ChildProcess(Executables.llmuxd, [], environment: home.environment)
+            #expect(await waitUntilAnswering(home.socket), "\(again.stderr)")
+            kill(again.pid, SIGTERM)
+            #expect(await again.wait(timeout: .seconds(10)) == 0)
+        }
+    }
+}
