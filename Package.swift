@@ -137,6 +137,7 @@ let package = Package(
                 "LLMuxHTTPFront",
                 "LLMuxMetrics",
                 "LLMuxLedger",
+                "LLMuxCost",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

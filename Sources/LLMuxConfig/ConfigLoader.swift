@@ -101,7 +101,7 @@ public struct ConfigLoader: Sendable {
         }
         try Self.checkKeys(root, allowed: [
                 "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
-                "http_socket", "http_listen", "http_allow_remote", "prices",
+                "http_socket", "http_listen", "http_allow_remote", "prices", "budgets",
             ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
@@ -225,6 +225,17 @@ public struct ConfigLoader: Sendable {
                 guard let table = routes[name]?.table else { throw fail(at, "must be a table") }
                 config.routes[name] = try Self.route(name: name, table: table, config: config, at: at, fail)
             }
+        }
+
+        for route in config.routes.values.sorted(by: { $0.name < $1.name }) {
+            guard let other = route.downgradeRoute else { continue }
+            guard config.routes[other] != nil, other != route.name else {
+                throw fail(["routes", route.name, "on_budget"], "'\(other)' is not another configured route")
+            }
+        }
+
+        if let budgets = try Self.table(root, "budgets", at: [], fail) {
+            config.budgets = try Self.budgets(budgets, config: config, fail)
         }
 
         if let model = config.defaultModel {
@@ -351,7 +362,7 @@ public struct ConfigLoader: Sendable {
     ) throws(ConfigError) -> RouteConfig {
         try checkKeys(
             table,
-            allowed: ["targets", "strategy", "weights", "hedge_ms", "retries", "backoff_ms", "fallback_on", "timeouts"],
+            allowed: ["targets", "strategy", "weights", "hedge_ms", "retries", "backoff_ms", "fallback_on", "timeouts", "on_budget"],
             at: at,
             fail
         )
@@ -432,6 +443,12 @@ public struct ConfigLoader: Sendable {
             backoffMs: try milliseconds(table, "backoff_ms", at: at, fail) ?? config.router.backoffMs,
             timeouts: try timeoutOverrides(table, at: at, fail)
         )
+        if let onBudget = try string(table, "on_budget", at: at, fail) {
+            guard onBudget.hasPrefix("downgrade:"), onBudget.count > "downgrade:".count else {
+                throw fail(at + ["on_budget"], "must be \"downgrade:ROUTE\" (over budget, serve the request by that route)")
+            }
+            route.downgradeRoute = String(onBudget.dropFirst("downgrade:".count))
+        }
         if let value = table["fallback_on"] {
             guard let list = value.array else { throw fail(at + ["fallback_on"], "must be an array of HTTP statuses") }
             var statuses: Set<Int> = []
@@ -444,6 +461,44 @@ public struct ConfigLoader: Sendable {
             route.fallbackStatuses = statuses
         }
         return route
+    }
+
+    private static func budgets(
+        _ table: TOMLTable,
+        config: DaemonConfig,
+        _ fail: ([String], String) -> ConfigError
+    ) throws(ConfigError) -> BudgetConfig {
+        var budgets = BudgetConfig()
+        func limits(_ table: TOMLTable, scope: BudgetConfig.Scope, at: [String], extra: Set<String>) throws(ConfigError) {
+            try checkKeys(table, allowed: extra.union(["daily_usd", "monthly_usd"]), at: at, fail)
+            for (key, period) in [("daily_usd", BudgetConfig.Period.day), ("monthly_usd", .month)] {
+                guard let value = table[key] else { continue }
+                guard let usd = value.double ?? value.int.map(Double.init), usd >= 0, usd.isFinite else {
+                    throw fail(at + [key], "must be a number of US dollars, 0 or more")
+                }
+                budgets.limits.append(BudgetConfig.Limit(scope: scope, period: period, usd: usd))
+            }
+        }
+        let at = ["budgets"]
+        try limits(table, scope: .global, at: at, extra: ["routes", "clients", "default_max_tokens"])
+        if let value = table["default_max_tokens"] {
+            guard let n = value.int, n > 0 else { throw fail(at + ["default_max_tokens"], "must be a positive number of tokens") }
+            budgets.defaultMaxTokens = n
+        }
+        if let routes = try Self.table(table, "routes", at: at, fail) {
+            for name in routes.keys.sorted() {
+                guard config.routes[name] != nil else { throw fail(at + ["routes", name], "no route named '\(name)' is configured") }
+                guard let route = routes[name]?.table else { throw fail(at + ["routes", name], "must be a table") }
+                try limits(route, scope: .route(name), at: at + ["routes", name], extra: [])
+            }
+        }
+        if let clients = try Self.table(table, "clients", at: at, fail) {
+            for name in clients.keys.sorted() {
+                guard let client = clients[name]?.table else { throw fail(at + ["clients", name], "must be a table") }
+                try limits(client, scope: .client(name), at: at + ["clients", name], extra: [])
+            }
+        }
+        return budgets
     }
 
     /// `[...timeouts]` under a provider or a route.

@@ -11,6 +11,7 @@ public struct DaemonConfig: Sendable, Hashable {
     public var http: HTTPFrontConfig = HTTPFrontConfig()
     /// Prices that replace or extend the built-in table, by `provider/model` or model id.
     public var prices: [String: PriceOverride] = [:]
+    public var budgets: BudgetConfig = BudgetConfig()
     /// A configured model name or `provider/model`.
     public var defaultModel: String?
     public var timeouts: TimeoutConfig

@@ -36,6 +36,8 @@ public struct RouteConfig: Sendable, Hashable {
     /// first token). Any other error status goes to the client at once.
     public var fallbackStatuses: Set<Int>
     public var timeouts: TimeoutOverrides
+    /// `on_budget = "downgrade:OTHER"`: over budget, serve the request by route OTHER instead.
+    public var downgradeRoute: String?
 
     public init(
         name: String,

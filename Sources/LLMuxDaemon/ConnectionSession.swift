@@ -201,7 +201,8 @@ struct ConnectionSession: Sendable {
                         inFlight: self.stats.inFlight,
                         requestsTotal: self.stats.requestsTotal,
                         providers: self.live.config.providers.keys.sorted(),
-                        targets: self.live.engine.board.snapshot()
+                        targets: self.live.engine.board.snapshot(),
+                        budgets: self.live.budgets.snapshot()
                     )
                 )
             )

@@ -1,5 +1,6 @@
 public import LLMuxConfig
 public import LLMuxEngine
+public import LLMuxCost
 public import LLMuxLedger
 import LLMuxMetrics
 import LLMuxMockUpstream
@@ -32,6 +33,8 @@ public final class LiveConfiguration: Sendable {
     private let queues: ProviderQueues
     private let metrics = RequestMetrics()
     private let ledger: UsageLedger?
+    /// The budgets, kept across reloads (running requests hold reservations).
+    public let budgets: BudgetGuard
     private let logger: Logger
     /// The built-in demo upstream, started the first time a configuration needs it.
     private let demo: Mutex<MockUpstream?>
@@ -74,6 +77,17 @@ public final class LiveConfiguration: Sendable {
         logger: Logger
     ) {
         self.ledger = ledger
+        self.budgets = BudgetGuard(limits: config.budgets.limits) { scope, since in
+            guard let ledger else { return 0 }
+            ledger.flush()
+            let spent: Double?
+            switch scope {
+            case .global: spent = try? ledger.spent(since: since)
+            case .route(let name): spent = try? ledger.spent(since: since, route: name)
+            case .client(let name): spent = try? ledger.spent(since: since, client: name)
+            }
+            return spent ?? 0
+        }
         self.source = source
         self.clients = clients
         self.credentials = credentials
@@ -91,6 +105,7 @@ public final class LiveConfiguration: Sendable {
                 queues: queues,
                 metrics: self.metrics,
                 ledger: ledger,
+                budgets: self.budgets,
                 logger: logger
             )
         )
@@ -126,6 +141,7 @@ public final class LiveConfiguration: Sendable {
             queues: self.queues,
             metrics: self.metrics,
             ledger: self.ledger,
+            budgets: self.budgets,
             logger: self.logger
         )
         self.configBox.withLock { $0 = config }
@@ -163,6 +179,7 @@ public final class LiveConfiguration: Sendable {
         self.board.forget(providers: changed)
         for provider in changed { await self.credentials.forget(provider: provider) }
         self.board.update(settings: next.router)
+        self.budgets.update(limits: next.budgets.limits)
         if next.timeouts.connectMs != previous.timeouts.connectMs {
             self.logger.warning("timeouts.connect_ms changes take effect at the next start (the connection pools are kept)")
         }

@@ -1,6 +1,6 @@
 public import LLMuxConfig
 import Foundation
-import LLMuxCost
+public import LLMuxCost
 public import LLMuxLedger
 public import LLMuxMetrics
 public import LLMuxRouting
@@ -33,6 +33,8 @@ public final class RequestEngine: Sendable {
     private let prices: PriceTable
     /// Where finished requests are recorded; `nil`: nowhere.
     public let ledger: UsageLedger?
+    /// `[budgets]`; `nil` or empty: no limits.
+    public let budgets: BudgetGuard?
 
     public init(
         config: DaemonConfig,
@@ -42,9 +44,11 @@ public final class RequestEngine: Sendable {
         queues: ProviderQueues = ProviderQueues(),
         metrics: RequestMetrics = RequestMetrics(),
         ledger: UsageLedger? = nil,
+        budgets: BudgetGuard? = nil,
         logger: Logger
     ) {
         self.ledger = ledger
+        self.budgets = budgets
         self.metrics = metrics
         self.prices = PriceTable(overrides: config.prices)
         self.resolver = ModelResolver(config: config)
@@ -55,6 +59,18 @@ public final class RequestEngine: Sendable {
         self.credentials = credentials
         self.config = config
         self.logger = logger
+    }
+
+    /// The most a request can cost on its route: the estimated prompt at the
+    /// input price plus `max_tokens` (or `max_completion_tokens`, else the
+    /// budgets' `default_max_tokens`) at the output price, for the dearest target.
+    func worstCase(_ request: ChatRequest, _ plan: RoutePlan) -> Double {
+        let prompt = Double(CostCalculator.estimatedPromptTokens(request))
+        let maxTokens = (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
+            ?? self.config.budgets.defaultMaxTokens
+        return plan.route.targets.compactMap { self.prices.price(provider: $0.provider, model: $0.upstreamModel) }
+            .map { (prompt * $0.inputPerMillion + Double(maxTokens) * $0.outputPerMillion) / 1_000_000 }
+            .max() ?? 0
     }
 
     /// `cancellationError`, asked when the request is cancelled, turns the
@@ -73,13 +89,36 @@ public final class RequestEngine: Sendable {
         logger[metadataKey: "request_id"] = "\(id)"
         if let client = origin.client { logger[metadataKey: "client"] = "\(client)" }
 
-        let plan: RoutePlan
+        var plan: RoutePlan
         switch self.resolver.resolve(request.model) {
         case .success(let resolved): plan = resolved
         case .failure(let error):
             self.metrics.requestRejected(outcome: error.code.rawValue)
             emit(.error(id: id, error))
             return
+        }
+        // Budgets: reserve the worst case before anything runs; over budget, downgrade or refuse.
+        var reservation: BudgetGuard.Reservation?
+        var downgradedFrom: String?
+        if let budgets = self.budgets, !budgets.isEmpty {
+            switch budgets.reserve(self.worstCase(request, plan), route: plan.routeName, client: origin.client) {
+            case .granted(let granted):
+                reservation = granted
+            case .exceeded(let error):
+                if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other),
+                    case .granted(let granted) = budgets.reserve(self.worstCase(request, cheaper), route: other, client: origin.client)
+                {
+                    logger.notice("over budget: downgraded", metadata: ["from": "\(plan.routeName ?? "")", "to": "\(other)"])
+                    downgradedFrom = plan.routeName
+                    plan = cheaper
+                    reservation = granted
+                } else {
+                    logger.notice("refused over budget", metadata: ["error": "\(error.message)"])
+                    self.metrics.requestRejected(outcome: error.code.rawValue)
+                    emit(.error(id: id, error))
+                    return
+                }
+            }
         }
         if let routeName = plan.routeName { logger[metadataKey: "route"] = "\(routeName)" }
 
@@ -156,6 +195,7 @@ public final class RequestEngine: Sendable {
             let target = target ?? fallbackTarget
             let usage = usage(result)
             let cost = cost(usage, target)
+            if let reservation { self.budgets?.settle(reservation, actual: cost.usd) }
             record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
             self.metrics.requestFinished(
                 route: plan.routeName,
@@ -180,7 +220,8 @@ public final class RequestEngine: Sendable {
                         route: plan.routeName,
                         timing: Timing(ttftMs: result?.ttft.map(RouteExecution.milliseconds), totalMs: RouteExecution.milliseconds(total)),
                         attempts: outcome.attempts,
-                        cost: cost
+                        cost: cost,
+                        downgradedFrom: downgradedFrom
                     )
                 )
             )
@@ -197,11 +238,14 @@ public final class RequestEngine: Sendable {
             )
             var error = error
             error.attempts = outcome.attempts
+            error.downgradedFrom = downgradedFrom
             if let delivered, delivered.delivered {
                 let spent = usage(delivered)
                 error.cost = cost(spent, target)
+                if let reservation { self.budgets?.settle(reservation, actual: error.cost?.usd) }
                 record(target, usage: spent, cost: error.cost, outcome: error.code.rawValue, ttft: delivered.ttft)
             } else {
+                if let reservation { self.budgets?.settle(reservation, actual: 0) }
                 // Nothing was delivered: nothing is billed for the answer, but the request is on record.
                 record(target, usage: Usage(inputTokens: 0, outputTokens: 0), cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
             }

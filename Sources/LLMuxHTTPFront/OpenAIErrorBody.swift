@@ -25,6 +25,8 @@ enum OpenAIErrorBody {
             return "permission_error"
         case .rateLimited, .tooManyInflight:
             return "rate_limit_error"
+        case .budgetExceeded:
+            return "insufficient_quota"
         case .authFailed:
             return "upstream_authentication_error"
         default:
@@ -41,7 +43,8 @@ enum OpenAIErrorBody {
             return .notFound
         case .permissionDenied:
             return .forbidden
-        case .rateLimited, .tooManyInflight:
+        case .rateLimited, .tooManyInflight, .budgetExceeded:
+            // OpenAI answers an exhausted quota with 429 `insufficient_quota` (not retried: x-should-retry false).
             return .tooManyRequests
         case .circuitOpen, .shuttingDown:
             return .serviceUnavailable

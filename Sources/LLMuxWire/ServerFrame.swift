@@ -114,6 +114,7 @@ extension ServerFrame {
             w.endObject()
             Self.encode(attempts: done.attempts, with: &w)
             if let cost = done.cost { Self.encode(cost: cost, with: &w) }
+            if let from = done.downgradedFrom { w.field("downgraded_from", from) }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -126,6 +127,8 @@ extension ServerFrame {
             if let cause = error.cause { w.field("cause", cause.rawValue) }
             if let attempts = error.attempts { Self.encode(attempts: attempts, with: &w) }
             if let cost = error.cost { Self.encode(cost: cost, with: &w) }
+            if let resetsAt = error.resetsAt { w.field("resets_at", resetsAt) }
+            if let from = error.downgradedFrom { w.field("downgraded_from", from) }
         case .pong(let id):
             w.field("type", "pong")
             w.field("id", id)
@@ -176,6 +179,24 @@ extension ServerFrame {
                 w.field("recent_errors", target.recentErrors)
                 w.field("successes", target.successes)
                 w.field("failures", target.failures)
+                w.endObject()
+            }
+            w.endArray()
+            w.key("budgets")
+            w.beginArray()
+            for budget in status.budgets {
+                w.beginObject()
+                w.field("scope", budget.scope)
+                w.field("period", budget.period)
+                w.key("limit_usd")
+                w.double(budget.limitUSD)
+                w.key("spent_usd")
+                w.double(budget.spentUSD)
+                w.key("reserved_usd")
+                w.double(budget.reservedUSD)
+                w.key("left_usd")
+                w.double(budget.leftUSD)
+                w.field("resets_at", budget.resetsAt)
                 w.endObject()
             }
             w.endArray()
@@ -292,6 +313,14 @@ extension ServerFrame {
             var successes: Int
             var failures: Int
         }
+        struct Budget: Decodable {
+            var scope: String
+            var period: String
+            var limit_usd: Double
+            var spent_usd: Double
+            var reserved_usd: Double
+            var resets_at: String
+        }
         struct Model: Decodable {
             var id: String
             var provider: String
@@ -336,6 +365,9 @@ extension ServerFrame {
         var attempts: [Attempt]?
         var partial: Bool?
         var cost: CostFields?
+        var resets_at: String?
+        var downgraded_from: String?
+        var budgets: [Budget]?
         var price_unknown: Bool?
 
         var requestCost: RequestCost? {
@@ -407,7 +439,8 @@ extension ServerFrame {
                         route: self.route,
                         timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
                         attempts: self.attemptRecords ?? [],
-                        cost: self.requestCost
+                        cost: self.requestCost,
+                        downgradedFrom: self.downgraded_from
                     )
                 )
             case "error":
@@ -424,6 +457,8 @@ extension ServerFrame {
                 error.cause = self.cause.map { WireErrorCode(rawValue: $0) ?? .internal }
                 error.attempts = self.attemptRecords
                 error.cost = self.requestCost
+                error.resetsAt = self.resets_at
+                error.downgradedFrom = self.downgraded_from
                 return .error(id: self.id, error)
             case "pong":
                 return .pong(id: try require(self.id, "id"))
@@ -460,6 +495,16 @@ extension ServerFrame {
                                 recentErrors: $0.recent_errors,
                                 successes: $0.successes,
                                 failures: $0.failures
+                            )
+                        },
+                        budgets: (self.budgets ?? []).map {
+                            BudgetStatus(
+                                scope: $0.scope,
+                                period: $0.period,
+                                limitUSD: $0.limit_usd,
+                                spentUSD: $0.spent_usd,
+                                reservedUSD: $0.reserved_usd,
+                                resetsAt: $0.resets_at
                             )
                         }
                     )

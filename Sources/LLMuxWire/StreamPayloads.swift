@@ -84,6 +84,8 @@ public struct DoneFrame: Sendable, Hashable {
     public var attempts: [AttemptRecord]
     /// What the request cost; `nil` only from daemons that do not price requests.
     public var cost: RequestCost?
+    /// The route the request named, when a budget sent it to `route` (its `on_budget` downgrade) instead.
+    public var downgradedFrom: String?
 
     public init(
         id: String,
@@ -94,9 +96,11 @@ public struct DoneFrame: Sendable, Hashable {
         route: String? = nil,
         timing: Timing,
         attempts: [AttemptRecord] = [],
-        cost: RequestCost? = nil
+        cost: RequestCost? = nil,
+        downgradedFrom: String? = nil
     ) {
         self.cost = cost
+        self.downgradedFrom = downgradedFrom
         self.id = id
         self.finishReason = finishReason
         self.usage = usage
@@ -154,6 +158,30 @@ public struct RouteInfo: Sendable, Hashable {
     }
 }
 
+/// One budget's state, for `status`.
+public struct BudgetStatus: Sendable, Hashable {
+    /// `global`, `route:NAME` or `client:NAME`.
+    public var scope: String
+    /// `day` or `month`.
+    public var period: String
+    public var limitUSD: Double
+    public var spentUSD: Double
+    /// Worst-case cost of requests still running.
+    public var reservedUSD: Double
+    public var resetsAt: String
+
+    public var leftUSD: Double { max(0, self.limitUSD - self.spentUSD - self.reservedUSD) }
+
+    public init(scope: String, period: String, limitUSD: Double, spentUSD: Double, reservedUSD: Double, resetsAt: String) {
+        self.scope = scope
+        self.period = period
+        self.limitUSD = limitUSD
+        self.spentUSD = spentUSD
+        self.reservedUSD = reservedUSD
+        self.resetsAt = resetsAt
+    }
+}
+
 /// What a successful `reload` loaded.
 public struct ReloadSummary: Sendable, Hashable {
     /// The file read; `nil` in zero-config mode (the environment was read again).
@@ -181,6 +209,8 @@ public struct DaemonStatus: Sendable, Hashable {
     public var providers: [String]
     /// Health of every target tried since the daemon started.
     public var targets: [TargetHealthInfo]
+    /// What is left of each budget.
+    public var budgets: [BudgetStatus]
 
     public init(
         version: String,
@@ -190,9 +220,11 @@ public struct DaemonStatus: Sendable, Hashable {
         inFlight: Int,
         requestsTotal: Int,
         providers: [String],
-        targets: [TargetHealthInfo] = []
+        targets: [TargetHealthInfo] = [],
+        budgets: [BudgetStatus] = []
     ) {
         self.targets = targets
+        self.budgets = budgets
         self.version = version
         self.pid = pid
         self.uptimeMs = uptimeMs

@@ -14,6 +14,10 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var attempts: [AttemptRecord]?
     /// What the output delivered before the failure cost (`partial` errors only).
     public var cost: RequestCost?
+    /// For `budget_exceeded`: when the budget resets (ISO 8601, local time with offset).
+    public var resetsAt: String?
+    /// The route the request named, when a budget sent it to another route.
+    public var downgradedFrom: String?
 
     public init(
         _ code: WireErrorCode,

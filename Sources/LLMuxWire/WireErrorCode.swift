@@ -41,6 +41,8 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     /// The upstream failed after deltas were delivered; `partial` is true and
     /// the deltas already sent stand. Never looks like a clean end.
     case upstreamInterrupted = "upstream_interrupted"
+    /// A `[budgets]` limit would be exceeded; `resets_at` says when it resets.
+    case budgetExceeded = "budget_exceeded"
     /// The daemon is stopping: it takes no new requests, and requests still
     /// running when its shutdown grace period ends are cut off with this code.
     case shuttingDown = "shutting_down"

@@ -163,6 +163,18 @@ struct Status: AsyncParsableCommand {
                     Output.line("  \(target.target)\t\(state)\t\(ewma)\t\(target.recentErrors)\t\(target.successes)/\(target.failures)")
                 }
             }
+            if !status.budgets.isEmpty {
+                Output.line("budgets:")
+                for budget in status.budgets {
+                    let period = budget.period == "day" ? "daily" : "monthly"
+                    Output.line(
+                        String(
+                            format: "  %@ %@: $%.4f left of $%.2f ($%.4f spent, $%.4f reserved), resets %@",
+                            budget.scope, period, budget.leftUSD, budget.limitUSD, budget.spentUSD, budget.reservedUSD, budget.resetsAt
+                        )
+                    )
+                }
+            }
             return true
         }
         throw ExitCode(code)

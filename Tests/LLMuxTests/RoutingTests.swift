@@ -267,7 +267,7 @@ struct RoutingTests {
 
     @Test func hedgeDoesNotStartTheSecondTargetWhenTheFirstIsQuick() async throws {
         try await TestDaemon.with(configure: { config, _ in
-            config.routes["smart"] = Self.route("smart", ["first", "second"], strategy: .hedge(delayMs: 2000))
+            config.routes["smart"] = Self.route("smart", ["first", "second"], strategy: .hedge(delayMs: 10_000))
         }) { daemon in
             daemon.mock.setScript(MockScript(chunks: ["one"]), forModel: "first")
             let log = try await chat(daemon)

@@ -127,8 +127,9 @@ struct GracefulShutdownTests {
                         signalled = true
                         kill(daemon.pid, SIGTERM)
                         try await Task.sleep(for: .milliseconds(100))
-                        // A new request during the grace period is refused.
-                        try await connection.send(line: chatLine("late", model: "demo/x"))
+                        // A new request during the grace period is refused. (With a short grace on a loaded
+                        // machine the daemon may already have closed the connection: then there is no answer.)
+                        try? await connection.send(line: chatLine("late", model: "demo/x"))
                     }
                     if log.terminal("long") != nil && !late.isEmpty { break }
                 }
