@@ -210,6 +210,9 @@ let package = Package(
             dependencies: [
                 "LLMuxClient",
                 "LLMuxConfig",
+                "LLMuxCost",
+                "LLMuxLedger",
+                .product(name: "Logging", package: "swift-log"),
                 "LLMuxCommandLine",
                 "LLMuxWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -421,12 +421,9 @@ public struct ConfigLoader: Sendable {
             guard targets.count >= 2 else { throw fail(at + ["targets"], "the hedge strategy needs at least two targets") }
             strategy = .hedge(delayMs: delay)
         case "cost":
-            throw fail(
-                at + ["strategy"],
-                "the cost strategy is not available yet: it needs the price table, which this llmux version does not have; use fallback, weighted, latency or hedge"
-            )
+            strategy = .cost
         default:
-            throw fail(at + ["strategy"], "unknown strategy '\(strategyName)'; use fallback, weighted, latency or hedge")
+            throw fail(at + ["strategy"], "unknown strategy '\(strategyName)'; use fallback, weighted, latency, hedge or cost")
         }
         if table["weights"] != nil, case .weighted = strategy {} else if table["weights"] != nil {
             throw fail(at + ["weights"], "weights apply to the weighted strategy only")

@@ -14,9 +14,13 @@ public struct RouteConfig: Sendable, Hashable {
         /// In order, but when the running attempt has produced no token after
         /// `delayMs`, the next target is started beside it; the first token wins.
         case hedge(delayMs: Int)
+        /// Cheapest estimated cost for the request first (its prompt and
+        /// `max_tokens` at each target's prices); unpriced targets last.
+        case cost
 
         public var name: String {
             switch self {
+            case .cost: return "cost"
             case .fallback: return "fallback"
             case .weighted: return "weighted"
             case .latency: return "latency"

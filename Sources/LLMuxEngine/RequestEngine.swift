@@ -61,13 +61,30 @@ public final class RequestEngine: Sendable {
         self.logger = logger
     }
 
+    /// The `cost` strategy's order: estimated cost of this request at each
+    /// target (as in `worstCase`), cheapest first; unpriced targets last, in
+    /// configured order.
+    func cheapestFirst(_ request: ChatRequest, _ targets: [RouteTarget]) -> [RouteTarget] {
+        let prompt = Double(CostCalculator.estimatedPromptTokens(request))
+        let maxTokens = Double(self.maxTokens(request))
+        return targets.enumerated().map { index, target -> (Double, Int, RouteTarget) in
+            guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return (.infinity, index, target) }
+            return (prompt * price.inputPerMillion + maxTokens * price.outputPerMillion, index, target)
+        }
+        .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        .map(\.2)
+    }
+
+    func maxTokens(_ request: ChatRequest) -> Int {
+        (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init) ?? self.config.budgets.defaultMaxTokens
+    }
+
     /// The most a request can cost on its route: the estimated prompt at the
     /// input price plus `max_tokens` (or `max_completion_tokens`, else the
     /// budgets' `default_max_tokens`) at the output price, for the dearest target.
     func worstCase(_ request: ChatRequest, _ plan: RoutePlan) -> Double {
         let prompt = Double(CostCalculator.estimatedPromptTokens(request))
-        let maxTokens = (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
-            ?? self.config.budgets.defaultMaxTokens
+        let maxTokens = self.maxTokens(request)
         return plan.route.targets.compactMap { self.prices.price(provider: $0.provider, model: $0.upstreamModel) }
             .map { (prompt * $0.inputPerMillion + Double(maxTokens) * $0.outputPerMillion) / 1_000_000 }
             .max() ?? 0
@@ -146,7 +163,8 @@ public final class RequestEngine: Sendable {
             shared: shared,
             logger: logger
         )
-        let outcome = await execution.run(order: self.planner.order(plan.route))
+        let order = plan.route.strategy == .cost ? self.cheapestFirst(request, plan.route.targets) : self.planner.order(plan.route)
+        let outcome = await execution.run(order: order)
 
         let total = ContinuousClock.now - started
         let fallbackTarget = plan.route.targets[0]
@@ -195,16 +213,17 @@ public final class RequestEngine: Sendable {
             let target = target ?? fallbackTarget
             let usage = usage(result)
             let cost = cost(usage, target)
-            if let reservation { self.budgets?.settle(reservation, actual: cost.usd) }
-            record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
             self.metrics.requestFinished(
                 route: plan.routeName,
                 provider: target.provider,
                 outcome: finishReason,
                 timeToFirstToken: result?.ttft,
                 inputTokens: usage.inputTokens,
-                outputTokens: usage.outputTokens
+                outputTokens: usage.outputTokens,
+                costUSD: cost.usd
             )
+            if let reservation { self.budgets?.settle(reservation, actual: cost.usd) }
+            record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
             logger.info(
                 "request done",
                 metadata: ["outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)"]
@@ -234,7 +253,8 @@ public final class RequestEngine: Sendable {
                 outcome: error.code.rawValue,
                 timeToFirstToken: delivered?.ttft,
                 inputTokens: delivered?.usage?.inputTokens,
-                outputTokens: delivered?.usage?.outputTokens
+                outputTokens: delivered?.usage?.outputTokens,
+                costUSD: delivered.flatMap { $0.delivered ? cost(usage($0), target).usd : nil }
             )
             var error = error
             error.attempts = outcome.attempts

@@ -33,7 +33,8 @@ public final class RequestMetrics: Sendable {
         outcome: String,
         timeToFirstToken: Duration?,
         inputTokens: Int?,
-        outputTokens: Int?
+        outputTokens: Int?,
+        costUSD: Double? = nil
     ) {
         self.inFlight.decrement()
         let route = route ?? ""
@@ -50,6 +51,10 @@ public final class RequestMetrics: Sendable {
         if let inputTokens, inputTokens > 0 {
             Counter(label: "llmux_tokens_total", dimensions: [("provider", provider), ("kind", "input")], factory: self.factory)
                 .increment(by: inputTokens)
+        }
+        if let costUSD, costUSD > 0 {
+            FloatingPointCounter(label: "llmux_cost_usd_total", dimensions: [("route", route), ("provider", provider)], factory: self.factory)
+                .increment(by: costUSD)
         }
         if let outputTokens, outputTokens > 0 {
             Counter(label: "llmux_tokens_total", dimensions: [("provider", provider), ("kind", "output")], factory: self.factory)

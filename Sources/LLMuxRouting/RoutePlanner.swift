@@ -19,7 +19,8 @@ public struct RoutePlanner: Sendable {
 
     public func order(_ route: RouteConfig, using generator: inout some RandomNumberGenerator) -> [RouteTarget] {
         switch route.strategy {
-        case .fallback, .hedge:
+        case .fallback, .hedge, .cost:
+            // `cost` needs the request and the prices: the engine orders it.
             return route.targets
         case .weighted(let weights):
             return Self.weightedOrder(route.targets, weights: weights, using: &generator)

@@ -153,3 +153,81 @@ struct BudgetTests {
         }
     }
 }
+
+@Suite("llmux usage")
+struct UsageCommandTests {
+    @Test func usageByModelMatchesTokensTimesPriceAndTheDoneFrames() async throws {
+        try await TestDaemon.with(configure: { config, _ in
+            config.prices["mock/default"] = PriceOverride(inputPerMillion: 3, outputPerMillion: 15)
+        }) { daemon in
+            daemon.mock.setDefaultScript(MockScript(chunks: ["alpha ", "beta ", "gamma"]))
+            var doneCost = 0.0
+            var tokens = (input: 0, output: 0)
+            try await daemon.connect { connection in
+                for index in 0..<3 {
+                    try await connection.send(line: chatLine("u\(index)"))
+                    let log = try await FrameLog.read(from: connection, until: ["u\(index)"])
+                    guard case .done(let done)? = log.terminal("u\(index)") else { Issue.record("expected done"); return }
+                    doneCost += done.cost?.usd ?? 0
+                    tokens.input += done.usage?.inputTokens ?? 0
+                    tokens.output += done.usage?.outputTokens ?? 0
+                }
+            }
+            var environment = cleanEnvironment()
+            environment["XDG_STATE_HOME"] = daemon.directory + "/state"
+            environment["XDG_CONFIG_HOME"] = daemon.directory + "/config"
+            var report: JSONValue?
+            for _ in 0..<40 {
+                let result = try await ChildProcess.run(Executables.llmux, ["usage", "--by", "model", "--json"], environment: environment)
+                report = try? JSONValue.parse(result.stdout)
+                if report?["total"]?["requests"]?.intValue == 3 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let row = try #require(report?["rows"]?.arrayValue?.first)
+            #expect(row["key"] == "mock/default")
+            #expect(row["requests"]?.intValue == 3)
+            #expect(row["input_tokens"]?.intValue == Int64(tokens.input))
+            #expect(row["output_tokens"]?.intValue == Int64(tokens.output))
+            let expected = (Double(tokens.input) * 3 + Double(tokens.output) * 15) / 1_000_000
+            let cost = try #require(row["cost_usd"]?.doubleValue)
+            #expect(abs(cost - expected) < 1e-9, "\(cost) vs \(expected)")
+            #expect(abs(cost - doneCost) < 1e-9, "the ledger and the done frames disagree")
+            #expect(row["estimated_cost_usd"]?.doubleValue == 0)
+
+            // Plain output when piped, CSV on request; bad options are usage errors.
+            let plain = try await ChildProcess.run(Executables.llmux, ["usage", "--by", "provider"], environment: environment)
+            #expect(plain.status == 0)
+            #expect(plain.stdout.contains("provider\trequests\tinput\toutput"), "\(plain.stdout)")
+            #expect(plain.stdout.contains("mock\t3\t"), "\(plain.stdout)")
+            let csv = try await ChildProcess.run(Executables.llmux, ["usage", "--csv", "--since", "1d"], environment: environment)
+            #expect(csv.stdout.hasPrefix("day,requests,input_tokens"), "\(csv.stdout)")
+            let bad = try await ChildProcess.run(Executables.llmux, ["usage", "--by", "week"], environment: environment)
+            #expect(bad.status == 2)
+        }
+    }
+
+    @Test func groupingAndPeriods() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        func entry(_ day: Int, _ model: String, cost: Double?, estimated: Bool = false) -> LedgerEntry {
+            let start = calendar.date(from: DateComponents(year: 2026, month: 11, day: day, hour: 10))!
+            return LedgerEntry(
+                requestID: "r", startedAt: start, endedAt: start, client: "c", peerPID: nil, peerUID: nil, route: nil,
+                provider: "p", model: model, inputTokens: 10, outputTokens: 5, cachedTokens: 2, reasoningTokens: 1,
+                costUSD: cost, estimated: estimated, outcome: "stop", ttftMs: nil, durationMs: 1, attempts: []
+            )
+        }
+        let entries = [entry(24, "a", cost: 0.5), entry(24, "b", cost: nil), entry(25, "a", cost: 0.25, estimated: true)]
+        let byDay = UsageReport(entries: entries, by: .day, calendar: calendar)
+        #expect(byDay.rows.map(\.key) == ["2026-11-24", "2026-11-25"])
+        #expect(byDay.rows[0].requests == 2 && byDay.rows[0].unpricedRequests == 1)
+        #expect(byDay.total.costUSD == 0.75 && byDay.total.estimatedCostUSD == 0.25)
+        let byModel = UsageReport(entries: entries, by: .model, calendar: calendar)
+        #expect(byModel.rows.map(\.key) == ["p/a", "p/b"])
+        #expect(byModel.rows[0].inputTokens == 20)
+        let now = calendar.date(from: DateComponents(year: 2026, month: 11, day: 25, hour: 12))!
+        #expect(UsageReport.parseSince("7d", now: now) == now.addingTimeInterval(-7 * 86_400))
+        #expect(UsageReport.parseSince("2026-11-01", calendar: calendar) == calendar.date(from: DateComponents(year: 2026, month: 11, day: 1)))
+        #expect(UsageReport.parseSince("yesterday") == nil)
+    }
+}

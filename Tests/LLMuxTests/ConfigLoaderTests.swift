@@ -65,7 +65,6 @@ struct ConfigLoaderTests {
         BadConfig(text: "this is = = not toml\n", line: 1, key: nil, fragment: "invalid TOML"),
         BadConfig(text: "log_level = \"loud\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "log_level", fragment: "must be one of"),
         BadConfig(text: "", line: nil, key: nil, fragment: "no providers"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"cost\"\n", line: 5, key: "routes.r.strategy", fragment: "cost strategy is not available"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"random\"\n", line: 5, key: "routes.r.strategy", fragment: "unknown strategy"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"b/x\"]\n", line: 4, key: "routes.r.targets", fragment: "provider 'b'"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = []\n", line: 4, key: "routes.r.targets", fragment: "empty"),

@@ -258,6 +258,7 @@ struct HTTPFrontTests {
                 name: "smart",
                 targets: [RouteTarget(provider: "mock", upstreamModel: "down"), RouteTarget(provider: "mock", upstreamModel: "up")]
             )
+            config.prices["mock/up"] = PriceOverride(inputPerMillion: 1_000, outputPerMillion: 1_000)
         }) { daemon in
             daemon.mock.setScript(.httpError(503), forModel: "down")
             _ = try await send(daemon, "/v1/chat/completions", body: Self.chatBody(model: "smart", stream: true))
@@ -277,6 +278,7 @@ struct HTTPFrontTests {
             #expect(lines.contains(#"llmux_time_to_first_token_seconds_count{route="smart",provider="mock"} 1"#))
             #expect(lines.contains("llmux_requests_in_flight 0.0"))
             #expect(lines.contains { $0.hasPrefix(#"llmux_tokens_total{provider="mock",kind="output"}"#) })
+            #expect(lines.contains { $0.hasPrefix(#"llmux_cost_usd_total{route="smart",provider="mock"}"#) }, "\(metrics.body)")
         }
     }
 

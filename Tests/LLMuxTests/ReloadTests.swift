@@ -161,7 +161,7 @@ struct ReloadTests {
             #expect(listed.contains("smart\troute (fallback): local/echo"), "\(listed)")
 
             // `llmux reload` with a broken file: exit 78, file and line, nothing changes.
-            try (base + "[routes.smart]\ntargets = [\"local/echo\"]\nstrategy = \"cost\"\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+            try (base + "[routes.smart]\ntargets = [\"local/echo\"]\nstrategy = \"cheapest\"\n").write(toFile: configFile, atomically: true, encoding: .utf8)
             let broken = try await ChildProcess.run(Executables.llmux, ["reload"], environment: home.environment)
             #expect(broken.status == 78, "\(broken.stderr)")
             #expect(broken.stderr.contains("config.toml:6: routes.smart.strategy"), "\(broken.stderr)")

@@ -366,3 +366,28 @@ struct RoutingTests {
         }
     }
 }
+
+@Suite("Cost strategy")
+struct CostStrategyTests {
+    @Test func cheapestEstimatedTargetGoesFirst() async throws {
+        try await TestDaemon.with(configure: { config, _ in
+            config.prices["mock/dear"] = PriceOverride(inputPerMillion: 10, outputPerMillion: 30)
+            config.prices["mock/cheap"] = PriceOverride(inputPerMillion: 0.1, outputPerMillion: 0.4)
+            config.routes["thrifty"] = RouteConfig(
+                name: "thrifty",
+                targets: ["unpriced", "dear", "cheap"].map { RouteTarget(provider: "mock", upstreamModel: $0) },
+                strategy: .cost
+            )
+        }) { daemon in
+            daemon.mock.setScript(.httpError(503), forModel: "cheap")
+            let log = try await daemon.connect { connection in
+                try await connection.send(line: chatLine("c", model: "thrifty"))
+                return try await FrameLog.read(from: connection, until: ["c"])
+            }
+            guard case .done(let done)? = log.terminal("c") else { Issue.record("expected done"); return }
+            // cheap (failing) first, then dear; the unpriced target comes last.
+            #expect(done.attempts.map(\.target) == ["mock/cheap", "mock/dear"])
+            #expect(done.model == "dear")
+        }
+    }
+}
