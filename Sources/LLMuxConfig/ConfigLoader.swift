@@ -59,6 +59,7 @@ public struct ConfigLoader: Sendable {
             }
             config.providers[known.name] = ProviderConfig(
                 name: known.name,
+                kind: known.kind,
                 baseURL: baseURL,
                 keySource: .environment(known.keyVariable)
             )

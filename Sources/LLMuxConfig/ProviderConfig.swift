@@ -3,6 +3,8 @@ public struct ProviderConfig: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// Any OpenAI-compatible chat-completions endpoint.
         case openai
+        /// Anthropic's Messages API (`/v1/messages`, `x-api-key`).
+        case anthropic
     }
 
     /// Where the provider's API key comes from.

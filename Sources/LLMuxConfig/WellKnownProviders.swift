@@ -5,10 +5,12 @@ public struct WellKnownProvider: Sendable, Hashable {
     public var keyVariable: String
     public var baseURL: String
     public var defaultModel: String
+    public var kind: ProviderConfig.Kind = .openai
 
     /// In priority order: the first one found gives the default model.
     public static let all: [WellKnownProvider] = [
         .init(name: "openai", keyVariable: "OPENAI_API_KEY", baseURL: "https://api.openai.com/v1", defaultModel: "gpt-4o-mini"),
+        .init(name: "anthropic", keyVariable: "ANTHROPIC_API_KEY", baseURL: "https://api.anthropic.com/v1", defaultModel: "claude-3-5-haiku-latest", kind: .anthropic),
         .init(name: "openrouter", keyVariable: "OPENROUTER_API_KEY", baseURL: "https://openrouter.ai/api/v1", defaultModel: "openai/gpt-4o-mini"),
         .init(name: "groq", keyVariable: "GROQ_API_KEY", baseURL: "https://api.groq.com/openai/v1", defaultModel: "llama-3.1-8b-instant"),
         .init(name: "deepseek", keyVariable: "DEEPSEEK_API_KEY", baseURL: "https://api.deepseek.com/v1", defaultModel: "deepseek-chat"),

@@ -23,6 +23,8 @@ struct AttemptResult: Sendable {
     var delivered: Bool { self.nextSeq > 0 }
     /// UTF-8 bytes of text, reasoning and tool-call arguments delivered (for usage estimates).
     var outputBytes = 0
+    /// The tool calls delivered, assembled: full arguments per call, by ordinal.
+    var toolCalls: [Int: ToolCallFragment] = [:]
     /// From the request's start to this attempt's first delta.
     var ttft: Duration?
     var usage: Usage?
@@ -138,7 +140,7 @@ struct AttemptRunner: Sendable {
             ),
             start: attemptStart
         )
-        let upstream = OpenAIChatProvider(httpClient: self.clients.client(for: provider))
+        let upstream = UpstreamChatClient(httpClient: self.clients.client(for: provider))
         let (attempt, timeout) = await withTaskGroup(of: Child.self) { group -> (AttemptResult, TimeoutPhase?) in
             group.addTask {
                 .attempt(
@@ -212,7 +214,7 @@ struct AttemptRunner: Sendable {
         target: RouteTarget,
         provider: ProviderConfig,
         apiKey: Secret?,
-        upstream: OpenAIChatProvider,
+        upstream: UpstreamChatClient,
         watchdog: RequestWatchdog,
         shared: Shared,
         logger: Logger,
@@ -251,6 +253,13 @@ struct AttemptRunner: Sendable {
                         result.nextSeq += 1
                         result.outputBytes += (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
                             + toolCalls.reduce(0) { $0 + ($1.arguments?.utf8.count ?? 0) + ($1.name?.utf8.count ?? 0) }
+                        for fragment in toolCalls {
+                            var call = result.toolCalls[fragment.index] ?? ToolCallFragment(index: fragment.index, arguments: "")
+                            if let id = fragment.id { call.id = id }
+                            if let name = fragment.name { call.name = name }
+                            call.arguments = (call.arguments ?? "") + (fragment.arguments ?? "")
+                            result.toolCalls[fragment.index] = call
+                        }
                     case .finish(let reason):
                         result.finishReason = reason
                         result.complete = true

@@ -240,7 +240,8 @@ public final class RequestEngine: Sendable {
                         timing: Timing(ttftMs: result?.ttft.map(RouteExecution.milliseconds), totalMs: RouteExecution.milliseconds(total)),
                         attempts: outcome.attempts,
                         cost: cost,
-                        downgradedFrom: downgradedFrom
+                        downgradedFrom: downgradedFrom,
+                        toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! }
                     )
                 )
             )

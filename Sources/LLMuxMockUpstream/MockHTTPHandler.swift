@@ -15,6 +15,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         /// A content delta, rendered as a chunk when it is written.
         case content(String)
         case data(String)
+        /// `event: NAME` then `data: ...` (Anthropic's framing).
+        case event(String, String)
         case comment(String)
         case reset
         case stall
@@ -85,7 +87,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
             self.respond(status: .ok, body: #"{"object":"list","data":[{"id":"mock","object":"model","created":0,"owned_by":"llmux-mock"}]}"#, context: context)
             return
         }
-        guard head.method == .POST && path.hasSuffix("/chat/completions") else {
+        let anthropic = path.hasSuffix("/messages")
+        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic) else {
             self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
             return
         }
@@ -107,7 +110,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
         if script.status != 200 {
             var headers = HTTPHeaders()
             for (name, value) in script.headers { headers.add(name: name, value: value) }
-            self.respond(status: HTTPResponseStatus(statusCode: script.status), body: script.errorBody, headers: headers, context: context)
+            let body = anthropic
+                ? (["type": "error", "error": ["type": .string(Self.anthropicErrorType(script.status)), "message": "mock error"]] as JSONValue).jsonString
+                : script.errorBody
+            self.respond(status: HTTPResponseStatus(statusCode: script.status), body: body, headers: headers, context: context)
             return
         }
         switch script.fault {
@@ -127,7 +133,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         context.flush()
         let includeUsage = json["stream_options"]?["include_usage"]?.boolValue ?? false
-        let steps = Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
+        let steps = anthropic
+            ? Self.anthropicSteps(for: script, model: model ?? "mock", request: json)
+            : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
         self.run(steps[...], context: context)
     }
 
@@ -181,6 +189,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 buffer.writeStaticString("\n\n")
                 context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
                 wroteSinceFlush = true
+            case .event(let name, let payload):
+                let buffer = context.channel.allocator.buffer(string: "event: \(name)\ndata: \(payload)\n\n")
+                context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                wroteSinceFlush = true
             case .comment(let text):
                 let buffer = context.channel.allocator.buffer(string: ": \(text)\n\n")
                 context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -209,6 +221,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         var steps: [(delayMs: Int, step: Step)] = []
         steps.append((0, .data(Self.chunkJSON(model: model, delta: ["role": "assistant", "content": ""]))))
         for _ in 0..<script.keepAliveComments { steps.append((0, .comment("keep-alive"))) }
+        for piece in script.reasoningChunks {
+            steps.append((script.intervalMs, .data(Self.chunkJSON(model: model, delta: ["reasoning_content": .string(piece)]))))
+        }
         for (index, text) in chunks.enumerated() {
             if let fault = script.fault, let faultStep = Self.faultStep(fault, at: index) {
                 steps.append((index == 0 ? script.firstTokenDelayMs : script.intervalMs, faultStep))
@@ -251,6 +266,99 @@ final class MockHTTPHandler: ChannelInboundHandler {
             steps.append((0, .data(object.jsonString)))
         }
         if script.sendDone { steps.append((0, .data("[DONE]"))) }
+        steps.append((0, .finish))
+        return steps
+    }
+
+    static func anthropicErrorType(_ status: Int) -> String {
+        switch status {
+        case 400: return "invalid_request_error"
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 404: return "not_found_error"
+        case 413: return "request_too_large"
+        case 429: return "rate_limit_error"
+        case 529: return "overloaded_error"
+        default: return "api_error"
+        }
+    }
+
+    /// An Anthropic Messages stream: message_start (usage with cache tokens), an
+    /// optional thinking block, a text block, one tool_use block per tool call
+    /// (input_json_delta pieces), a ping, message_delta with the stop reason and
+    /// the cumulative output tokens, message_stop. `errorEventAfterChunks` sends
+    /// an `overloaded_error` event instead of the rest.
+    private static func anthropicSteps(for script: MockScript, model: String, request: JSONValue) -> [(delayMs: Int, step: Step)] {
+        var chunks = script.chunks
+        if chunks.isEmpty && script.toolCalls.isEmpty {
+            chunks = Self.words("echo: \(Self.lastUserText(request) ?? "")")
+        }
+        func event(_ type: String, _ fields: [String: JSONValue]) -> Step {
+            var object = fields
+            object["type"] = .string(type)
+            return .event(type, JSONValue.object(object).jsonString)
+        }
+        let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+        var steps: [(delayMs: Int, step: Step)] = []
+        steps.append((0, event("message_start", [
+            "message": [
+                "id": "msg_mock", "type": "message", "role": "assistant", "model": .string(model), "content": [],
+                "usage": [
+                    "input_tokens": .int(Int64(promptTokens)), "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": .int(Int64(script.cachedTokens)), "output_tokens": 1,
+                ],
+            ],
+        ])))
+        var block = 0
+        var output = 0
+        var delay = script.firstTokenDelayMs
+        if !script.reasoningChunks.isEmpty {
+            steps.append((0, event("content_block_start", ["index": .int(Int64(block)), "content_block": ["type": "thinking", "thinking": ""]])))
+            for piece in script.reasoningChunks {
+                steps.append((delay, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "thinking_delta", "thinking": .string(piece)]])))
+                delay = script.intervalMs
+                output += 1
+            }
+            steps.append((0, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "signature_delta", "signature": "c2lnbmF0dXJl"]])))
+            steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
+            block += 1
+        }
+        if !chunks.isEmpty {
+            steps.append((0, event("content_block_start", ["index": .int(Int64(block)), "content_block": ["type": "text", "text": ""]])))
+            for (index, text) in chunks.enumerated() {
+                if case .errorEventAfterChunks(let k, let message)? = script.fault, k == index {
+                    steps.append((delay, event("error", ["error": ["type": "overloaded_error", "message": .string(message)]])))
+                    steps.append((0, .finish))
+                    return steps
+                }
+                steps.append((delay, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "text_delta", "text": .string(text)]])))
+                delay = script.intervalMs
+                output += 1
+            }
+            steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
+            block += 1
+        }
+        steps.append((0, event("ping", [:])))
+        for call in script.toolCalls {
+            steps.append((delay, event("content_block_start", [
+                "index": .int(Int64(block)),
+                "content_block": ["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": [:]],
+            ])))
+            delay = script.intervalMs
+            let middle = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
+            for piece in ["", String(call.arguments[..<middle]), String(call.arguments[middle...])] {
+                steps.append((script.intervalMs, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "input_json_delta", "partial_json": .string(piece)]])))
+                output += 1
+            }
+            steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
+            block += 1
+        }
+        let stopReason = script.toolCalls.isEmpty ? (script.finishReason == "length" ? "max_tokens" : "end_turn") : "tool_use"
+        steps.append((0, event("message_delta", [
+            "delta": ["stop_reason": .string(stopReason), "stop_sequence": .null],
+            "usage": ["output_tokens": .int(Int64(output))],
+        ])))
+        steps.append((0, event("message_stop", [:])))
         steps.append((0, .finish))
         return steps
     }

@@ -45,6 +45,10 @@ public struct MockScript: Sendable, Hashable {
     /// with id, type and name (arguments ""), then the arguments in two pieces.
     /// With tool calls the finish reason is `tool_calls`.
     public var toolCalls: [MockToolCall] = []
+    /// Reasoning pieces streamed before the text (OpenAI: `reasoning_content`; Anthropic: a thinking block).
+    public var reasoningChunks: [String] = []
+    /// Prompt tokens reported as served from the cache (Anthropic: `cache_read_input_tokens`).
+    public var cachedTokens = 0
 
     public init(
         status: Int = 200,

@@ -10,16 +10,14 @@ import LLMuxWire
 /// reference §3: no `object` check, empty or missing `choices`, usage on any
 /// chunk (or inside `x_groq`), reasoning as `reasoning_content` or
 /// `reasoning`, whole tool calls in one fragment, unknown keys and finish reasons.
-public struct OpenAIStreamInterpreter: Sendable {
-    public enum Failure: Error, Sendable, Hashable {
-        case invalidJSON(String)
-    }
+public struct OpenAIStreamInterpreter: StreamInterpreter {
+    public typealias Failure = StreamInterpreterFailure
 
     private let decoder = JSONDecoder()
 
     public init() {}
 
-    public func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
+    public mutating func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
         let data = event.data
         if data == "[DONE]" { return [.end] }
         // Some servers name their events; only errors are meaningful then.

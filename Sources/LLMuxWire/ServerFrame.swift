@@ -115,6 +115,19 @@ extension ServerFrame {
             Self.encode(attempts: done.attempts, with: &w)
             if let cost = done.cost { Self.encode(cost: cost, with: &w) }
             if let from = done.downgradedFrom { w.field("downgraded_from", from) }
+            if !done.toolCalls.isEmpty {
+                w.key("tool_calls")
+                w.beginArray()
+                for call in done.toolCalls {
+                    w.beginObject()
+                    w.field("index", call.index)
+                    if let id = call.id { w.field("id", id) }
+                    if let name = call.name { w.field("name", name) }
+                    w.field("arguments", call.arguments ?? "")
+                    w.endObject()
+                }
+                w.endArray()
+            }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -440,7 +453,10 @@ extension ServerFrame {
                         timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
                         attempts: self.attemptRecords ?? [],
                         cost: self.requestCost,
-                        downgradedFrom: self.downgraded_from
+                        downgradedFrom: self.downgraded_from,
+                        toolCalls: (self.tool_calls ?? []).map {
+                            ToolCallFragment(index: $0.index, id: $0.id, name: $0.name, arguments: $0.arguments)
+                        }
                     )
                 )
             case "error":

@@ -86,6 +86,8 @@ public struct DoneFrame: Sendable, Hashable {
     public var cost: RequestCost?
     /// The route the request named, when a budget sent it to `route` (its `on_budget` downgrade) instead.
     public var downgradedFrom: String?
+    /// The tool calls of the answer, assembled (full `arguments` text), in ordinal order.
+    public var toolCalls: [ToolCallFragment]
 
     public init(
         id: String,
@@ -97,8 +99,10 @@ public struct DoneFrame: Sendable, Hashable {
         timing: Timing,
         attempts: [AttemptRecord] = [],
         cost: RequestCost? = nil,
-        downgradedFrom: String? = nil
+        downgradedFrom: String? = nil,
+        toolCalls: [ToolCallFragment] = []
     ) {
+        self.toolCalls = toolCalls
         self.cost = cost
         self.downgradedFrom = downgradedFrom
         self.id = id

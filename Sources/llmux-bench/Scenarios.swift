@@ -79,7 +79,7 @@ struct Scenarios: Sendable {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(ignoreUncleanSSLShutdown: false))
         defer { _ = client.shutdown() }
         let url = self.mock.baseURL + "/chat/completions"
-        let body = OpenAIChatProvider.requestBody(for: .userPrompt(id: "x", model: nil, prompt: "hi"), upstreamModel: model)
+        let body = UpstreamChatClient.requestBody(for: .userPrompt(id: "x", model: nil, prompt: "hi"), upstreamModel: model)
         return try await withThrowingTaskGroup(of: Samples.self) { group in
             let perWorker = count / concurrency
             for _ in 0..<concurrency {

@@ -6,10 +6,9 @@ import Testing
 
 @Suite("OpenAI-compatible stream interpretation and provider variants")
 struct OpenAIStreamInterpreterTests {
-    let interpreter = OpenAIStreamInterpreter()
-
     func events(_ data: String, event: String? = nil) throws -> [UpstreamEvent] {
-        try interpreter.interpret(SSEEvent(event: event, data: data))
+        var interpreter = OpenAIStreamInterpreter()
+        return try interpreter.interpret(SSEEvent(event: event, data: data))
     }
 
     @Test func doneMarker() throws {

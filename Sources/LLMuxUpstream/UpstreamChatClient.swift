@@ -13,11 +13,13 @@ public enum UpstreamProgress: Sendable {
     case bytes
 }
 
-/// Streams chat completions from an OpenAI-compatible endpoint.
+/// Streams chat completions from a provider: an OpenAI-compatible
+/// `/chat/completions` endpoint or Anthropic's `/messages`, each with its own
+/// request shape, headers and event interpreter, and one shared reading loop.
 ///
 /// One `stream` call is one upstream HTTP request. Cancelling the calling task
 /// cancels the request inside async-http-client, which closes the connection.
-public struct OpenAIChatProvider: Sendable {
+public struct UpstreamChatClient: Sendable {
     public static let userAgent = "llmux/\(LLMuxVersion.current)"
     /// The most of an error body that is read to build a message.
     static let maxErrorBodyBytes = 64 * 1024
@@ -43,9 +45,13 @@ public struct OpenAIChatProvider: Sendable {
     }
 
     public static func chatCompletionsURL(baseURL: String) -> String {
+        Self.endpoint(baseURL: baseURL, path: "/chat/completions")
+    }
+
+    static func endpoint(baseURL: String, path: String) -> String {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        return base + "/chat/completions"
+        return base + path
     }
 
     /// Runs one request. `onEvent` receives every normalized event in order;
@@ -60,15 +66,25 @@ public struct OpenAIChatProvider: Sendable {
         onProgress: @Sendable (UpstreamProgress) -> Void,
         onEvent: (UpstreamEvent) async throws -> Void
     ) async throws {
-        var http = HTTPClientRequest(url: Self.chatCompletionsURL(baseURL: provider.baseURL))
+        var http: HTTPClientRequest
+        var interpreter: any StreamInterpreter
+        switch provider.kind {
+        case .openai:
+            http = HTTPClientRequest(url: Self.chatCompletionsURL(baseURL: provider.baseURL))
+            if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+            http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
+            interpreter = OpenAIStreamInterpreter()
+        case .anthropic:
+            http = HTTPClientRequest(url: Self.endpoint(baseURL: provider.baseURL, path: "/messages"))
+            if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
+            http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
+            http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
+            interpreter = AnthropicStreamInterpreter()
+        }
         http.method = .POST
         http.headers.add(name: "content-type", value: "application/json")
         http.headers.add(name: "accept", value: "text/event-stream")
         http.headers.add(name: "user-agent", value: Self.userAgent)
-        if let apiKey {
-            http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())")
-        }
-        http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
 
         let response: HTTPClientResponse
         do {
@@ -92,7 +108,6 @@ public struct OpenAIChatProvider: Sendable {
         }
 
         var parser = SSEParser(limits: self.sseLimits)
-        let interpreter = OpenAIStreamInterpreter()
         var events: [SSEEvent] = []
         var sawFinish = false
         var sawDone = false

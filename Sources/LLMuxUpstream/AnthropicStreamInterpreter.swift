@@ -1,0 +1,175 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import LLMuxWire
+
+/// Turns Anthropic Messages stream events into `UpstreamEvent`s (upstream
+/// reference §4): text deltas as text, thinking as reasoning, each `tool_use`
+/// block as the next tool ordinal (0, 1, ...; not the block index) with its
+/// `partial_json` pieces as argument fragments and never the initial `{}`,
+/// `stop_reason` as an OpenAI finish reason, and usage with cache tokens.
+/// `ping`, `signature_delta` and unknown events are ignored.
+public struct AnthropicStreamInterpreter: StreamInterpreter {
+    private var toolOrdinals: [Int: Int] = [:]
+    private var nextTool = 0
+    private var inputTokens = 0
+    private var cacheCreation = 0
+    private var cacheRead = 0
+    private var outputTokens = 0
+    private let decoder = JSONDecoder()
+
+    public init() {}
+
+    public mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+        let body: Event
+        do {
+            body = try self.decoder.decode(Event.self, from: Data(event.data.utf8))
+        } catch {
+            throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
+        }
+        switch body.type ?? event.event ?? "" {
+        case "message_start":
+            if let usage = body.message?.usage { self.absorb(usage) }
+            return [.usage(self.usage)]
+        case "content_block_start":
+            guard let block = body.contentBlock, let index = body.index else { return [] }
+            switch block.type {
+            case "tool_use":
+                let ordinal = self.nextTool
+                self.nextTool += 1
+                self.toolOrdinals[index] = ordinal
+                return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, id: block.id, name: block.name)])]
+            case "text":
+                guard let text = block.text, !text.isEmpty else { return [] }
+                return [.delta(text: text, reasoning: nil, toolCalls: [])]
+            case "thinking":
+                guard let thinking = block.thinking, !thinking.isEmpty else { return [] }
+                return [.delta(text: nil, reasoning: thinking, toolCalls: [])]
+            default:
+                return []
+            }
+        case "content_block_delta":
+            guard let delta = body.delta else { return [] }
+            switch delta.type {
+            case "text_delta":
+                guard let text = delta.text, !text.isEmpty else { return [] }
+                return [.delta(text: text, reasoning: nil, toolCalls: [])]
+            case "thinking_delta":
+                guard let thinking = delta.thinking, !thinking.isEmpty else { return [] }
+                return [.delta(text: nil, reasoning: thinking, toolCalls: [])]
+            case "input_json_delta":
+                guard let json = delta.partialJSON, !json.isEmpty, let index = body.index, let ordinal = self.toolOrdinals[index] else { return [] }
+                return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, arguments: json)])]
+            default:
+                return []
+            }
+        case "message_delta":
+            var events: [UpstreamEvent] = []
+            if let usage = body.usage {
+                self.absorb(usage)
+                events.append(.usage(self.usage))
+            }
+            if let reason = body.delta?.stopReason { events.append(.finish(reason: Self.finishReason(reason))) }
+            return events
+        case "message_stop":
+            return [.end]
+        case "error":
+            let message = body.error?.message ?? "unspecified error"
+            return [.error(message: body.error?.type.map { "\(message) (\($0))" } ?? message)]
+        default:
+            // ping, content_block_stop, and event types newer than this build.
+            return []
+        }
+    }
+
+    private mutating func absorb(_ usage: UsageBody) {
+        if let input = usage.inputTokens { self.inputTokens = input }
+        if let creation = usage.cacheCreationInputTokens { self.cacheCreation = creation }
+        if let read = usage.cacheReadInputTokens { self.cacheRead = read }
+        // Cumulative: the last count is the total.
+        if let output = usage.outputTokens { self.outputTokens = output }
+    }
+
+    /// Prompt tokens include both kinds of cache tokens; cached ones are the cache reads.
+    private var usage: Usage {
+        Usage(
+            inputTokens: self.inputTokens + self.cacheCreation + self.cacheRead,
+            outputTokens: self.outputTokens,
+            cachedTokens: self.cacheRead
+        )
+    }
+
+    static func finishReason(_ stopReason: String) -> String {
+        switch stopReason {
+        case "end_turn", "stop_sequence", "pause_turn": return "stop"
+        case "max_tokens", "model_context_window_exceeded": return "length"
+        case "tool_use": return "tool_calls"
+        case "refusal": return "content_filter"
+        default: return stopReason
+        }
+    }
+
+    // MARK: - Event shape (every field optional)
+
+    struct Event: Decodable {
+        var type: String?
+        var index: Int?
+        var message: Message?
+        var contentBlock: Block?
+        var delta: Delta?
+        var usage: UsageBody?
+        var error: ErrorBody?
+
+        enum CodingKeys: String, CodingKey {
+            case type, index, message, delta, usage, error
+            case contentBlock = "content_block"
+        }
+    }
+
+    struct Message: Decodable {
+        var usage: UsageBody?
+    }
+
+    struct Block: Decodable {
+        var type: String
+        var id: String?
+        var name: String?
+        var text: String?
+        var thinking: String?
+    }
+
+    struct Delta: Decodable {
+        var type: String?
+        var text: String?
+        var thinking: String?
+        var partialJSON: String?
+        var stopReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, text, thinking
+            case partialJSON = "partial_json"
+            case stopReason = "stop_reason"
+        }
+    }
+
+    struct UsageBody: Decodable {
+        var inputTokens: Int?
+        var outputTokens: Int?
+        var cacheCreationInputTokens: Int?
+        var cacheReadInputTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case cacheCreationInputTokens = "cache_creation_input_tokens"
+            case cacheReadInputTokens = "cache_read_input_tokens"
+        }
+    }
+
+    struct ErrorBody: Decodable {
+        var type: String?
+        var message: String?
+    }
+}
