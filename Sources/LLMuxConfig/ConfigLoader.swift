@@ -261,7 +261,10 @@ public struct ConfigLoader: Sendable {
     ) throws(ConfigError) -> ProviderConfig {
         try checkKeys(
             table,
-            allowed: ["kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts"],
+            allowed: [
+                "kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts",
+                "headers", "query", "deployment", "api_version",
+            ],
             at: at,
             fail
         )
@@ -324,6 +327,27 @@ public struct ConfigLoader: Sendable {
         var provider = ProviderConfig(name: name, kind: kind, baseURL: baseURL, keySource: sources.first ?? .none, http1Only: http1Only)
         provider.maxInflight = maxInflight
         provider.timeouts = timeouts
+        func stringTable(_ key: String) throws(ConfigError) -> [String: String] {
+            guard let value = table[key] else { return [:] }
+            guard let entries = value.table else { throw fail(at + [key], "must be a table of strings, for example { \"X-Title\" = \"llmux\" }") }
+            var result: [String: String] = [:]
+            for entry in entries.keys.sorted() {
+                guard let text = entries[entry]?.string, !entry.isEmpty else { throw fail(at + [key, entry], "must be a string") }
+                result[entry] = text
+            }
+            return result
+        }
+        provider.headers = try stringTable("headers")
+        let reserved = ["authorization", "x-api-key", "api-key", "content-type", "content-length", "host"]
+        if let clash = provider.headers.keys.first(where: { reserved.contains($0.lowercased()) }) {
+            throw fail(at + ["headers", clash], "llmux sets this header itself; give the key with api_key_env, api_key_file or api_key_cmd")
+        }
+        provider.query = try stringTable("query")
+        provider.deployment = try string(table, "deployment", at: at, fail)
+        provider.apiVersion = try string(table, "api_version", at: at, fail)
+        if kind != .azure, provider.deployment != nil || provider.apiVersion != nil {
+            throw fail(at + [provider.deployment != nil ? "deployment" : "api_version"], "applies to kind = \"azure\" only")
+        }
         return provider
     }
 

@@ -5,6 +5,8 @@ public struct ProviderConfig: Sendable, Hashable {
         case openai
         /// Anthropic's Messages API (`/v1/messages`, `x-api-key`).
         case anthropic
+        /// Azure OpenAI: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version=...`, `api-key` header.
+        case azure
     }
 
     /// Where the provider's API key comes from.
@@ -33,6 +35,17 @@ public struct ProviderConfig: Sendable, Hashable {
     public var timeouts: TimeoutOverrides = TimeoutOverrides()
     /// Most requests sent to this provider at once; more wait in its queue. `nil`: no limit.
     public var maxInflight: Int?
+    /// Extra request headers (for example OpenRouter's `HTTP-Referer` and `X-Title`).
+    public var headers: [String: String] = [:]
+    /// Extra query items appended to the endpoint URL.
+    public var query: [String: String] = [:]
+    /// Azure: the deployment; `nil` uses the requested model name as the deployment.
+    public var deployment: String?
+    /// Azure: the `api-version` query item.
+    public var apiVersion: String?
+
+    /// The Azure API version used when the config gives none.
+    public static let defaultAzureAPIVersion = "2024-10-21"
 
     public init(
         name: String,

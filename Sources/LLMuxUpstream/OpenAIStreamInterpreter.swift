@@ -28,10 +28,9 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
             throw .invalidJSON(Self.preview(data))
         }
         var events: [UpstreamEvent] = []
-        if let error = chunk.error, !error.isNull {
-            events.append(.error(message: Self.errorMessage(error)))
-            return events
-        }
+        // A chunk can carry output and an error together (OpenRouter's mid-stream
+        // errors, with finish_reason "error"): the output first, then the error.
+        let failure = chunk.error.flatMap { $0.isNull ? nil : Self.errorMessage($0) }
         if event.event == "error" {
             events.append(.error(message: data))
             return events
@@ -40,7 +39,9 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
         for choice in chunk.choices ?? [] where (choice.index ?? 0) == 0 {
             if let delta = choice.delta {
                 let text = delta.content.flatMap { $0.isEmpty ? nil : $0 } ?? delta.refusal.flatMap { $0.isEmpty ? nil : $0 }
-                let reasoning = (delta.reasoningContent ?? delta.reasoning).flatMap { $0.isEmpty ? nil : $0 }
+                // reasoning_details (OpenRouter) only when neither plain field carries the same text.
+                let details = (delta.reasoningDetails ?? []).compactMap { $0.text ?? $0.summary }.joined()
+                let reasoning = (delta.reasoningContent ?? delta.reasoning ?? (details.isEmpty ? nil : details)).flatMap { $0.isEmpty ? nil : $0 }
                 let calls = (delta.toolCalls ?? []).enumerated().map { position, call in
                     ToolCallFragment(
                         index: call.index ?? position,
@@ -54,6 +55,10 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                 }
             }
             if let reason = choice.finishReason { finish = reason }
+        }
+        if let failure {
+            events.append(.error(message: failure))
+            return events
         }
         if let usage = chunk.usage ?? chunk.xGroq?.usage, let normalized = usage.normalized {
             events.append(.usage(normalized))
@@ -111,13 +116,20 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
         var refusal: String?
         var reasoning: String?
         var reasoningContent: String?
+        var reasoningDetails: [ReasoningDetail]?
         var toolCalls: [ToolCall]?
 
         enum CodingKeys: String, CodingKey {
             case content, refusal, reasoning
             case reasoningContent = "reasoning_content"
+            case reasoningDetails = "reasoning_details"
             case toolCalls = "tool_calls"
         }
+    }
+
+    struct ReasoningDetail: Decodable {
+        var text: String?
+        var summary: String?
     }
 
     struct ToolCall: Decodable {

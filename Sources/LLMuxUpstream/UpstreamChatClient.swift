@@ -4,6 +4,7 @@ public import LLMuxWire
 public import Logging
 public import NIOCore
 import NIOHTTP1
+import Foundation
 
 /// Progress signals the engine uses to run its phase timers.
 public enum UpstreamProgress: Sendable {
@@ -48,6 +49,14 @@ public struct UpstreamChatClient: Sendable {
         Self.endpoint(baseURL: baseURL, path: "/chat/completions")
     }
 
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+
+    static func pathSegment(_ text: String) -> String {
+        Self.queryValue(text)
+    }
+
     static func endpoint(baseURL: String, path: String) -> String {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -74,6 +83,14 @@ public struct UpstreamChatClient: Sendable {
             if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
             http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
             interpreter = OpenAIStreamInterpreter()
+        case .azure:
+            let deployment = provider.deployment ?? upstreamModel
+            var url = Self.endpoint(baseURL: provider.baseURL, path: "/openai/deployments/\(Self.pathSegment(deployment))/chat/completions")
+            url += "?api-version=" + Self.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
+            http = HTTPClientRequest(url: url)
+            if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
+            http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
+            interpreter = OpenAIStreamInterpreter()
         case .anthropic:
             http = HTTPClientRequest(url: Self.endpoint(baseURL: provider.baseURL, path: "/messages"))
             if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
@@ -81,6 +98,11 @@ public struct UpstreamChatClient: Sendable {
             http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
             interpreter = AnthropicStreamInterpreter()
         }
+        if !provider.query.isEmpty {
+            let items = provider.query.keys.sorted().map { "\(Self.queryValue($0))=\(Self.queryValue(provider.query[$0]!))" }
+            http.url += (http.url.contains("?") ? "&" : "?") + items.joined(separator: "&")
+        }
+        for (name, value) in provider.headers.sorted(by: { $0.key < $1.key }) { http.headers.replaceOrAdd(name: name, value: value) }
         http.method = .POST
         http.headers.add(name: "content-type", value: "application/json")
         http.headers.add(name: "accept", value: "text/event-stream")

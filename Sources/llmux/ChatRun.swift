@@ -9,10 +9,13 @@ import Synchronization
 struct ChatRun {
     var request: ChatRequest
     var options: ConnectionOptions
+    /// Print reasoning deltas to stderr.
+    var showReasoning = false
 
     func execute() async -> Int32 {
         let request = self.request
         let json = self.options.json
+        let showReasoning = self.showReasoning
         let interrupted = Atomic<Bool>(false)
         return await DaemonSession.with(self.options) { connection in
             // Ctrl-C: send cancel, give the daemon 1 s to confirm, then leave with 130.
@@ -38,6 +41,9 @@ struct ChatRun {
                 if json && !Output.line(received.raw) { return ExitStatus.failure }
                 switch received.frame {
                 case .delta(let delta):
+                    if !json && showReasoning, let reasoning = delta.reasoning, !reasoning.isEmpty {
+                        Output.reasoning(reasoning)
+                    }
                     if !json, let text = delta.text, !text.isEmpty {
                         // stdout closed: leaving closes the connection, which cancels the upstream request.
                         guard Output.text(text) else { return ExitStatus.failure }

@@ -89,6 +89,9 @@ struct Chat: AsyncParsableCommand {
     @Option(name: .long, help: "Maximum output tokens, passed to the provider.")
     var maxTokens: Int?
 
+    @Flag(name: .long, help: "Print the model's reasoning (thinking) to stderr as it arrives.")
+    var showReasoning = false
+
     @Argument(help: "The prompt. Standard input, when piped, is appended to it.")
     var prompt: [String] = []
 
@@ -116,7 +119,7 @@ struct Chat: AsyncParsableCommand {
         request.timeoutMs = self.timeoutMs
         if let temperature = self.temperature { request.options["temperature"] = .double(temperature) }
         if let maxTokens = self.maxTokens { request.options["max_tokens"] = .int(Int64(maxTokens)) }
-        let outcome = await ChatRun(request: request, options: self.connection).execute()
+        let outcome = await ChatRun(request: request, options: self.connection, showReasoning: self.showReasoning).execute()
         throw ExitCode(outcome)
     }
 }

@@ -18,6 +18,11 @@ enum Output {
         _ = writeAll(STDERR_FILENO, "llmux: " + text + "\n")
     }
 
+    /// Reasoning text on stderr, unprefixed, as it arrives (`--show-reasoning`).
+    static func reasoning(_ text: String) {
+        _ = writeAll(STDERR_FILENO, text)
+    }
+
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     /// Ignore SIGPIPE so that a closed stdout shows up as EPIPE from write(2).

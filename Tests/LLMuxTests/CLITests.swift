@@ -72,6 +72,21 @@ struct CLITests {
         }
     }
 
+    @Test func showReasoningPrintsThinkingToStderr() async throws {
+        try await TestDaemon.with { daemon in
+            var script = MockScript(chunks: ["The answer."])
+            script.reasoningChunks = ["Let me ", "think."]
+            daemon.mock.setDefaultScript(script)
+            let shown = try await llmux(daemon, ["--show-reasoning", "hi"])
+            #expect(shown.status == 0)
+            #expect(shown.stdout == "The answer.")
+            #expect(shown.stderr == "Let me think.")
+            let hidden = try await llmux(daemon, ["hi"])
+            #expect(hidden.stdout == "The answer.")
+            #expect(hidden.stderr.isEmpty)
+        }
+    }
+
     struct ExitCase: Sendable, CustomTestStringConvertible {
         var name: String
         var script: MockScript?

@@ -26,6 +26,7 @@ struct OpenAISDKTests {
     }
 
     static func configure(_ config: inout DaemonConfig, _ mock: MockUpstream) {
+        config.providers["claude"] = ProviderConfig(name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
         config.routes["smart-select"] = RouteConfig(
             name: "smart-select",
             targets: [RouteTarget(provider: "mock", upstreamModel: "down"), RouteTarget(provider: "mock", upstreamModel: "up")]
@@ -56,7 +57,7 @@ struct OpenAISDKTests {
             let result = try await run("openai_sdk_check.py", daemon)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(!result.stdout.contains("FAIL"), "\(result.stdout)")
-            #expect(result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count == 12, "\(result.stdout)")
+            #expect(result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count == 13, "\(result.stdout)")
         }
     }
 }

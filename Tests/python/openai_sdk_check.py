@@ -76,6 +76,17 @@ for chunk in stream:
             call["arguments"] += fragment.function.arguments
     finish = choice.finish_reason or finish
 check("tool call streamed", calls.get(0, {}).get("name") == "get_weather", repr(calls))
+
+# The same tool call, originating as an Anthropic tool_use block.
+anthropic = client.chat.completions.create(
+    model="claude/tools",
+    messages=[{"role": "user", "content": "Weather in Paris?"}],
+    tools=tools,
+)
+anthropic_call = anthropic.choices[0].message.tool_calls[0]
+check("Anthropic tool_use as an OpenAI tool call",
+      anthropic_call.function.name == "get_weather" and json.loads(anthropic_call.function.arguments) == {"city": "Paris"}
+      and anthropic.choices[0].finish_reason == "tool_calls", repr(anthropic))
 check("tool call arguments", json.loads(calls[0]["arguments"]) == {"city": "Paris"}, calls[0]["arguments"])
 check("finish_reason tool_calls", finish == "tool_calls", repr(finish))
 answer = client.chat.completions.create(
