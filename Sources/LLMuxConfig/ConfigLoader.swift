@@ -44,7 +44,20 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "cannot read the file: \(error.localizedDescription)")
         }
-        return try self.parse(text, path: path)
+        let config = try self.parse(text, path: path)
+        // Inline secrets (api_key, or headers and query items, which can carry keys) need a private file.
+        let holdsSecrets = config.providers.values.contains { provider in
+            if case .inline = provider.keySource { return true }
+            return !provider.headers.isEmpty || !provider.query.isEmpty
+        }
+        var info = stat()
+        if holdsSecrets, stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw ConfigError(
+                file: path,
+                message: "holds secrets (api_key, headers or query) but other users can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
+            )
+        }
+        return config
     }
 
     /// Builds one provider per well-known key found in the environment, or
@@ -102,7 +115,7 @@ public struct ConfigLoader: Sendable {
         }
         try Self.checkKeys(root, allowed: [
                 "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
-                "http_socket", "http_listen", "http_allow_remote", "prices", "budgets",
+                "http_socket", "http_listen", "http_allow_remote", "prices", "budgets", "max_connections",
             ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
@@ -122,6 +135,12 @@ public struct ConfigLoader: Sendable {
             config.shutdownGraceMs = grace
         }
 
+        if root["max_connections"] != nil {
+            guard let limit = root["max_connections"]?.int, limit >= 1, limit <= 100_000 else {
+                throw fail(["max_connections"], "must be a whole number from 1 to 100000")
+            }
+            config.maxConnections = limit
+        }
         if let value = root["http_socket"] {
             guard let on = value.bool else { throw fail(["http_socket"], "must be true or false") }
             config.http.unixSocket = on
@@ -262,7 +281,7 @@ public struct ConfigLoader: Sendable {
         try checkKeys(
             table,
             allowed: [
-                "kind", "base_url", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts",
+                "kind", "base_url", "api_key", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts",
                 "headers", "query", "deployment", "api_version",
             ],
             at: at,
@@ -316,8 +335,12 @@ public struct ConfigLoader: Sendable {
             guard !argv.isEmpty else { throw fail(at + ["api_key_cmd"], "must not be empty") }
             sources.append(.command(argv))
         }
+        if let inline = try string(table, "api_key", at: at, fail) {
+            guard !inline.isEmpty else { throw fail(at + ["api_key"], "must not be empty") }
+            sources.append(.inline(Secret(inline)))
+        }
         guard sources.count <= 1 else {
-            throw fail(at, "give exactly one of api_key_env, api_key_file, api_key_cmd")
+            throw fail(at, "give exactly one of api_key, api_key_env, api_key_file, api_key_cmd")
         }
         var http1Only = false
         if let value = table["http1_only"] {

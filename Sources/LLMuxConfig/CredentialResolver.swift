@@ -28,10 +28,21 @@ public actor CredentialResolver {
         self.logger = logger
     }
 
+    /// The provider's key, from the first source that has one:
+    /// `$CREDENTIALS_DIRECTORY/<provider name>` (systemd's `LoadCredential=`),
+    /// then the configured `api_key_file`, `api_key_cmd` or `api_key_env`.
     public func key(for provider: ProviderConfig) async throws(Failure) -> Secret? {
+        if let directory = self.environment["CREDENTIALS_DIRECTORY"], directory.hasPrefix("/"),
+            let data = FileManager.default.contents(atPath: directory + "/" + provider.name)
+        {
+            let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { return Secret(value) }
+        }
         switch provider.keySource {
         case .none:
             return nil
+        case .inline(let secret):
+            return secret
         case .environment(let variable):
             guard let value = self.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
                 throw Failure(message: "provider '\(provider.name)': environment variable \(variable) is not set for llmuxd")

@@ -21,6 +21,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var notes: [String]
     /// How long a graceful shutdown waits for requests in flight.
     public var shutdownGraceMs: Int = 10_000
+    /// Connections served at once; one more gets `too_many_connections` and is closed.
+    public var maxConnections: Int = 1024
 
     public init(
         sourcePath: String? = nil,

@@ -19,6 +19,8 @@ public struct ProviderConfig: Sendable, Hashable {
         case file(String)
         /// An argv array run without a shell; its trimmed stdout is the key.
         case command([String])
+        /// `api_key = "..."` in the config file itself (which must then be private to its owner).
+        case inline(Secret)
     }
 
     /// The name used in `provider/model` and in frames.

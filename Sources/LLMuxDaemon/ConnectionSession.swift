@@ -45,7 +45,20 @@ struct ConnectionSession: Sendable {
             }
             return
         }
-        self.stats.connectionOpened()
+        guard self.stats.tryOpenConnection(limit: self.live.config.maxConnections) else {
+            self.logger.warning("refused a connection: max_connections reached", metadata: ["max_connections": "\(self.live.config.maxConnections)"])
+            try? await channel.executeThenClose { _, _ in
+                var buffer = ByteBuffer()
+                let error = WireError(
+                    .tooManyConnections,
+                    "llmuxd already serves max_connections = \(self.live.config.maxConnections) connections; close one or raise the limit",
+                    retryable: true
+                )
+                ServerFrame.error(id: nil, error).encode(into: &buffer)
+                try await channel.channel.writeAndFlush(buffer).get()
+            }
+            return
+        }
         defer { self.stats.connectionClosed() }
         let logger = self.logger
         let outbox = FrameOutbox(maxPendingBytes: self.maxPendingBytes) {

@@ -15,7 +15,17 @@ public final class DaemonStats: Sendable {
     public var inFlight: Int { self.inFlightCount.load(ordering: .relaxed) }
     public var requestsTotal: Int { self.totalCount.load(ordering: .relaxed) }
 
-    func connectionOpened() { self.connectionsCount.add(1, ordering: .relaxed) }
+
+    /// Counts a new connection unless `limit` are already open; `false` when full.
+    func tryOpenConnection(limit: Int) -> Bool {
+        var current = self.connectionsCount.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = self.connectionsCount.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
     func connectionClosed() { self.connectionsCount.subtract(1, ordering: .relaxed) }
 
     func requestStarted() {

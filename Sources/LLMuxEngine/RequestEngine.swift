@@ -105,6 +105,8 @@ public final class RequestEngine: Sendable {
         var logger = self.logger
         logger[metadataKey: "request_id"] = "\(id)"
         if let client = origin.client { logger[metadataKey: "client"] = "\(client)" }
+        if let pid = origin.pid { logger[metadataKey: "peer_pid"] = "\(pid)" }
+        if let uid = origin.uid { logger[metadataKey: "peer_uid"] = "\(uid)" }
 
         var plan: RoutePlan
         switch self.resolver.resolve(request.model) {

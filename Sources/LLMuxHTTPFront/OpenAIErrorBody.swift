@@ -23,7 +23,7 @@ enum OpenAIErrorBody {
             return "invalid_request_error"
         case .permissionDenied:
             return "permission_error"
-        case .rateLimited, .tooManyInflight:
+        case .rateLimited, .tooManyInflight, .tooManyConnections:
             return "rate_limit_error"
         case .budgetExceeded:
             return "insufficient_quota"
@@ -43,7 +43,7 @@ enum OpenAIErrorBody {
             return .notFound
         case .permissionDenied:
             return .forbidden
-        case .rateLimited, .tooManyInflight, .budgetExceeded:
+        case .rateLimited, .tooManyInflight, .budgetExceeded, .tooManyConnections:
             // OpenAI answers an exhausted quota with 429 `insufficient_quota` (not retried: x-should-retry false).
             return .tooManyRequests
         case .circuitOpen, .shuttingDown:

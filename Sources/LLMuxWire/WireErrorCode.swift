@@ -13,6 +13,8 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case unsupportedProtocol = "unsupported_protocol"
     /// The connection already has `limits.max_in_flight` requests running.
     case tooManyInflight = "too_many_inflight"
+    /// The daemon already serves `max_connections` connections; this one is closed.
+    case tooManyConnections = "too_many_connections"
     /// The model is neither a configured model nor a `provider/model` of a configured provider.
     case unknownModel = "unknown_model"
     /// The connecting process runs as another user; the connection is closed.

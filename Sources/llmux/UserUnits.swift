@@ -48,7 +48,7 @@ enum UserUnits {
         WatchdogSec=30
         # Provider keys: an environment file readable only by you (OPENAI_API_KEY=...).
         EnvironmentFile=-%h/.config/llmux/env
-        # Or systemd credentials (not read by llmuxd yet):
+        # Or systemd credentials: llmuxd reads $CREDENTIALS_DIRECTORY/PROVIDER first.
         #LoadCredential=openai:%h/.config/llmux/openai.key
         # Files llmuxd creates are private to the user.
         UMask=0077

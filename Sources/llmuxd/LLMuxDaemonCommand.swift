@@ -147,6 +147,7 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             case .environment(let name): key = "key from $\(name)"
             case .file(let path): key = "key from file \(path)"
             case .command(let argv): key = "key from command \(argv[0])"
+            case .inline: key = "key in the config file"
             }
             let base = provider.isDemo ? "built-in demo upstream" : provider.baseURL
             print("provider \(provider.name): \(provider.kind.rawValue) at \(base), \(key)")

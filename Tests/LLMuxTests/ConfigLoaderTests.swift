@@ -1,3 +1,4 @@
+import Foundation
 import LLMuxConfig
 import Testing
 
@@ -222,5 +223,41 @@ struct ConfigLoaderTests {
             #expect(error.message.contains("did not finish"))
         }
         #expect(ContinuousClock.now - started < .seconds(4))
+    }
+}
+
+@Suite("Credential sources and secret files")
+struct CredentialSourceTests {
+    @Test func systemdCredentialsComeFirst() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        try "from-systemd\n".write(toFile: directory + "/openai", atomically: true, encoding: .utf8)
+        let resolver = CredentialResolver(environment: ["CREDENTIALS_DIRECTORY": directory, "K": "from-env"], logger: .init(label: "t"))
+        let key = try await resolver.key(for: ProviderConfig(name: "openai", baseURL: "http://x", keySource: .environment("K")))
+        #expect(key?.reveal() == "from-systemd")
+        // A provider without a credential file falls through to its configured source.
+        let other = try await resolver.key(for: ProviderConfig(name: "groq", baseURL: "http://x", keySource: .environment("K")))
+        #expect(other?.reveal() == "from-env")
+    }
+
+    @Test func inlineSecretsNeedAPrivateFile() throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        let path = directory + "/config.toml"
+        try "[providers.a]\nbase_url = \"https://x.example\"\napi_key = \"sk-inline-secret\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loader = ConfigLoader(environment: [:])
+        chmod(path, 0o644)
+        do {
+            _ = try loader.load(file: path)
+            Issue.record("a world-readable file with an inline key was accepted")
+        } catch {
+            #expect(error.message.contains("chmod 600"))
+            #expect(!error.description.contains("sk-inline-secret"))
+        }
+        chmod(path, 0o600)
+        let config = try loader.load(file: path)
+        guard case .inline(let secret)? = config.providers["a"]?.keySource else { Issue.record("no inline key"); return }
+        #expect(secret.reveal() == "sk-inline-secret")
+        #expect(!"\(config)".contains("sk-inline-secret"))
     }
 }

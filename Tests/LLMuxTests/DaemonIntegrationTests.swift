@@ -87,6 +87,41 @@ struct DaemonIntegrationTests {
         }
     }
 
+    @Test func connectionsOverMaxConnectionsAreRefused() async throws {
+        try await TestDaemon.with(configure: { config, _ in config.maxConnections = 2 }) { daemon in
+            try await daemon.connect { first in
+                try await daemon.connect { second in
+                    // Both open connections are served.
+                    for connection in [first, second] {
+                        try await connection.send(.ping(id: "p"))
+                        for try await received in connection.frames { if case .pong = received.frame { break } }
+                    }
+                    let refusal = try await daemon.connect { third -> ServerFrame? in
+                        for try await received in third.frames { return received.frame }
+                        return nil
+                    }
+                    guard case .error(nil, let error)? = refusal else { Issue.record("expected a refusal, got \(String(describing: refusal))"); return }
+                    #expect(error.code == .tooManyConnections)
+                    #expect(error.retryable)
+                }
+            }
+            // Once the daemon has seen those close, a new connection is served again.
+            var pong = false
+            for _ in 0..<100 where !pong {
+                pong = (try? await daemon.connect { connection -> Bool in
+                    try await connection.send(.ping(id: "again"))
+                    for try await received in connection.frames {
+                        if case .pong = received.frame { return true }
+                        if case .error = received.frame { return false }
+                    }
+                    return false
+                }) ?? false
+                if !pong { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(pong)
+        }
+    }
+
     @Test func hundredConcurrentRequestsOnOneConnection() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(firstTokenDelayMs: 100, intervalMs: 5))
