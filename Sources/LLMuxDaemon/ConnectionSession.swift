@@ -61,11 +61,18 @@ struct ConnectionSession: Sendable {
         }
         defer { self.stats.connectionClosed() }
         let logger = self.logger
-        let outbox = FrameOutbox(maxPendingBytes: self.maxPendingBytes) {
-            logger.warning("client does not read its frames; closing the connection", metadata: ["pending_limit": "\(self.maxPendingBytes)"])
-            channel.channel.close(promise: nil)
-        }
         let registry = RequestRegistry(limit: self.limits.maxInFlight)
+        let outbox = FrameOutbox(
+            maxPendingBytes: self.maxPendingBytes,
+            onBackpressure: { id in
+                logger.warning("client reads too slowly; stopping its largest stream", metadata: ["request_id": "\(id)"])
+                registry.cancel(id)
+            },
+            onOverflow: {
+                logger.warning("client does not read its frames; closing the connection", metadata: ["pending_limit": "\(self.maxPendingBytes)"])
+                channel.channel.close(promise: nil)
+            }
+        )
         // A hang-up cancels everything, even requests that are waiting silently for a first token.
         channel.channel.closeFuture.whenComplete { _ in
             registry.cancelAll()

@@ -3,56 +3,147 @@ import NIOCore
 import Synchronization
 
 /// The outgoing side of one connection. Request tasks hand frames to `send`,
-/// which encodes them straight into a pending buffer and never suspends, so a
-/// cancelled request can still deliver its terminal frame. One writer task
-/// takes everything pending at once with `next()` and writes it in a single
-/// flush, which coalesces frames produced while the socket was busy.
+/// which never suspends, so a cancelled request can still deliver its
+/// terminal frame. One writer task takes everything pending at once with
+/// `next()` and writes it in a single flush, which coalesces frames produced
+/// while the socket was busy.
 ///
-/// Memory is bounded: once more than `maxPendingBytes` wait for a client that
-/// does not read, the outbox overflows, refuses further frames, and the
-/// connection is closed.
+/// The outbox numbers each request's deltas itself (`seq` 0, 1, 2, ...), so
+/// that it can merge them. Memory is bounded:
+/// - once `mergeThresholdBytes` wait for a slow reader, further deltas of a
+///   request are merged into one pending delta per request (text, reasoning
+///   and tool-call pieces appended), instead of queueing frame after frame;
+/// - if what waits still exceeds `maxPendingBytes`, the request with the most
+///   merged output fails with `error{code:"backpressure"}`, its merged output
+///   is dropped and `onBackpressure` cancels it (aborting its upstream request);
+/// - if non-delta frames alone exceed it, the connection is closed (`onOverflow`).
 final class FrameOutbox: Sendable {
     private struct State {
         var pending = ByteBuffer()
         var waiter: CheckedContinuation<ByteBuffer?, Never>?
         var closed = false
         var overflowed = false
+        /// The next `seq` of each request that sent deltas.
+        var sequences: [String: Int] = [:]
+        /// Deltas merged while the reader is slow, by request, in arrival order.
+        var merged: [String: DeltaFrame] = [:]
+        var mergedOrder: [String] = []
+        var mergedBytes = 0
+        /// Requests failed with `backpressure`: their later frames are dropped.
+        var failed: Set<String> = []
     }
 
     let maxPendingBytes: Int
+    let mergeThresholdBytes: Int
     private let state = Mutex(State())
-    /// Called once, from the sending task, when the outbox overflows.
     private let onOverflow: @Sendable () -> Void
+    private let onBackpressure: @Sendable (String) -> Void
 
-    init(maxPendingBytes: Int, onOverflow: @escaping @Sendable () -> Void) {
+    init(
+        maxPendingBytes: Int,
+        mergeThresholdBytes: Int? = nil,
+        onBackpressure: @escaping @Sendable (String) -> Void = { _ in },
+        onOverflow: @escaping @Sendable () -> Void
+    ) {
         self.maxPendingBytes = maxPendingBytes
+        self.mergeThresholdBytes = mergeThresholdBytes ?? min(1 << 20, maxPendingBytes / 4)
+        self.onBackpressure = onBackpressure
         self.onOverflow = onOverflow
     }
 
-    /// Queues a frame. Returns false when the outbox is closed or overflowed.
-    /// Overflowing drops what is pending and calls `onOverflow`, which closes the connection.
+    /// Queues a frame. Returns false when it was not queued (closed, overflowed,
+    /// or its request already failed with `backpressure`).
     @discardableResult
     func send(_ frame: ServerFrame) -> Bool {
         var overflowedNow = false
+        var victim: String?
         let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
-            frame.encode(into: &state.pending)
-            if state.pending.readableBytes > self.maxPendingBytes {
-                state.overflowed = true
-                state.pending.clear()
-                overflowedNow = true
+            if let id = frame.id, state.failed.contains(id) {
+                // The request already got its terminal `backpressure` error; its own terminal frame ends the drop.
+                if frame.isTerminal { state.failed.remove(id) }
+                return (false, nil, nil)
+            }
+            switch frame {
+            case .delta(let delta)
+            where state.merged[delta.id] != nil || state.pending.readableBytes + state.mergedBytes > self.mergeThresholdBytes:
+                Self.merge(delta, into: &state)
+            case .delta(var delta):
+                delta.seq = Self.nextSeq(delta.id, &state)
+                ServerFrame.delta(delta).encode(into: &state.pending)
+            default:
+                if let id = frame.id { Self.flushMerged(id, into: &state) }
+                if frame.isTerminal, let id = frame.id { state.sequences[id] = nil }
+                frame.encode(into: &state.pending)
+            }
+            if state.pending.readableBytes + state.mergedBytes > self.maxPendingBytes {
+                if let largest = state.mergedOrder.max(by: { (state.merged[$0]?.byteCount ?? 0) < (state.merged[$1]?.byteCount ?? 0) }) {
+                    // Fail the stream holding the most merged output.
+                    state.mergedBytes -= state.merged[largest]?.byteCount ?? 0
+                    state.merged[largest] = nil
+                    state.mergedOrder.removeAll { $0 == largest }
+                    state.sequences[largest] = nil
+                    state.failed.insert(largest)
+                    ServerFrame.error(
+                        id: largest,
+                        WireError(
+                            .backpressure,
+                            "the client read too slowly: more than \(self.maxPendingBytes) bytes of frames waited, and this stream had the most; it was stopped",
+                            retryable: true
+                        )
+                    ).encode(into: &state.pending)
+                    victim = largest
+                }
+                if state.pending.readableBytes > self.maxPendingBytes {
+                    state.overflowed = true
+                    state.pending.clear()
+                    overflowedNow = true
+                }
             }
             if let waiter = state.waiter {
                 state.waiter = nil
-                let buffer = state.pending
-                state.pending = ByteBuffer()
-                return (true, waiter, buffer)
+                return (true, waiter, Self.take(&state))
             }
             return (true, nil, nil)
         }
         waiter?.resume(returning: buffer)
+        if let victim { self.onBackpressure(victim) }
         if overflowedNow { self.onOverflow() }
         return accepted
+    }
+
+    private static func nextSeq(_ id: String, _ state: inout State) -> Int {
+        let seq = state.sequences[id, default: 0]
+        state.sequences[id] = seq + 1
+        return seq
+    }
+
+    private static func merge(_ delta: DeltaFrame, into state: inout State) {
+        if state.merged[delta.id] == nil {
+            state.merged[delta.id] = DeltaFrame(id: delta.id, seq: 0)
+            state.mergedOrder.append(delta.id)
+        }
+        // Appended in place (through the dictionary's modify accessor): no copy of the growing text.
+        let before = state.merged[delta.id]!.byteCount
+        state.merged[delta.id]!.absorb(delta)
+        state.mergedBytes += state.merged[delta.id]!.byteCount - before
+    }
+
+    /// Encodes the merged delta of `id`, if any, into `pending`.
+    private static func flushMerged(_ id: String, into state: inout State) {
+        guard var merged = state.merged.removeValue(forKey: id) else { return }
+        state.mergedOrder.removeAll { $0 == id }
+        state.mergedBytes -= merged.byteCount
+        merged.seq = Self.nextSeq(id, &state)
+        ServerFrame.delta(merged).encode(into: &state.pending)
+    }
+
+    /// Everything pending, merged deltas included.
+    private static func take(_ state: inout State) -> ByteBuffer {
+        for id in state.mergedOrder { Self.flushMerged(id, into: &state) }
+        let buffer = state.pending
+        state.pending = ByteBuffer()
+        return buffer
     }
 
     /// Everything pending, waiting for it if need be; `nil` once closed and drained.
@@ -63,10 +154,8 @@ final class FrameOutbox: Sendable {
     func next() async -> ByteBuffer? {
         await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
             let immediate: ByteBuffer?? = self.state.withLock { state in
-                if state.pending.readableBytes > 0 {
-                    let buffer = state.pending
-                    state.pending = ByteBuffer()
-                    return .some(buffer)
+                if state.pending.readableBytes > 0 || !state.mergedOrder.isEmpty {
+                    return .some(Self.take(&state))
                 }
                 if state.closed { return .some(nil) }
                 state.waiter = continuation
@@ -80,12 +169,38 @@ final class FrameOutbox: Sendable {
     func close() {
         let waiter = self.state.withLock { state -> CheckedContinuation<ByteBuffer?, Never>? in
             state.closed = true
-            if state.pending.readableBytes == 0, let waiter = state.waiter {
+            if state.pending.readableBytes == 0, state.mergedOrder.isEmpty, let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
             return nil
         }
         waiter?.resume(returning: nil)
+    }
+}
+
+extension DeltaFrame {
+    /// Appends `delta`'s text, reasoning and tool-call pieces.
+    mutating func absorb(_ delta: DeltaFrame) {
+        if let text = delta.text {
+            if self.text == nil { self.text = text } else { self.text!.append(text) }
+        }
+        if let reasoning = delta.reasoning {
+            if self.reasoning == nil { self.reasoning = reasoning } else { self.reasoning!.append(reasoning) }
+        }
+        for fragment in delta.toolCalls {
+            // A piece of the call the last fragment belongs to extends it; a new call starts a new fragment.
+            if let last = self.toolCalls.indices.last, self.toolCalls[last].index == fragment.index, fragment.id == nil, fragment.name == nil {
+                self.toolCalls[last].arguments = (self.toolCalls[last].arguments ?? "") + (fragment.arguments ?? "")
+            } else {
+                self.toolCalls.append(fragment)
+            }
+        }
+    }
+
+    /// Roughly what the frame takes on the wire.
+    var byteCount: Int {
+        (self.text?.utf8.count ?? 0) + (self.reasoning?.utf8.count ?? 0)
+            + self.toolCalls.reduce(0) { $0 + ($1.arguments?.utf8.count ?? 0) + ($1.name?.utf8.count ?? 0) + 32 } + 48
     }
 }

@@ -56,7 +56,7 @@ enum OpenAIErrorBody {
                 return HTTPResponse.Status(code: status)
             }
             return .badGateway
-        case .authFailed, .upstreamConnect, .upstreamError, .upstreamTruncated, .upstreamProtocol, .upstreamInterrupted:
+        case .authFailed, .upstreamConnect, .upstreamError, .upstreamTruncated, .upstreamProtocol, .upstreamInterrupted, .backpressure:
             // The upstream rejected llmux's key: the caller's own credentials were fine.
             return .badGateway
         case .internal:

@@ -45,6 +45,9 @@ public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
     case upstreamInterrupted = "upstream_interrupted"
     /// A `[budgets]` limit would be exceeded; `resets_at` says when it resets.
     case budgetExceeded = "budget_exceeded"
+    /// The client read too slowly: its pending frames passed the connection's
+    /// bound even with deltas merged, and this stream (the largest) was stopped.
+    case backpressure = "backpressure"
     /// The daemon is stopping: it takes no new requests, and requests still
     /// running when its shutdown grace period ends are cut off with this code.
     case shuttingDown = "shutting_down"

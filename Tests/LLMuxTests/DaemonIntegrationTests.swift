@@ -1,10 +1,11 @@
 import Foundation
 import LLMuxClient
 import LLMuxConfig
-import LLMuxDaemon
+@testable import LLMuxDaemon
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
+import Synchronization
 import Testing
 
 /// The real daemon on a temporary socket against the mock upstream, over real sockets.
@@ -319,18 +320,79 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func aClientThatStopsReadingIsDisconnectedAndItsRequestCancelled() async throws {
-        try await TestDaemon.with(maxPendingBytes: 64 * 1024) { daemon in
-            daemon.mock.setDefaultScript(MockScript.counting(50_000, size: 64))
-            try await daemon.connect { connection in
-                try await connection.send(line: chatLine("flood"))
-                // Never read: the socket buffers fill, then the daemon's outbox.
-                for _ in 0..<200 where daemon.mock.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-                let connectionID = try #require(daemon.mock.requests.last?.connectionID)
-                #expect(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(5)) != nil)
+    @Test func aSlowReaderGetsMergedDeltasThenBackpressureAndOthersAreUnaffected() async throws {
+        try await TestDaemon.with(exclusive: true, maxPendingBytes: 256 * 1024) { daemon in
+            daemon.mock.setScript(MockScript.counting(5_000, size: 256), forModel: "flood")
+            daemon.mock.setScript(MockScript.counting(200, intervalMs: 2), forModel: "polite")
+            let ids = (0..<20).map { "f\($0)" }
+            try await daemon.connect { slow in
+                var batch = ByteBuffer()
+                for id in ids { batch.writeString(chatLine(id, model: "mock/flood") + "\n") }
+                try await slow.sendRaw(batch)
+                // Never read: the socket buffers fill, then the outbox merges, then it stops streams.
+                // Another client on its own connection streams normally meanwhile.
+                let other = try await daemon.connect { connection in
+                    try await connection.send(line: chatLine("p", model: "mock/polite"))
+                    return try await FrameLog.read(from: connection, until: ["p"])
+                }
+                #expect(other.isWellFormed("p"))
+                #expect(other.text("p").count == 200 * 8)
+                try await Task.sleep(for: .seconds(1))
+                // Reading now: every stream is well formed (seq without gaps through the merging), and
+                // each either completed or was stopped with backpressure.
+                let log = try await FrameLog.read(from: slow, until: Set(ids))
+                var stopped: [String] = []
+                for id in ids {
+                    #expect(log.isWellFormed(id), "\(id) is not well formed")
+                    switch log.terminal(id) {
+                    case .error(_, let error)? where error.code == .backpressure:
+                        stopped.append(id)
+                    case .done?:
+                        #expect(log.text(id).count == 5_000 * 256, "\(id) completed with missing text")
+                    default:
+                        Issue.record("\(id) ended with \(String(describing: log.terminal(id)))")
+                    }
+                }
+                #expect(stopped.count >= 10, "only \(stopped.count) streams were stopped")
+                // A stopped stream's upstream request is aborted.
+                for id in stopped {
+                    let request = daemon.mock.requests.first { request in
+                        request.body?["messages"]?.arrayValue?.first?["content"]?.stringValue == "hello \(id)"
+                    }
+                    let connection = try #require(request?.connectionID)
+                    #expect(await daemon.mock.waitForClose(ofConnection: connection, timeout: .seconds(5)) != nil, "\(id) upstream still open")
+                }
+                // Merging happened: far fewer delta frames than the upstream produced.
+                let deltas = log.all.filter { if case .delta = $0 { return true } else { return false } }.count
+                #expect(deltas < 20 * 5_000 / 2, "\(deltas) delta frames")
             }
-            #expect(daemon.logText.contains("does not read its frames"))
+            #expect(daemon.logText.contains("reads too slowly"))
         }
+    }
+
+    @Test func outboxMergesPerStreamAndNumbersSequences() async {
+        let stopped = Mutex<[String]>([])
+        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, onBackpressure: { id in stopped.withLock { $0.append(id) } }, onOverflow: {})
+        // Below the threshold frames queue one by one; above it deltas of one id merge.
+        for index in 0..<40 {
+            outbox.send(.delta(DeltaFrame(id: index % 2 == 0 ? "a" : "b", seq: 999, text: "x\(index) ")))
+        }
+        outbox.send(.done(DoneFrame(id: "a", finishReason: "stop", usage: nil, model: "m", provider: "p", timing: Timing(ttftMs: nil, totalMs: 1))))
+        outbox.close()
+        var log = FrameLog()
+        var buffers = ByteBuffer()
+        while var buffer = await outbox.next() { buffers.writeBuffer(&buffer) }
+        for line in String(buffer: buffers).split(separator: "\n") {
+            log.append(try! ServerFrame.decode(line: Array(line.utf8)))
+        }
+        let aDeltas = log.frames("a").compactMap { if case .delta(let d) = $0 { return d } else { return nil } }
+        #expect(aDeltas.map(\.seq) == Array(0..<aDeltas.count), "the outbox numbers seq without gaps")
+        #expect(aDeltas.count < 20, "deltas were merged")
+        #expect(aDeltas.compactMap(\.text).joined() == (0..<40).filter { $0 % 2 == 0 }.map { "x\($0) " }.joined())
+        #expect(log.frames("a").last?.isTerminal == true)
+        #expect(log.frames("b").compactMap { if case .delta(let d) = $0 { return d.text } else { return nil } }.joined()
+            == (0..<40).filter { $0 % 2 == 1 }.map { "x\($0) " }.joined())
+        #expect(stopped.withLock { $0 }.isEmpty)
     }
 
     @Test func tooManyInflightOnOneConnection() async throws {
