@@ -26,15 +26,7 @@ struct OpenAIChunkEncoder {
             self.model = model
             return false
         case .delta(let delta):
-            self.event(into: &buffer) { w in
-                self.chunkHeader(&w)
-                w.key("choices")
-                w.beginArray()
-                w.beginObject()
-                w.field("index", 0)
-                w.key("delta")
-                w.beginObject()
-                if !self.sentRole { w.field("role", "assistant") }
+            self.choiceChunk(into: &buffer, finishReason: nil) { w in
                 if let text = delta.text { w.field("content", text) }
                 if let reasoning = delta.reasoning { w.field("reasoning_content", reasoning) }
                 if !delta.toolCalls.isEmpty {
@@ -54,30 +46,11 @@ struct OpenAIChunkEncoder {
                     }
                     w.endArray()
                 }
-                w.endObject()
-                w.key("finish_reason")
-                w.null()
-                w.endObject()
-                w.endArray()
             }
-            self.sentRole = true
             return false
         case .done(let done):
-            self.event(into: &buffer) { w in
-                self.chunkHeader(&w)
-                w.key("choices")
-                w.beginArray()
-                w.beginObject()
-                w.field("index", 0)
-                w.key("delta")
-                w.beginObject()
-                if !self.sentRole { w.field("role", "assistant") }
-                w.endObject()
-                // A cancelled request (the client hung up) has no OpenAI finish reason; it never reaches a reader.
-                w.field("finish_reason", done.finishReason == "cancelled" ? "stop" : done.finishReason)
-                w.endObject()
-                w.endArray()
-            }
+            // A cancelled request (the client hung up) has no OpenAI finish reason; it never reaches a reader.
+            self.choiceChunk(into: &buffer, finishReason: done.finishReason == "cancelled" ? "stop" : done.finishReason) { _ in }
             if self.includeUsage {
                 self.event(into: &buffer) { w in
                     self.chunkHeader(&w)
@@ -100,6 +73,28 @@ struct OpenAIChunkEncoder {
         case .hello, .pong, .models, .status, .reloaded:
             return false
         }
+    }
+
+    /// One chunk with choice 0: its `delta` (the role on the first chunk, then
+    /// what `fields` writes) and its `finish_reason`.
+    private mutating func choiceChunk(into buffer: inout ByteBuffer, finishReason: String?, _ fields: (inout JSONWriter) -> Void) {
+        let sentRole = self.sentRole
+        self.event(into: &buffer) { w in
+            self.chunkHeader(&w)
+            w.key("choices")
+            w.beginArray()
+            w.beginObject()
+            w.field("index", 0)
+            w.key("delta")
+            w.beginObject()
+            if !sentRole { w.field("role", "assistant") }
+            fields(&w)
+            w.endObject()
+            w.field("finish_reason", finishReason)
+            w.endObject()
+            w.endArray()
+        }
+        self.sentRole = true
     }
 
     private func chunkHeader(_ w: inout JSONWriter) {
