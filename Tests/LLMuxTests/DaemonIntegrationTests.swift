@@ -322,7 +322,8 @@ struct DaemonIntegrationTests {
 
     @Test func aSlowReaderGetsMergedDeltasThenBackpressureAndOthersAreUnaffected() async throws {
         try await TestDaemon.with(exclusive: true, maxPendingBytes: 256 * 1024) { daemon in
-            daemon.mock.setScript(MockScript.counting(5_000, size: 256), forModel: "flood")
+            // One shared 256-byte string, 5,000 times: the mock itself holds almost nothing.
+            daemon.mock.setScript(MockScript(chunks: Array(repeating: String(repeating: "x", count: 256), count: 5_000)), forModel: "flood")
             daemon.mock.setScript(MockScript.counting(200, intervalMs: 2), forModel: "polite")
             let ids = (0..<20).map { "f\($0)" }
             try await daemon.connect { slow in
