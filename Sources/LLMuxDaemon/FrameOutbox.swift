@@ -59,9 +59,12 @@ final class FrameOutbox: Sendable {
         var victim: String?
         let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
+            // A `duplicate_id` error rejects a new request; it never ends the one running under that id.
+            let endsRequest: Bool
+            if case .error(_, let error) = frame, error.code == .duplicateID { endsRequest = false } else { endsRequest = frame.isTerminal }
             if let id = frame.id, state.failed.contains(id) {
                 // The request already got its terminal `backpressure` error; its own terminal frame ends the drop.
-                if frame.isTerminal { state.failed.remove(id) }
+                if endsRequest { state.failed.remove(id) }
                 return (false, nil, nil)
             }
             switch frame {
@@ -72,8 +75,10 @@ final class FrameOutbox: Sendable {
                 delta.seq = Self.nextSeq(delta.id, &state)
                 ServerFrame.delta(delta).encode(into: &state.pending)
             default:
-                if let id = frame.id { Self.flushMerged(id, into: &state) }
-                if frame.isTerminal, let id = frame.id { state.sequences[id] = nil }
+                if endsRequest, let id = frame.id {
+                    Self.flushMerged(id, into: &state)
+                    state.sequences[id] = nil
+                }
                 frame.encode(into: &state.pending)
             }
             if state.pending.readableBytes + state.mergedBytes > self.maxPendingBytes {

@@ -378,6 +378,9 @@ struct DaemonIntegrationTests {
         for index in 0..<40 {
             outbox.send(.delta(DeltaFrame(id: index % 2 == 0 ? "a" : "b", seq: 999, text: "x\(index) ")))
         }
+        // A duplicate_id rejection under a running id does not restart its numbering.
+        outbox.send(.error(id: "a", WireError(.duplicateID, "dup")))
+        outbox.send(.delta(DeltaFrame(id: "a", seq: 999, text: "tail ")))
         outbox.send(.done(DoneFrame(id: "a", finishReason: "stop", usage: nil, model: "m", provider: "p", timing: Timing(ttftMs: nil, totalMs: 1))))
         outbox.close()
         var log = FrameLog()
@@ -389,8 +392,8 @@ struct DaemonIntegrationTests {
         let aDeltas = log.frames("a").compactMap { if case .delta(let d) = $0 { return d } else { return nil } }
         #expect(aDeltas.map(\.seq) == Array(0..<aDeltas.count), "the outbox numbers seq without gaps")
         #expect(aDeltas.count < 20, "deltas were merged")
-        #expect(aDeltas.compactMap(\.text).joined() == (0..<40).filter { $0 % 2 == 0 }.map { "x\($0) " }.joined())
-        #expect(log.frames("a").last?.isTerminal == true)
+        #expect(aDeltas.compactMap(\.text).joined() == (0..<40).filter { $0 % 2 == 0 }.map { "x\($0) " }.joined() + "tail ")
+        #expect(log.frames("a").last.map { if case .done = $0 { return true } else { return false } } == true)
         #expect(log.frames("b").compactMap { if case .delta(let d) = $0 { return d.text } else { return nil } }.joined()
             == (0..<40).filter { $0 % 2 == 1 }.map { "x\($0) " }.joined())
         #expect(stopped.withLock { $0 }.isEmpty)

@@ -242,3 +242,50 @@ struct ProcessHardeningTests {
         }
     }
 }
+
+@Suite("Bounded memory")
+struct BoundedMemoryTests {
+    static func residentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// llmuxd as its own process, a client that never reads, 20 streams of 25 MB each: the
+    /// daemon's memory stays bounded (its 64 MiB per-connection bound of pending frame content,
+    /// plus allocator overhead), far below the 500 MB the upstream produces.
+    @Test func aClientThatNeverReadsKeepsTheDaemonBounded() async throws {
+        try await ExclusiveTestLock.shared.withLock {
+            let mock = try await MockUpstream.start()
+            defer { Task { await mock.shutdown() } }
+            mock.setDefaultScript(MockScript(chunks: Array(repeating: String(repeating: "y", count: 4096), count: 6_250)))
+            let home = try DaemonProcessTests.DaemonHome()
+            try FileManager.default.createDirectory(atPath: home.directory + "/config/llmux", withIntermediateDirectories: true)
+            try "default_model = \"mock/flood\"\n[providers.mock]\nbase_url = \"\(mock.baseURL)\"\n"
+                .write(toFile: home.directory + "/config/llmux/config.toml", atomically: true, encoding: .utf8)
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: home.environment)
+            #expect(await waitUntilAnswering(home.socket), "\(daemon.stderr)")
+            let before = Self.residentKiB(daemon.pid)
+
+            // A raw socket that sends 20 chats and never reads a byte.
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            #expect(SocketLocation.withAddress(home.socket) { connect(fd, $0, $1) } == 0)
+            let lines = (0..<20).map { chatLine("n\($0)", model: "mock/flood") + "\n" }.joined()
+            let written = Array(lines.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            #expect(written == lines.utf8.count)
+
+            // Sample the daemon's RSS while the upstream floods it.
+            var peak = before
+            for _ in 0..<160 {
+                peak = max(peak, Self.residentKiB(daemon.pid))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let growth = peak - before
+            print("never-reading client: llmuxd RSS \(before) KiB -> peak \(peak) KiB (+\(growth) KiB) for 500 MB produced")
+            #expect(growth < 250 * 1024, "llmuxd grew by \(growth) KiB")
+            kill(daemon.pid, SIGTERM)
+            _ = await daemon.wait(timeout: .seconds(10))
+        }
+    }
+}
