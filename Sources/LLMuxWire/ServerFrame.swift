@@ -74,19 +74,7 @@ extension ServerFrame {
             w.field("seq", delta.seq)
             if let text = delta.text { w.field("text", text) }
             if let reasoning = delta.reasoning { w.field("reasoning", reasoning) }
-            if !delta.toolCalls.isEmpty {
-                w.key("tool_calls")
-                w.beginArray()
-                for call in delta.toolCalls {
-                    w.beginObject()
-                    w.field("index", call.index)
-                    if let id = call.id { w.field("id", id) }
-                    if let name = call.name { w.field("name", name) }
-                    if let arguments = call.arguments { w.field("arguments", arguments) }
-                    w.endObject()
-                }
-                w.endArray()
-            }
+            if !delta.toolCalls.isEmpty { Self.encode(toolCalls: delta.toolCalls, assembled: false, with: &w) }
         case .done(let done):
             w.field("type", "done")
             w.field("id", done.id)
@@ -115,19 +103,7 @@ extension ServerFrame {
             Self.encode(attempts: done.attempts, with: &w)
             if let cost = done.cost { Self.encode(cost: cost, with: &w) }
             if let from = done.downgradedFrom { w.field("downgraded_from", from) }
-            if !done.toolCalls.isEmpty {
-                w.key("tool_calls")
-                w.beginArray()
-                for call in done.toolCalls {
-                    w.beginObject()
-                    w.field("index", call.index)
-                    if let id = call.id { w.field("id", id) }
-                    if let name = call.name { w.field("name", name) }
-                    w.field("arguments", call.arguments ?? "")
-                    w.endObject()
-                }
-                w.endArray()
-            }
+            if !done.toolCalls.isEmpty { Self.encode(toolCalls: done.toolCalls, assembled: true, with: &w) }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -216,6 +192,21 @@ extension ServerFrame {
         }
         w.endObject()
         w.buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// `"tool_calls":[{index, id?, name?, arguments?}]`; an assembled call always has `arguments`.
+    private static func encode(toolCalls: [ToolCallFragment], assembled: Bool, with w: inout JSONWriter) {
+        w.key("tool_calls")
+        w.beginArray()
+        for call in toolCalls {
+            w.beginObject()
+            w.field("index", call.index)
+            if let id = call.id { w.field("id", id) }
+            if let name = call.name { w.field("name", name) }
+            if let arguments = call.arguments ?? (assembled ? "" : nil) { w.field("arguments", arguments) }
+            w.endObject()
+        }
+        w.endArray()
     }
 
     /// `"cost":{"usd":…,"estimated":…}`, or `"cost":null,"price_unknown":true`.
