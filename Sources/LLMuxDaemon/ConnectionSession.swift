@@ -216,7 +216,7 @@ struct ConnectionSession: Sendable {
                     DaemonStatus(
                         version: LLMuxVersion.current,
                         pid: Int(getpid()),
-                        uptimeMs: Self.milliseconds(ContinuousClock.now - self.stats.startedAt),
+                        uptimeMs: (ContinuousClock.now - self.stats.startedAt).wholeMilliseconds,
                         connections: self.stats.connections,
                         inFlight: self.stats.inFlight,
                         requestsTotal: self.stats.requestsTotal,
@@ -227,10 +227,5 @@ struct ConnectionSession: Sendable {
                 )
             )
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -203,8 +203,8 @@ public final class RequestEngine: Sendable {
                     costUSD: cost?.usd,
                     estimated: usage.estimated,
                     outcome: outcome,
-                    ttftMs: ttft.map(RouteExecution.milliseconds),
-                    durationMs: RouteExecution.milliseconds(total),
+                    ttftMs: ttft.map(\.wholeMilliseconds),
+                    durationMs: total.wholeMilliseconds,
                     attempts: outcomeAttempts.map {
                         LedgerEntry.Attempt(target: $0.target, outcome: $0.outcome, httpStatus: $0.httpStatus, ms: $0.ms)
                     }
@@ -239,7 +239,7 @@ public final class RequestEngine: Sendable {
                         model: target.upstreamModel,
                         provider: target.provider,
                         route: plan.routeName,
-                        timing: Timing(ttftMs: result?.ttft.map(RouteExecution.milliseconds), totalMs: RouteExecution.milliseconds(total)),
+                        timing: Timing(ttftMs: result?.ttft.map(\.wholeMilliseconds), totalMs: total.wholeMilliseconds),
                         attempts: outcome.attempts,
                         cost: cost,
                         downgradedFrom: downgradedFrom,

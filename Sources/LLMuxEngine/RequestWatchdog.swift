@@ -1,4 +1,5 @@
 import LLMuxUpstream
+import LLMuxWire
 import Synchronization
 
 /// Enforces the per-phase deadlines of one request: response head, first
@@ -138,9 +139,7 @@ final class RequestWatchdog: Sendable {
 
     func describe(_ phase: TimeoutPhase) -> String {
         func ms(_ d: Duration?) -> String {
-            guard let d else { return "?" }
-            let (seconds, attoseconds) = d.components
-            return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
+            d.map { "\($0.wholeMilliseconds) ms" } ?? "?"
         }
         switch phase {
         case .header: return "no response head within \(ms(self.limits.header))"

@@ -162,7 +162,7 @@ struct RouteExecution: Sendable {
                     }
                 }
                 if let lastError { return .failed(lastError.error, target: lastError.target, delivered: nil) }
-                let waits = skipped.map { max(0, Self.milliseconds($0.until - now)) }
+                let waits = skipped.map { max(0, ($0.until - now).wholeMilliseconds) }
                 let retryAfter = waits.min()
                 if skipped.contains(where: \.rateLimited) {
                     let targets = skipped.filter(\.rateLimited).map(\.target.description).joined(separator: ", ")
@@ -288,7 +288,7 @@ struct RouteExecution: Sendable {
     }
 
     private func record(_ result: AttemptResult, target: RouteTarget, winner: Bool, lost: Bool) -> AttemptRecord {
-        let ms = Self.milliseconds(result.duration)
+        let ms = result.duration.wholeMilliseconds
         switch result.outcome {
         case .finished:
             return AttemptRecord(target: target.description, outcome: winner ? AttemptRecord.ok : AttemptRecord.hedgeLost, ms: ms)
@@ -393,11 +393,6 @@ struct RouteExecution: Sendable {
         }
         error.partial = true
         return error
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }
 

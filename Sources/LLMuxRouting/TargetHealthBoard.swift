@@ -166,20 +166,19 @@ public final class TargetHealthBoard: Sendable {
     }
 
     public func snapshot(now: ContinuousClock.Instant = .now) -> [TargetHealthInfo] {
-        func ms(_ d: Duration) -> Int { Int(d.components.seconds) * 1000 + Int(d.components.attoseconds / 1_000_000_000_000_000) }
         return self.entries.withLock { entries in
             entries.map { target, entry in
                 var state = "ok"
                 var retryIn: Int?
                 if let until = entry.cooldownUntil, until > now {
                     state = "cooldown"
-                    retryIn = ms(until - now)
+                    retryIn = (until - now).wholeMilliseconds
                 }
                 switch entry.breaker {
                 case .closed: break
                 case .open(let until) where until > now:
                     state = "open"
-                    retryIn = max(retryIn ?? 0, ms(until - now))
+                    retryIn = max(retryIn ?? 0, (until - now).wholeMilliseconds)
                 case .open, .halfOpen:
                     if state == "ok" { state = "half_open" }
                 }
