@@ -61,33 +61,29 @@ public final class RequestEngine: Sendable {
         self.logger = logger
     }
 
-    /// The `cost` strategy's order: estimated cost of this request at each
-    /// target (as in `worstCase`), cheapest first; unpriced targets last, in
-    /// configured order.
-    func cheapestFirst(_ request: ChatRequest, _ targets: [RouteTarget]) -> [RouteTarget] {
-        let prompt = Double(CostCalculator.estimatedPromptTokens(request))
-        let maxTokens = Double(self.maxTokens(request))
-        return targets.enumerated().map { index, target -> (Double, Int, RouteTarget) in
-            guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return (.infinity, index, target) }
-            return (prompt * price.inputPerMillion + maxTokens * price.outputPerMillion, index, target)
-        }
-        .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-        .map(\.2)
-    }
-
-    func maxTokens(_ request: ChatRequest) -> Int {
-        (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init) ?? self.config.budgets.defaultMaxTokens
-    }
-
-    /// The most a request can cost on its route: the estimated prompt at the
+    /// The most one request can cost at `target`: its estimated prompt at the
     /// input price plus `max_tokens` (or `max_completion_tokens`, else the
-    /// budgets' `default_max_tokens`) at the output price, for the dearest target.
-    func worstCase(_ request: ChatRequest, _ plan: RoutePlan) -> Double {
-        let prompt = Double(CostCalculator.estimatedPromptTokens(request))
-        let maxTokens = self.maxTokens(request)
-        return plan.route.targets.compactMap { self.prices.price(provider: $0.provider, model: $0.upstreamModel) }
-            .map { (prompt * $0.inputPerMillion + Double(maxTokens) * $0.outputPerMillion) / 1_000_000 }
-            .max() ?? 0
+    /// budgets' `default_max_tokens`) at the output price; `nil` when unpriced.
+    /// `promptTokens` is the request's prompt estimate, computed once per request.
+    func worstCase(_ request: ChatRequest, promptTokens: Int, at target: RouteTarget) -> Double? {
+        guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return nil }
+        let maxTokens = (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
+            ?? self.config.budgets.defaultMaxTokens
+        return (Double(promptTokens) * price.inputPerMillion + Double(maxTokens) * price.outputPerMillion) / 1_000_000
+    }
+
+    /// What a budget reserves: the worst case at the dearest target of the route.
+    func worstCase(_ request: ChatRequest, promptTokens: Int, _ plan: RoutePlan) -> Double {
+        plan.route.targets.compactMap { self.worstCase(request, promptTokens: promptTokens, at: $0) }.max() ?? 0
+    }
+
+    /// The `cost` strategy's order: the worst case at each target, cheapest
+    /// first; unpriced targets last, in configured order.
+    func cheapestFirst(_ request: ChatRequest, promptTokens: Int, _ targets: [RouteTarget]) -> [RouteTarget] {
+        targets.enumerated()
+            .map { (self.worstCase(request, promptTokens: promptTokens, at: $1) ?? .infinity, $0, $1) }
+            .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            .map(\.2)
     }
 
     /// `cancellationError`, asked when the request is cancelled, turns the
@@ -116,16 +112,24 @@ public final class RequestEngine: Sendable {
             emit(.error(id: id, error))
             return
         }
+        // The prompt estimate (its messages as JSON) is computed at most once.
+        var promptEstimate: Int?
+        func promptTokens() -> Int {
+            if let promptEstimate { return promptEstimate }
+            let tokens = CostCalculator.estimatedPromptTokens(request)
+            promptEstimate = tokens
+            return tokens
+        }
         // Budgets: reserve the worst case before anything runs; over budget, downgrade or refuse.
         var reservation: BudgetGuard.Reservation?
         var downgradedFrom: String?
         if let budgets = self.budgets, !budgets.isEmpty {
-            switch budgets.reserve(self.worstCase(request, plan), route: plan.routeName, client: origin.client) {
+            switch budgets.reserve(self.worstCase(request, promptTokens: promptTokens(), plan), route: plan.routeName, client: origin.client) {
             case .granted(let granted):
                 reservation = granted
             case .exceeded(let error):
                 if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other),
-                    case .granted(let granted) = budgets.reserve(self.worstCase(request, cheaper), route: other, client: origin.client)
+                    case .granted(let granted) = budgets.reserve(self.worstCase(request, promptTokens: promptTokens(), cheaper), route: other, client: origin.client)
                 {
                     logger.notice("over budget: downgraded", metadata: ["from": "\(plan.routeName ?? "")", "to": "\(other)"])
                     downgradedFrom = plan.routeName
@@ -165,7 +169,7 @@ public final class RequestEngine: Sendable {
             shared: shared,
             logger: logger
         )
-        let order = plan.route.strategy == .cost ? self.cheapestFirst(request, plan.route.targets) : self.planner.order(plan.route)
+        let order = plan.route.strategy == .cost ? self.cheapestFirst(request, promptTokens: promptTokens(), plan.route.targets) : self.planner.order(plan.route)
         let outcome = await execution.run(order: order)
 
         let total = ContinuousClock.now - started
