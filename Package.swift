@@ -78,6 +78,7 @@ let package = Package(
             name: "LLMuxCost",
             dependencies: [
                 "LLMuxConfig",
+                "LLMuxLedger",
                 "LLMuxWire",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],

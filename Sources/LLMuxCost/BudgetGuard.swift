@@ -1,5 +1,6 @@
 public import Foundation
 public import LLMuxConfig
+public import LLMuxLedger
 public import LLMuxWire
 import Synchronization
 
@@ -61,6 +62,22 @@ public final class BudgetGuard: Sendable {
                 fresh[key]!.reserved = old.reserved
             }
             accounts = fresh
+        }
+    }
+
+    /// Spending per budget scope as the ledger records it (what is still queued
+    /// is committed first); nothing without a ledger or when it cannot be read.
+    public static func spent(from ledger: UsageLedger?) -> SpentLookup {
+        { scope, since in
+            guard let ledger else { return 0 }
+            ledger.flush()
+            let spent: Double?
+            switch scope {
+            case .global: spent = try? ledger.spent(since: since)
+            case .route(let name): spent = try? ledger.spent(since: since, route: name)
+            case .client(let name): spent = try? ledger.spent(since: since, client: name)
+            }
+            return spent ?? 0
         }
     }
 

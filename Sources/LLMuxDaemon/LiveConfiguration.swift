@@ -77,17 +77,7 @@ public final class LiveConfiguration: Sendable {
         logger: Logger
     ) {
         self.ledger = ledger
-        self.budgets = BudgetGuard(limits: config.budgets.limits) { scope, since in
-            guard let ledger else { return 0 }
-            ledger.flush()
-            let spent: Double?
-            switch scope {
-            case .global: spent = try? ledger.spent(since: since)
-            case .route(let name): spent = try? ledger.spent(since: since, route: name)
-            case .client(let name): spent = try? ledger.spent(since: since, client: name)
-            }
-            return spent ?? 0
-        }
+        self.budgets = BudgetGuard(limits: config.budgets.limits, spent: BudgetGuard.spent(from: ledger))
         self.source = source
         self.clients = clients
         self.credentials = credentials

@@ -79,14 +79,7 @@ struct UsageCommand: AsyncParsableCommand {
         guard let config = try? ConfigLoader(environment: environment).load(explicitPath: self.config), !config.budgets.limits.isEmpty else {
             return []
         }
-        let guardian = BudgetGuard(limits: config.budgets.limits) { scope, since in
-            switch scope {
-            case .global: return (try? ledger.spent(since: since)) ?? 0
-            case .route(let name): return (try? ledger.spent(since: since, route: name)) ?? 0
-            case .client(let name): return (try? ledger.spent(since: since, client: name)) ?? 0
-            }
-        }
-        return guardian.snapshot()
+        return BudgetGuard(limits: config.budgets.limits, spent: BudgetGuard.spent(from: ledger)).snapshot()
     }
 
     static func money(_ usd: Double) -> String { String(format: "%.6f", usd) }
