@@ -62,8 +62,12 @@ struct ConnectionSession: Sendable {
         defer { self.stats.connectionClosed() }
         let logger = self.logger
         let registry = RequestRegistry(limit: self.limits.maxInFlight)
+        let eventLoop = channel.channel.eventLoop
         let outbox = FrameOutbox(
             maxPendingBytes: self.maxPendingBytes,
+            schedule: { delay, body in
+                eventLoop.scheduleTask(in: TimeAmount(delay)) { body() }
+            },
             onBackpressure: { id in
                 logger.warning("client reads too slowly; stopping its largest stream", metadata: ["request_id": "\(id)"])
                 registry.cancel(id)
@@ -100,9 +104,13 @@ struct ConnectionSession: Sendable {
                         // The name a `hello` gave, attached to this connection's request logs.
                         var client: String?
                         var priority = RequestPriority.interactive
+                        var coalesceMs = 0
                         do {
                             for try await item in inbound {
-                                self.handle(item, outbox: outbox, registry: registry, peer: peer, client: &client, priority: &priority, requests: &requests)
+                                self.handle(
+                                    item, outbox: outbox, registry: registry, peer: peer,
+                                    client: &client, priority: &priority, coalesceMs: &coalesceMs, requests: &requests
+                                )
                             }
                         } catch {
                             self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
@@ -124,6 +132,7 @@ struct ConnectionSession: Sendable {
         peer: PeerCredentials.PeerCredential,
         client: inout String?,
         priority: inout RequestPriority,
+        coalesceMs: inout Int,
         requests: inout DiscardingTaskGroup
     ) {
         let line: ByteBuffer
@@ -145,6 +154,7 @@ struct ConnectionSession: Sendable {
         case .hello(let hello):
             client = hello.client
             if let chosen = hello.priority { priority = chosen }
+            if let window = hello.coalesceMs { coalesceMs = window }
             guard hello.protocols.contains(ProtocolVersion.current) else {
                 outbox.send(
                     .error(
@@ -178,6 +188,7 @@ struct ConnectionSession: Sendable {
             case .registered(let registered):
                 cancellation = registered
             }
+            outbox.coalesce(request.id, window: .milliseconds(request.coalesceMs ?? coalesceMs))
             self.stats.requestStarted()
             let engine = self.live.engine
             let stats = self.stats

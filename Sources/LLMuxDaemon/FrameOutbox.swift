@@ -17,7 +17,16 @@ import Synchronization
 ///   merged output fails with `error{code:"backpressure"}`, its merged output
 ///   is dropped and `onBackpressure` cancels it (aborting its upstream request);
 /// - if non-delta frames alone exceed it, the connection is closed (`onOverflow`).
+///
+/// A request with a coalescing window (`coalesce_ms`) sends its first delta at
+/// once; a delta that comes less than a window after the last one sent is
+/// held and merged with those that follow, and the merged delta goes out when
+/// the window ends (`schedule` runs that release) or before the request's
+/// terminal frame.
 final class FrameOutbox: Sendable {
+    /// Runs a closure after a delay (the connection's event loop in the daemon).
+    typealias Scheduler = @Sendable (Duration, @escaping @Sendable () -> Void) -> Void
+
     private struct State {
         var pending = ByteBuffer()
         var waiter: CheckedContinuation<ByteBuffer?, Never>?
@@ -31,6 +40,16 @@ final class FrameOutbox: Sendable {
         var mergedBytes = 0
         /// Requests failed with `backpressure`: their later frames are dropped.
         var failed: Set<String> = []
+        /// Coalescing windows of the requests that asked for one.
+        var windows: [String: Duration] = [:]
+        /// When each coalescing request's last delta went out.
+        var lastSent: [String: ContinuousClock.Instant] = [:]
+        /// Merged deltas that wait for their coalescing window to end; `take` leaves them.
+        var held: Set<String> = []
+
+        var hasSendable: Bool {
+            self.pending.readableBytes > 0 || self.mergedOrder.contains { !self.held.contains($0) }
+        }
     }
 
     let maxPendingBytes: Int
@@ -38,17 +57,27 @@ final class FrameOutbox: Sendable {
     private let state = Mutex(State())
     private let onOverflow: @Sendable () -> Void
     private let onBackpressure: @Sendable (String) -> Void
+    private let schedule: Scheduler
 
     init(
         maxPendingBytes: Int,
         mergeThresholdBytes: Int? = nil,
+        schedule: @escaping Scheduler,
         onBackpressure: @escaping @Sendable (String) -> Void = { _ in },
         onOverflow: @escaping @Sendable () -> Void
     ) {
+        self.schedule = schedule
         self.maxPendingBytes = maxPendingBytes
         self.mergeThresholdBytes = mergeThresholdBytes ?? min(1 << 20, maxPendingBytes / 4)
         self.onBackpressure = onBackpressure
         self.onOverflow = onOverflow
+    }
+
+    /// Gives request `id` a coalescing window; a zero window sends every delta at once.
+    /// It lasts until the request's terminal frame.
+    func coalesce(_ id: String, window: Duration) {
+        guard window > .zero else { return }
+        self.state.withLock { state in state.windows[id] = window }
     }
 
     /// Queues a frame. Returns false when it was not queued (closed, overflowed,
@@ -57,6 +86,7 @@ final class FrameOutbox: Sendable {
     func send(_ frame: ServerFrame) -> Bool {
         var overflowedNow = false
         var victim: String?
+        var release: (id: String, after: Duration)?
         let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
             // A `duplicate_id` error rejects a new request; it never ends the one running under that id.
@@ -71,13 +101,22 @@ final class FrameOutbox: Sendable {
             case .delta(let delta)
             where state.merged[delta.id] != nil || state.pending.readableBytes + state.mergedBytes > self.mergeThresholdBytes:
                 Self.merge(delta, into: &state)
+            case .delta(let delta)
+            where state.windows[delta.id] != nil && state.lastSent[delta.id].map { ContinuousClock.now < $0 + state.windows[delta.id]! } == true:
+                // Within the window after the last delta sent: hold it until the window ends.
+                Self.merge(delta, into: &state)
+                state.held.insert(delta.id)
+                release = (delta.id, state.lastSent[delta.id]! + state.windows[delta.id]! - ContinuousClock.now)
             case .delta(var delta):
                 delta.seq = Self.nextSeq(delta.id, &state)
                 ServerFrame.delta(delta).encode(into: &state.pending)
+                if state.windows[delta.id] != nil { state.lastSent[delta.id] = .now }
             default:
                 if endsRequest, let id = frame.id {
                     Self.flushMerged(id, into: &state)
                     state.sequences[id] = nil
+                    state.windows[id] = nil
+                    state.lastSent[id] = nil
                 }
                 frame.encode(into: &state.pending)
             }
@@ -87,7 +126,10 @@ final class FrameOutbox: Sendable {
                     state.mergedBytes -= state.merged[largest]?.byteCount ?? 0
                     state.merged[largest] = nil
                     state.mergedOrder.removeAll { $0 == largest }
+                    state.held.remove(largest)
                     state.sequences[largest] = nil
+                    state.windows[largest] = nil
+                    state.lastSent[largest] = nil
                     state.failed.insert(largest)
                     ServerFrame.error(
                         id: largest,
@@ -105,16 +147,28 @@ final class FrameOutbox: Sendable {
                     overflowedNow = true
                 }
             }
-            if let waiter = state.waiter {
+            if state.hasSendable, let waiter = state.waiter {
                 state.waiter = nil
                 return (true, waiter, Self.take(&state))
             }
             return (true, nil, nil)
         }
         waiter?.resume(returning: buffer)
+        if let release { self.schedule(release.after) { self.release(release.id) } }
         if let victim { self.onBackpressure(victim) }
         if overflowedNow { self.onOverflow() }
         return accepted
+    }
+
+    /// The coalescing window of `id` ended: its held delta may go out.
+    private func release(_ id: String) {
+        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
+            guard state.held.remove(id) != nil else { return (nil, nil) }
+            guard state.hasSendable, let waiter = state.waiter else { return (nil, nil) }
+            state.waiter = nil
+            return (waiter, Self.take(&state))
+        }
+        waiter?.resume(returning: buffer)
     }
 
     private static func nextSeq(_ id: String, _ state: inout State) -> Int {
@@ -139,13 +193,15 @@ final class FrameOutbox: Sendable {
         guard var merged = state.merged.removeValue(forKey: id) else { return }
         state.mergedOrder.removeAll { $0 == id }
         state.mergedBytes -= merged.byteCount
+        state.held.remove(id)
         merged.seq = Self.nextSeq(id, &state)
         ServerFrame.delta(merged).encode(into: &state.pending)
+        if state.windows[id] != nil { state.lastSent[id] = .now }
     }
 
-    /// Everything pending, merged deltas included.
+    /// Everything pending, merged deltas included, except those held for a coalescing window.
     private static func take(_ state: inout State) -> ByteBuffer {
-        for id in state.mergedOrder { Self.flushMerged(id, into: &state) }
+        for id in state.mergedOrder where !state.held.contains(id) { Self.flushMerged(id, into: &state) }
         let buffer = state.pending
         state.pending = ByteBuffer()
         return buffer
@@ -159,7 +215,7 @@ final class FrameOutbox: Sendable {
     func next() async -> ByteBuffer? {
         await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
             let immediate: ByteBuffer?? = self.state.withLock { state in
-                if state.pending.readableBytes > 0 || !state.mergedOrder.isEmpty {
+                if state.hasSendable {
                     return .some(Self.take(&state))
                 }
                 if state.closed { return .some(nil) }
@@ -172,15 +228,15 @@ final class FrameOutbox: Sendable {
 
     /// No more frames: the writer drains what is pending, then `next()` returns nil.
     func close() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<ByteBuffer?, Never>? in
+        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
             state.closed = true
-            if state.pending.readableBytes == 0, state.mergedOrder.isEmpty, let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            return nil
+            // Nothing is held back any longer: the writer drains every merged delta.
+            state.held.removeAll()
+            guard let waiter = state.waiter else { return (nil, nil) }
+            state.waiter = nil
+            return (waiter, state.hasSendable ? Self.take(&state) : nil)
         }
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: buffer)
     }
 }
 

@@ -3,7 +3,7 @@ public struct ChatRequest: Sendable, Hashable {
     /// Fields of a `chat` frame that llmux interprets itself. Every other field
     /// is an OpenAI chat-completions option and passes through to the upstream.
     public static let reservedKeys: Set<String> = [
-        "type", "id", "model", "messages", "timeout_ms", "stream", "stream_options",
+        "type", "id", "model", "messages", "timeout_ms", "coalesce_ms", "stream", "stream_options",
     ]
 
     public var id: String
@@ -13,6 +13,9 @@ public struct ChatRequest: Sendable, Hashable {
     public var messages: [JSONValue]
     /// Total time limit for this request, in milliseconds.
     public var timeoutMs: Int?
+    /// Merge this request's deltas within windows of this many milliseconds
+    /// (0: send each delta at once); `nil` keeps the connection's `hello` setting.
+    public var coalesceMs: Int?
     /// Pass-through OpenAI options (`temperature`, `tools`, `max_tokens`, ...).
     public var options: [String: JSONValue]
 
@@ -21,12 +24,14 @@ public struct ChatRequest: Sendable, Hashable {
         model: String? = nil,
         messages: [JSONValue],
         timeoutMs: Int? = nil,
+        coalesceMs: Int? = nil,
         options: [String: JSONValue] = [:]
     ) {
         self.id = id
         self.model = model
         self.messages = messages
         self.timeoutMs = timeoutMs
+        self.coalesceMs = coalesceMs
         self.options = options
     }
 
@@ -74,6 +79,7 @@ public struct ChatRequest: Sendable, Hashable {
             }
             timeoutMs = Int(ms)
         }
+        let coalesceMs = try CoalesceWindow.decode(object["coalesce_ms"], id: id)
         if let n = object["n"], !n.isNull, n.intValue != 1 {
             throw invalid("field 'n' must be 1: llmux streams a single choice per request")
         }
@@ -82,7 +88,7 @@ public struct ChatRequest: Sendable, Hashable {
         }
         var options = object
         for key in reservedKeys { options.removeValue(forKey: key) }
-        return ChatRequest(id: id, model: model, messages: messages, timeoutMs: timeoutMs, options: options)
+        return ChatRequest(id: id, model: model, messages: messages, timeoutMs: timeoutMs, coalesceMs: coalesceMs, options: options)
     }
 
     func encode(into writer: inout JSONWriter) {
@@ -92,6 +98,7 @@ public struct ChatRequest: Sendable, Hashable {
         if let model { writer.field("model", model) }
         writer.field("messages", JSONValue.array(self.messages))
         if let timeoutMs { writer.field("timeout_ms", timeoutMs) }
+        if let coalesceMs { writer.field("coalesce_ms", coalesceMs) }
         for key in self.options.keys.sorted() {
             writer.field(key, self.options[key]!)
         }

@@ -18,11 +18,14 @@ public struct ClientHello: Sendable, Hashable {
     public var protocols: [Int]
     public var client: String?
     public var priority: RequestPriority?
+    /// The connection's delta-merging window in milliseconds (see `CoalesceWindow`).
+    public var coalesceMs: Int?
 
-    public init(protocols: [Int] = ProtocolVersion.supported, client: String? = nil, priority: RequestPriority? = nil) {
+    public init(protocols: [Int] = ProtocolVersion.supported, client: String? = nil, priority: RequestPriority? = nil, coalesceMs: Int? = nil) {
         self.protocols = protocols
         self.client = client
         self.priority = priority
+        self.coalesceMs = coalesceMs
     }
 }
 
@@ -100,7 +103,8 @@ extension ClientFrame {
             case let other?:
                 throw FrameDecodingError(.invalidRequest, "field 'priority' must be a string, got \(other.typeName)", id: id)
             }
-            return .hello(ClientHello(protocols: protocols, client: client, priority: priority))
+            let coalesceMs = try CoalesceWindow.decode(object["coalesce_ms"], id: id)
+            return .hello(ClientHello(protocols: protocols, client: client, priority: priority, coalesceMs: coalesceMs))
         case "chat":
             return .chat(try ChatRequest.decode(id: try requireID(), object: object))
         case "cancel":
@@ -134,6 +138,7 @@ extension ClientFrame {
             writer.endArray()
             if let client = hello.client { writer.field("client", client) }
             if let priority = hello.priority { writer.field("priority", priority.rawValue) }
+            if let coalesceMs = hello.coalesceMs { writer.field("coalesce_ms", coalesceMs) }
             writer.endObject()
         case .chat(let request):
             request.encode(into: &writer)

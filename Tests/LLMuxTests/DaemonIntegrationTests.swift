@@ -373,7 +373,7 @@ struct DaemonIntegrationTests {
 
     @Test func outboxMergesPerStreamAndNumbersSequences() async {
         let stopped = Mutex<[String]>([])
-        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, onBackpressure: { id in stopped.withLock { $0.append(id) } }, onOverflow: {})
+        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, schedule: { _, _ in }, onBackpressure: { id in stopped.withLock { $0.append(id) } }, onOverflow: {})
         // Below the threshold frames queue one by one; above it deltas of one id merge.
         for index in 0..<40 {
             outbox.send(.delta(DeltaFrame(id: index % 2 == 0 ? "a" : "b", seq: 999, text: "x\(index) ")))
