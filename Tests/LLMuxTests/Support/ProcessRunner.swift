@@ -75,10 +75,11 @@ final class ChildProcess: Sendable {
         _ executable: String,
         _ arguments: [String],
         environment: [String: String],
-        stdin: String? = nil
+        stdin: String? = nil,
+        timeout: Duration = .seconds(20)
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(executable, arguments, environment: environment, stdin: stdin)
-        let status = await child.wait()
+        let status = await child.wait(timeout: timeout)
         return (status, child.stdout, child.stderr)
     }
 

@@ -1,0 +1,68 @@
+import Foundation
+import LLMuxConfig
+import LLMuxMockUpstream
+import Testing
+
+/// The editor packages (`editors/nvim`, `editors/emacs`) and protocol.md's
+/// minimal Python client, run headless against a real llmuxd and the mock
+/// upstream. `.ci/run` installs neovim, emacs-nox and python3 and sets
+/// `LLMUX_REQUIRE_EDITORS=1`, so in CI a missing editor fails instead of skipping.
+@Suite("Editor clients")
+struct EditorClientTests {
+    static var required: Bool { ProcessInfo.processInfo.environment["LLMUX_REQUIRE_EDITORS"] == "1" }
+
+    static func find(_ name: String) -> String? {
+        for directory in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+            return "\(directory)/\(name)"
+        }
+        return nil
+    }
+
+    static let nvim = find("nvim")
+    static let emacs = find("emacs")
+    static let python = find("python3")
+
+    /// The scripts the editor tests use, by model name (see the comments at the top of each test file).
+    static func scripts(_ mock: MockUpstream) {
+        mock.setScript(MockScript(intervalMs: 40), forModel: "slow-echo")
+        mock.setScript(MockScript.counting(3000, size: 4, intervalMs: 10), forModel: "endless")
+        mock.setScript(MockScript(chunks: [String(repeating: "x", count: 200_000)]), forModel: "huge")
+    }
+
+    func run(_ executable: String, _ arguments: [String], _ daemon: TestDaemon) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let home = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(home) }
+        let environment = cleanEnvironment(["LLMUX_SOCKET": daemon.socketPath, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home, "XDG_STATE_HOME": home, "TERM": "dumb"])
+        return try await ChildProcess.run(executable, arguments, environment: environment, timeout: .seconds(120))
+    }
+
+    func expectAllPassed(_ result: (status: Int32, stdout: String, stderr: String), checks: Int) {
+        let lines = result.stdout.split(separator: "\n")
+        #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
+        #expect(!lines.contains { $0.hasPrefix("FAIL") }, "\(result.stdout)")
+        #expect(lines.filter { $0.hasPrefix("ok ") }.count == checks, "\(result.stdout)\n\(result.stderr)")
+    }
+
+    @Test(.enabled(if: nvim != nil || required, "neovim is not installed"))
+    func neovimPluginHeadless() async throws {
+        let nvim = try #require(Self.nvim, "neovim is required (LLMUX_REQUIRE_EDITORS=1): apt-get install neovim")
+        try await TestDaemon.with { daemon in
+            Self.scripts(daemon.mock)
+            let root = RepositoryPaths.root
+            let result = try await run(
+                nvim,
+                [
+                    "--headless", "-u", "NONE", "-i", "NONE", "--noplugin",
+                    "--cmd", "set rtp^=\(root)/editors/nvim",
+                    "-c", "runtime plugin/llmux.lua",
+                    "-c", "luafile \(root)/Tests/editors/nvim_test.lua",
+                ],
+                daemon
+            )
+            expectAllPassed(result, checks: 26)
+            // The cancelled stream's upstream request was aborted, not left running.
+            let endless = try #require(daemon.mock.requests.first { $0.body?["model"]?.stringValue == "endless" })
+            #expect(await daemon.mock.waitForClose(ofConnection: try #require(endless.connectionID), timeout: .seconds(5)) != nil)
+        }
+    }
+}
