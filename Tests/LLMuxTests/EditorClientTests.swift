@@ -65,4 +65,26 @@ struct EditorClientTests {
             #expect(await daemon.mock.waitForClose(ofConnection: try #require(endless.connectionID), timeout: .seconds(5)) != nil)
         }
     }
+
+    @Test(.enabled(if: emacs != nil || required, "emacs is not installed"))
+    func emacsPackageWithERT() async throws {
+        let emacs = try #require(Self.emacs, "emacs is required (LLMUX_REQUIRE_EDITORS=1): apt-get install emacs-nox")
+        try await TestDaemon.with { daemon in
+            Self.scripts(daemon.mock)
+            let root = RepositoryPaths.root
+            let result = try await run(
+                emacs,
+                ["--batch", "-Q", "-L", root + "/editors/emacs", "-l", root + "/Tests/editors/llmux-test.el", "-f", "ert-run-tests-batch-and-exit"],
+                daemon
+            )
+            // ERT reports on stderr: "Ran 7 tests, 7 results as expected, 0 unexpected".
+            #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
+            #expect(result.stderr.contains("Ran 7 tests, 7 results as expected"), "\(result.stderr)")
+            let endless = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "endless" }
+            #expect(endless.count == 2)
+            for request in endless {
+                #expect(await daemon.mock.waitForClose(ofConnection: try #require(request.connectionID), timeout: .seconds(5)) != nil)
+            }
+        }
+    }
 }
