@@ -87,4 +87,47 @@ struct EditorClientTests {
             }
         }
     }
+
+    /// The Python client printed in protocol.md's "Writing a client", as it stands there.
+    static func protocolClient() throws -> String {
+        let text = try String(contentsOfFile: RepositoryPaths.root + "/protocol.md", encoding: .utf8)
+        let section = try #require(text.range(of: "## Writing a client"), "protocol.md lost its 'Writing a client' section")
+        let rest = text[section.upperBound...]
+        let open = try #require(rest.range(of: "```python\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "```"))
+        let directory = try TemporaryDirectory.make()
+        let path = directory + "/ask.py"
+        try String(rest[open.upperBound..<close.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test(.enabled(if: python != nil || required, "python3 is not installed"))
+    func protocolDocumentClientStreamsFailsAndCancels() async throws {
+        let python = try #require(Self.python, "python3 is required (LLMUX_REQUIRE_EDITORS=1)")
+        let script = try Self.protocolClient()
+        defer { TemporaryDirectory.remove((script as NSString).deletingLastPathComponent) }
+        #expect(try String(contentsOfFile: script, encoding: .utf8).split(separator: "\n").count <= 40, "the minimal client grew past about 30 lines")
+        try await TestDaemon.with { daemon in
+            Self.scripts(daemon.mock)
+            let environment = cleanEnvironment(["LLMUX_SOCKET": daemon.socketPath])
+            let answered = try await ChildProcess.run(python, [script, "hello from python"], environment: environment, timeout: .seconds(60))
+            #expect(answered.status == 0, "\(answered.stderr)")
+            #expect(answered.stdout == "echo: hello from python\n")
+
+            let failed = try await ChildProcess.run(python, [script, "hi", "nonsense"], environment: environment, timeout: .seconds(60))
+            #expect(failed.status == 1)
+            #expect(failed.stderr.contains("llmux: unknown_model:"), "\(failed.stderr)")
+
+            // Ctrl-C: SIGINT while it streams sends `cancel`; the upstream request is aborted.
+            let child = try ChildProcess(python, [script, "count", "mock/endless"], environment: environment)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while child.stdout.utf8.count < 40, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(child.stdout.utf8.count >= 40, "no output before the interrupt: \(child.stderr)")
+            kill(child.pid, SIGINT)
+            #expect(await child.wait(timeout: .seconds(30)) == 130, "\(child.stderr)")
+            let endless = try #require(daemon.mock.requests.first { $0.body?["model"]?.stringValue == "endless" })
+            #expect(await daemon.mock.waitForClose(ofConnection: try #require(endless.connectionID), timeout: .seconds(5)) != nil)
+            #expect(child.stdout.utf8.count < 3000 * 4)
+        }
+    }
 }
