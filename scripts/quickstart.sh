@@ -15,7 +15,7 @@ fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=""
-for package in libsystemd-dev pkg-config socat; do
+for package in libsystemd-dev pkg-config socat libsqlite3-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
 done
 if [ -n "$missing" ]; then
