@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "llmux-mock", targets: ["llmux-mock"]),
         .library(name: "LLMuxClient", targets: ["LLMuxClient"]),
         .library(name: "LLMuxWire", targets: ["LLMuxWire"]),
+        // The fuzz targets' checks, for the libFuzzer package in Fuzz/ and the corpus replay test.
+        .library(name: "LLMuxFuzzing", targets: ["LLMuxFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -175,6 +177,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzzing: the invariants each fuzz target checks (NDJSON frame decoder, SSE parser,
+        // OpenAI chunk and Anthropic event decoders), shared by Fuzz/ and the corpus replay test.
+        .target(
+            name: "LLMuxFuzzing",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test support: a scriptable OpenAI-compatible mock upstream with fault injection.
         .target(
             name: "LLMuxMockUpstream",
@@ -257,6 +271,7 @@ let package = Package(
                 "LLMuxDaemon",
                 "LLMuxClient",
                 "LLMuxMockUpstream",
+                "LLMuxFuzzing",
                 "llmux",
                 "llmuxd",
                 .product(name: "NIOCore", package: "swift-nio"),

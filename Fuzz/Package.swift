@@ -1,0 +1,20 @@
+// swift-tools-version:6.1
+// libFuzzer targets for llmux. Build and run with Fuzz/run (see README, "Fuzzing").
+// Each target checks the invariants in Sources/LLMuxFuzzing of the main package
+// and crashes (so libFuzzer saves the input) when one breaks.
+import PackageDescription
+
+let fuzzers = ["fuzz-frame-decoder", "fuzz-sse-parser", "fuzz-openai-chunks", "fuzz-anthropic-events"]
+
+let package = Package(
+    name: "llmux-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "llmux", path: "..")],
+    targets: fuzzers.map { name in
+        .executableTarget(
+            name: name,
+            dependencies: [.product(name: "LLMuxFuzzing", package: "llmux")]
+        )
+    },
+    swiftLanguageModes: [.v6]
+)
