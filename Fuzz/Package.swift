@@ -10,10 +10,10 @@ let package = Package(
     name: "llmux-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "llmux", path: "..")],
-    targets: fuzzers.map { name in
+    targets: [.target(name: "CFuzzDriver")] + fuzzers.map { name in
         .executableTarget(
             name: name,
-            dependencies: [.product(name: "LLMuxFuzzing", package: "llmux")]
+            dependencies: ["CFuzzDriver", .product(name: "LLMuxFuzzing", package: "llmux")]
         )
     },
     swiftLanguageModes: [.v6]

@@ -31,6 +31,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
     /// The model of the request being answered, echoed in its chunks.
     private var model = "mock"
     private var open = true
+    /// Whether a streamed response is under way (see `MockUpstream.activeResponses`).
+    private var responding = false
     /// Steps waiting for the connection to become writable again (backpressure).
     private var parked: ArraySlice<(delayMs: Int, step: Step)>?
     /// How many back-to-back steps are written before yielding the event loop.
@@ -64,11 +66,25 @@ final class MockHTTPHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.endResponse()
         self.open = false
         self.parked = nil
         self.scheduled?.cancel()
         self.mock.connectionClosed(self.connectionID)
         context.fireChannelInactive()
+    }
+
+    /// A streamed response started: it counts in `MockUpstream.activeResponses` until it ends.
+    private func beginResponse() {
+        guard !self.responding else { return }
+        self.responding = true
+        self.mock.activeResponsesValue.add(1, ordering: .relaxed)
+    }
+
+    private func endResponse() {
+        guard self.responding else { return }
+        self.responding = false
+        self.mock.activeResponsesValue.subtract(1, ordering: .relaxed)
     }
 
     private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -121,6 +137,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             Self.reset(context)
             return
         case .stallHeaders?:
+            self.beginResponse()
             return
         default:
             break
@@ -130,6 +147,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         headers.add(name: "cache-control", value: "no-cache")
         headers.add(name: "transfer-encoding", value: "chunked")
         for (name, value) in script.headers { headers.add(name: name, value: value) }
+        self.beginResponse()
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         context.flush()
         let includeUsage = json["stream_options"]?["include_usage"]?.boolValue ?? false
@@ -199,6 +217,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 wroteSinceFlush = true
             case .reset:
                 context.flush()
+                self.endResponse()
                 Self.reset(context)
                 return
             case .stall:
@@ -206,6 +225,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 return
             case .finish:
                 context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+                self.endResponse()
                 return
             }
         }

@@ -46,6 +46,10 @@ public final class MockUpstream: Sendable {
     /// The TCP port it listens on.
     public var port: Int { self.portValue.load(ordering: .relaxed) }
     private let portValue = Atomic<Int>(0)
+    /// Streamed responses begun and not yet ended (finished, reset, or their connection closed).
+    /// After every client request ended, anything above 0 is an upstream request the daemon left running.
+    public var activeResponses: Int { self.activeResponsesValue.load(ordering: .relaxed) }
+    let activeResponsesValue = Atomic<Int>(0)
 
     private init(defaultScript: MockScript) {
         self.state = Mutex(State(defaultScript: defaultScript))

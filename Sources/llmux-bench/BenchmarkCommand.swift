@@ -14,20 +14,42 @@ import NIOPosix
 /// `llmux-bench`: measures what llmuxd adds on top of calling the upstream
 /// directly, against the bundled mock upstream, all on loopback. Prints a
 /// table with each goal beside its figure and writes the figures as JSON.
+/// `llmux-bench soak` runs the load and soak test.
 @main
 struct BenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llmux-bench",
-        abstract: "Benchmarks llmuxd against the mock upstream (run with -c release)."
+        abstract: "Benchmarks llmuxd against the mock upstream (run with -c release).",
+        subcommands: [ScenariosCommand.self, SoakCommand.self],
+        defaultSubcommand: ScenariosCommand.self
+    )
+}
+
+/// The benchmark scenarios a to f.
+struct ScenariosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenarios",
+        abstract: "Runs the benchmark scenarios and prints each figure beside its goal (the default)."
     )
 
     @Option(help: "Where to write the figures as JSON.")
     var json: String = "benchmark-results.json"
 
-    @Option(help: "Requests per concurrency level in the time-to-first-delta scenario.")
+    @Option(help: "Requests per concurrency level in the time-to-first-delta scenario (at least 4 x the concurrency).")
     var requests: Int = 512
 
+    @Option(help: "Scenarios to run, comma-separated: a,b,c,d,e,f (default: all).")
+    var scenarios: String = "a,b,c,d,e,f"
+
+    @Option(help: "Streams held open at once in scenario c.")
+    var openStreams: Int = 10_000
+
+    @Option(help: "A python3 with the openai package, for scenario e's comparison (default: .venv-test/bin/python when present).")
+    var python: String?
+
     func run() async throws {
+        // The mock side of scenario c alone holds one socket per open stream.
+        FileDescriptorLimit.raiseToHardLimit()
         var logger = Logger(label: "llmux-bench")
         logger.logLevel = .error
         let mock = try await MockUpstream.start()
@@ -44,16 +66,28 @@ struct BenchmarkCommand: AsyncParsableCommand {
         let daemon = Task { try await runtime.run { readyContinuation.yield() } }
         for await _ in ready { break }
 
+        let chosen = Set(self.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let bench = Scenarios(socket: socket, mock: mock)
         var results: [Figure] = []
-        for concurrency in [1, 64] {
-            results += try await bench.timeToFirstDelta(concurrency: concurrency, requests: max(concurrency, self.requests))
+        if chosen.contains("a") {
+            for concurrency in [1, 64, 1024] {
+                results += try await bench.timeToFirstDelta(concurrency: concurrency, requests: max(concurrency * 4, self.requests))
+            }
         }
-        results += try await bench.throughput(streams: 64, deltas: 2000)
-        results += try await bench.cancelLatency(samples: 200)
-
+        if chosen.contains("b") { results += try await bench.throughput(streams: 64, deltas: 2000) }
+        if chosen.contains("d") { results += try await bench.cancelLatency(samples: 200) }
         daemon.cancel()
         _ = try? await daemon.value
+
+        // The rest run llmuxd as a process of its own (its memory, its start-up, the CLI against it).
+        let processes = ProcessScenarios(mock: mock)
+        if chosen.contains("c") { results += try await processes.openStreams(self.openStreams) }
+        if chosen.contains("e") {
+            let venv = FileManager.default.currentDirectoryPath + "/.venv-test/bin/python"
+            let python = self.python ?? (FileManager.default.isExecutableFile(atPath: venv) ? venv : nil)
+            results += try await processes.commandLine(runs: 40, python: python)
+        }
+        if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
         await mock.shutdown()
 
         Report.print(results)

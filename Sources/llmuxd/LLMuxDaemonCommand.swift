@@ -97,6 +97,9 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             reload: reload,
             httpSocketPath: httpSocket
         )
+        if let limit = FileDescriptorLimit.raiseToHardLimit(), limit.after != limit.before {
+            logger.debug("raised the open-file limit", metadata: ["from": "\(limit.before)", "to": "\(limit.after)"])
+        }
         let task = Task {
             try await runtime.run {
                 logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])

@@ -33,6 +33,21 @@ struct DaemonProcessTests {
         ])
     }
 
+    /// systemd starts user services with 1024 open files; llmuxd lifts its soft limit to the hard one.
+    @Test func daemonRaisesItsOpenFileLimit() async throws {
+        let prlimit = try #require(systemTool("prlimit"), "prlimit is required (Debian's util-linux)")
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonHome()
+            let daemon = try ChildProcess(prlimit, ["--nofile=256:4096", Executables.llmuxd], environment: home.environment)
+            #expect(await waitUntilAnswering(home.socket), "\(daemon.stderr)")
+            let limits = try String(contentsOfFile: "/proc/\(daemon.pid)/limits", encoding: .utf8)
+            let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+            #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["4096", "4096"], "\(line)")
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait() == 0)
+        }
+    }
+
     @Test func socketIsPrivateAndASecondDaemonIsRefused() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonHome()

@@ -1,4 +1,11 @@
+import CFuzzDriver
 import LLMuxFuzzing
+
+/// The executable's entry point (SwiftPM links `fuzz_openai_chunks_main` as `main`): libFuzzer's driver.
+@_cdecl("fuzz_openai_chunks_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    llmux_fuzz_main(argc, argv)
+}
 
 /// libFuzzer's entry point: one input, checked by `StreamInterpreterFuzzTarget.openAI`; a broken invariant crashes.
 @_cdecl("LLVMFuzzerTestOneInput")

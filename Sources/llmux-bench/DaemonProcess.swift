@@ -1,0 +1,166 @@
+import Foundation
+import LLMuxClient
+import LLMuxMockUpstream
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `llmuxd` process (the binary built next to `llmux-bench`) on a
+/// temporary socket, its provider `mock` pointing at the benchmark's mock
+/// upstream, so that its memory and start-up are its own.
+struct DaemonProcess: Sendable {
+    let pid: pid_t
+    let directory: String
+    let socket: String
+    /// `http://127.0.0.1:PORT/v1`, the HTTP front.
+    let httpBaseURL: String
+    /// From spawning the process to its `READY=1` (sd_notify).
+    let startToReady: Duration
+
+    /// The binaries built beside this benchmark.
+    static func sibling(_ name: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Starts llmuxd with a provider per mock: `mock` for the first, `mock1`, `mock2`, ... for the others
+    /// (async-http-client pools HTTP/1.1 connections per host and port, 1024 at most; more mocks, more streams).
+    static func start(mocks: [MockUpstream], extraConfig: String = "", llmuxd: String = sibling("llmuxd")) async throws -> DaemonProcess {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmux-bench-d-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let port = try Self.freeLoopbackPort()
+        let config = """
+            default_model = "mock/default"
+            http_listen = "127.0.0.1:\(port)"
+            log_level = "error"
+            max_connections = 4096
+            [models.smart-select]
+            provider = "mock"
+            model = "default"
+
+            """ + mocks.enumerated().map { index, mock in
+                "[providers.mock\(index == 0 ? "" : String(index))]\nbase_url = \"\(mock.baseURL)\"\n"
+            }.joined() + extraConfig
+        try config.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)
+        let notifyPath = directory + "/notify"
+        let notify = try NotifySocket(path: notifyPath)
+        defer { notify.close() }
+        let socket = directory + "/llmux.sock"
+        let started = ContinuousClock.now
+        let pid = try ProcessSpawner.spawn(
+            llmuxd,
+            arguments: ["--config", directory + "/config.toml", "--socket", socket],
+            environment: [
+                "PATH": "/usr/bin:/bin",
+                "HOME": directory,
+                "XDG_RUNTIME_DIR": directory,
+                "XDG_CONFIG_HOME": directory + "/config",
+                "XDG_STATE_HOME": directory + "/state",
+                "NOTIFY_SOCKET": notifyPath,
+            ],
+            stdout: directory + "/llmuxd.log"
+        )
+        guard await notify.waitFor("READY=1", timeout: .seconds(30)) else {
+            kill(pid, SIGKILL)
+            throw BenchmarkFailure("llmuxd did not report READY=1 within 30 s; see \(directory)/llmuxd.log")
+        }
+        return DaemonProcess(
+            pid: pid,
+            directory: directory,
+            socket: socket,
+            httpBaseURL: "http://127.0.0.1:\(port)/v1",
+            startToReady: .now - started
+        )
+    }
+
+    /// The bearer token llmuxd created for TCP clients of its HTTP front.
+    var token: String {
+        ((try? String(contentsOfFile: self.directory + "/config/llmux/token", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Resident set size in bytes, from /proc.
+    var residentBytes: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(self.pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+
+    /// Whether the process is still running.
+    var isAlive: Bool { kill(self.pid, 0) == 0 }
+
+    /// SIGTERM, then waits for the exit (SIGKILL after 10 s).
+    func stop() async {
+        kill(self.pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(10)
+        var status: Int32 = 0
+        while waitpid(self.pid, &status, WNOHANG) == 0 {
+            if ContinuousClock.now > deadline { kill(self.pid, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw BenchmarkFailure("could not find a free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A benchmark that could not run.
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The receiving end of `NOTIFY_SOCKET`: a Unix datagram socket.
+struct NotifySocket: Sendable {
+    let fd: Int32
+
+    init(path: String) throws {
+        self.fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(self.fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+        guard bound else { throw BenchmarkFailure("cannot bind the notify socket \(path)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Reads datagrams until one holds `line` (true) or `timeout` passes (false).
+    func waitFor(_ line: String, timeout: Duration) async -> Bool {
+        let fd = self.fd
+        return await withCheckedContinuation { continuation in
+            // A blocking read with a 100 ms receive timeout, off the cooperative pool.
+            Thread.detachNewThread {
+                let deadline = ContinuousClock.now + timeout
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while ContinuousClock.now < deadline {
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").contains(Substring(line)) {
+                        continuation.resume(returning: true)
+                        return
+                    }
+                }
+                continuation.resume(returning: false)
+            }
+        }
+    }
+
+    func close() { _ = Glibc.close(self.fd) }
+}
