@@ -151,7 +151,9 @@ struct RouteExecution: Sendable {
             /// Nothing runs and nothing is left to start: wait for a skipped target, or give up.
             func exhausted() -> Terminal? {
                 let now = ContinuousClock.now
-                if let soonest = skipped.indices.min(by: { skipped[$0].until < skipped[$1].until }) {
+                // Only a cooldown is worth waiting for; an open circuit breaker fails at once (protocol.md).
+                let cooling = skipped.indices.filter { skipped[$0].rateLimited }
+                if let soonest = cooling.min(by: { skipped[$0].until < skipped[$1].until }) {
                     let entry = skipped[soonest]
                     let limit = self.shared.deadline ?? (now + Self.maxWaitWithoutDeadline)
                     if entry.until < limit && cooldownWaitsLeft > 0 {

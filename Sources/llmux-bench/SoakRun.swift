@@ -3,7 +3,6 @@ import LLMuxClient
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
-import Synchronization
 
 /// The load and soak test: many connections churn against a real llmuxd
 /// process for a while with random cancels, hang-ups, malformed lines and
@@ -97,9 +96,9 @@ struct SoakRun: Sendable {
         let started = ContinuousClock.now
         let deadline = started + self.options.duration
         let warmUntil = started + self.options.duration * self.options.warmUpFraction
-        let rss = Mutex<[(ContinuousClock.Instant, Double)]>([])
-        var report = Report()
-        report = try await withThrowingTaskGroup(of: Report?.self) { group in
+        typealias Sample = (at: ContinuousClock.Instant, mb: Double)
+        var samples: [Sample] = []
+        var report = try await withThrowingTaskGroup(of: (Report?, [Sample]).self) { group in
             for worker in 0..<self.options.connections {
                 group.addTask {
                     var generator = SplitMix(seed: UInt64(worker) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
@@ -110,28 +109,29 @@ struct SoakRun: Sendable {
                         let part = try await Self.session(socket: daemon.socket, tag: "w\(worker)s\(session)", generator: &generator)
                         total.merge(part)
                     }
-                    return total
+                    return (total, [])
                 }
             }
             group.addTask {
+                var samples: [Sample] = []
                 while ContinuousClock.now < deadline {
-                    rss.withLock { $0.append((.now, Double(daemon.residentBytes) / 1_048_576)) }
+                    samples.append((.now, Double(daemon.residentBytes) / 1_048_576))
                     try? await Task.sleep(for: .seconds(1))
                 }
-                return nil
+                return (nil, samples)
             }
             var merged = Report()
-            for try await part in group {
+            for try await (part, sampled) in group {
                 if let part { merged.merge(part) }
+                samples += sampled
             }
             return merged
         }
-        let samples = rss.withLock { $0 }
-        report.rssSamples = samples.map(\.1)
+        report.rssSamples = samples.map(\.mb)
         // Warm: the first samples after warm-up; end: the last ones under load. Medians of up to 5.
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
-        report.rssWarmMB = median(Array(samples.filter { $0.0 >= warmUntil }.prefix(5).map(\.1)))
-        report.rssEndMB = median(Array(samples.suffix(5).map(\.1)))
+        report.rssWarmMB = median(Array(samples.filter { $0.at >= warmUntil }.prefix(5).map(\.mb)))
+        report.rssEndMB = median(Array(samples.suffix(5).map(\.mb)))
         // Afterwards: the daemon must drain to idle on its own.
         report.daemonAlive = daemon.isAlive
         if report.daemonAlive {

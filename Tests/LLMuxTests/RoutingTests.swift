@@ -33,6 +33,36 @@ struct RoutingTests {
         daemon.mock.requests.filter { $0.body?["model"]?.stringValue == model }.count
     }
 
+    /// An open breaker fails the request at once with circuit_open; it is not waited for like a cooldown,
+    /// however long the request's deadline.
+    @Test func openBreakerFailsAtOnceWithoutWaiting() async throws {
+        try await TestDaemon.with(configure: { config, _ in
+            config.router.breakerFailures = 2
+            config.router.breakerOpenMs = 30_000
+        }) { daemon in
+            daemon.mock.setScript(.httpError(503), forModel: "down")
+            for id in ["f1", "f2"] {
+                guard case .error(_, let error)? = try await chat(daemon, id: id, model: "mock/down").terminal(id) else {
+                    Issue.record("\(id) did not fail")
+                    return
+                }
+                #expect(error.code == .upstreamHTTP)
+            }
+            let started = ContinuousClock.now
+            let log = try await chat(daemon, id: "open", model: "mock/down", extra: #","timeout_ms":120000"#)
+            let elapsed = ContinuousClock.now - started
+            guard case .error(_, let error)? = log.terminal("open") else {
+                Issue.record("expected circuit_open, got \(String(describing: log.terminal("open")))")
+                return
+            }
+            #expect(error.code == .circuitOpen)
+            #expect((error.retryAfterMs ?? 0) > 20_000, "retry_after_ms says when the breaker lets a probe through")
+            #expect(elapsed < .seconds(5), "the request waited \(elapsed) for an open breaker")
+            #expect(attempts(log, "open").map(\.outcome) == ["circuit_open"])
+            #expect(requests(daemon, model: "down") == 2, "the open target was not contacted")
+        }
+    }
+
     struct Trigger: Sendable, CustomTestStringConvertible {
         var name: String
         var script: MockScript
