@@ -154,7 +154,7 @@ final class FrameOutbox: Sendable {
             return (true, nil, nil)
         }
         waiter?.resume(returning: buffer)
-        if let release { self.schedule(release.after) { self.release(release.id) } }
+        if let release { self.schedule(release.after) { [weak self] in self?.release(release.id) } }
         if let victim { self.onBackpressure(victim) }
         if overflowedNow { self.onOverflow() }
         return accepted

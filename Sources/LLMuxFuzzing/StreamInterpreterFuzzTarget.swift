@@ -9,7 +9,9 @@ import NIOCore
 /// Checked on every input: each delta has some output; every event the
 /// decoder produces encodes to one protocol line (no raw newline) that decodes
 /// back to the same frame, whatever text the upstream sent; tool-call
-/// ordinals are never negative for Anthropic, which numbers them itself.
+/// ordinals are never negative for Anthropic, which numbers them itself;
+/// token counts are never negative, and cached and reasoning tokens never
+/// exceed the input and output they are part of.
 public enum StreamInterpreterFuzzTarget {
     public static func openAI(_ input: [UInt8]) -> [String] {
         Self.run(input, interpreter: OpenAIStreamInterpreter(), ownsToolOrdinals: false)
@@ -55,7 +57,12 @@ public enum StreamInterpreterFuzzTarget {
                 case .error(let message):
                     violations += Self.roundTrip(.error(id: "f", WireError(.upstreamError, message, retryable: true)))
                 case .usage(let usage):
-                    if usage.inputTokens < 0 || usage.outputTokens < 0 { violations.append("negative token counts: \(usage)") }
+                    if usage.inputTokens < 0 || usage.outputTokens < 0 || usage.cachedTokens < 0 || usage.reasoningTokens < 0 {
+                        violations.append("negative token counts: \(usage)")
+                    }
+                    if usage.cachedTokens > usage.inputTokens || usage.reasoningTokens > usage.outputTokens {
+                        violations.append("more cached or reasoning tokens than in total: \(usage)")
+                    }
                 case .end:
                     break
                 }

@@ -158,11 +158,11 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
 
         var normalized: Usage? {
             guard promptTokens != nil || completionTokens != nil else { return nil }
-            return Usage(
-                inputTokens: promptTokens ?? 0,
-                outputTokens: completionTokens ?? 0,
-                cachedTokens: promptTokensDetails?.cachedTokens ?? 0,
-                reasoningTokens: completionTokensDetails?.reasoningTokens ?? 0
+            return Usage.fromUpstream(
+                input: promptTokens,
+                output: completionTokens,
+                cached: promptTokensDetails?.cachedTokens,
+                reasoning: completionTokensDetails?.reasoningTokens
             )
         }
     }

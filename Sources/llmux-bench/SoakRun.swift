@@ -160,6 +160,7 @@ struct SoakRun: Sendable {
             try await connection.send(.status(id: "soak-status"))
             for try await received in connection.frames {
                 if case .status(_, let status) = received.frame { return status }
+                if case .error(_, let error) = received.frame { throw BenchmarkFailure("status refused: \(error.code.rawValue): \(error.message)") }
             }
             throw BenchmarkFailure("the daemon closed the connection without a status answer")
         }

@@ -1,17 +1,10 @@
 import CFuzzDriver
 import LLMuxFuzzing
 
-/// The executable's entry point (SwiftPM links `fuzz_openai_chunks_main` as `main`): libFuzzer's driver.
+// SwiftPM links `fuzz_openai_chunks_main` as `main`: hand over to libFuzzer's driver.
 @_cdecl("fuzz_openai_chunks_main")
-public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    llmux_fuzz_main(argc, argv)
-}
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 { llmux_fuzz_main(argc, argv) }
 
-/// libFuzzer's entry point: one input, checked by `StreamInterpreterFuzzTarget.openAI`; a broken invariant crashes.
+// One input, checked by `StreamInterpreterFuzzTarget.openAI`.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    let violations = StreamInterpreterFuzzTarget.openAI(input)
-    if !violations.isEmpty { fatalError(violations.joined(separator: "; ")) }
-    return 0
-}
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 { FuzzInput.check(data, size, with: StreamInterpreterFuzzTarget.openAI) }

@@ -1,0 +1,22 @@
+public import LLMuxWire
+
+extension Usage {
+    /// The most tokens one count may claim; anything above is an upstream's garbage.
+    static let maxUpstreamTokens = 1_000_000_000_000
+
+    /// Token counts as an upstream reported them, made safe to add and price:
+    /// each between 0 and `maxUpstreamTokens`, cached tokens at most the input
+    /// and reasoning tokens at most the output (the cost subtracts them).
+    /// The fuzzers found negative counts passed through as they came.
+    static func fromUpstream(input: Int?, output: Int?, cached: Int? = nil, reasoning: Int? = nil) -> Usage {
+        func clamp(_ value: Int?) -> Int { min(max(value ?? 0, 0), Self.maxUpstreamTokens) }
+        let inputTokens = clamp(input)
+        let outputTokens = clamp(output)
+        return Usage(
+            inputTokens: inputTokens,
+            outputTokens: outputTokens,
+            cachedTokens: min(clamp(cached), inputTokens),
+            reasoningTokens: min(clamp(reasoning), outputTokens)
+        )
+    }
+}
