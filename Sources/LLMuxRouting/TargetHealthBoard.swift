@@ -52,6 +52,8 @@ public final class TargetHealthBoard: Sendable {
 
     /// Weight of the newest sample in the time-to-first-token average.
     static let ewmaWeight = 0.3
+    /// The slowest a failing target can look to the latency strategy: one hour.
+    static let maxFailurePenaltyMs = 3_600_000.0
     /// How far back `recentErrors` looks.
     static let errorWindow: Duration = .seconds(300)
 
@@ -130,9 +132,18 @@ public final class TargetHealthBoard: Sendable {
             case .failure:
                 entry.failures += 1
                 entry.consecutiveFailures += 1
+                // Only the last `errorWindow` counts: older errors are dropped here, so a target
+                // failing for days keeps a bounded list.
+                if let kept = entry.recentErrors.firstIndex(where: { now - $0 <= Self.errorWindow }) {
+                    entry.recentErrors.removeFirst(kept)
+                } else {
+                    entry.recentErrors.removeAll()
+                }
                 entry.recentErrors.append(now)
-                // A failing target looks slow to the latency strategy until it answers again.
-                entry.ewmaTTFTMs = max((entry.ewmaTTFTMs ?? 0) * 2, 1_000)
+                // A failing target looks slow to the latency strategy until it answers again; the
+                // penalty doubles per failure up to a cap (uncapped, it overflowed to infinity after
+                // about a thousand failures and `status` crashed converting it: found by the soak test).
+                entry.ewmaTTFTMs = min(max((entry.ewmaTTFTMs ?? 0) * 2, 1_000), Self.maxFailurePenaltyMs)
                 switch entry.breaker {
                 case .halfOpen:
                     entry.breaker = .open(until: now + .milliseconds(settings.breakerOpenMs))

@@ -56,6 +56,20 @@ struct ScenariosCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmux-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let chosen = Set(self.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        var results: [Figure] = []
+        // First the scenarios that run llmuxd as a process of its own (its memory, its start-up,
+        // the CLI against it), while this process still holds few sockets.
+        let processes = ProcessScenarios(mock: mock)
+        if chosen.contains("c") { results += try await processes.openStreams(self.openStreams) }
+        if chosen.contains("e") {
+            let venv = FileManager.default.currentDirectoryPath + "/.venv-test/bin/python"
+            let python = self.python ?? (FileManager.default.isExecutableFile(atPath: venv) ? venv : nil)
+            results += try await processes.commandLine(runs: 40, python: python)
+        }
+        if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
+
+        // Then the daemon in this process, against the same mock, compared with calling the mock directly.
         let socket = directory + "/llmux.sock"
         let config = DaemonConfig(
             providers: ["mock": ProviderConfig(name: "mock", baseURL: mock.baseURL, keySource: .none, http1Only: true)],
@@ -65,10 +79,7 @@ struct ScenariosCommand: AsyncParsableCommand {
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
         let daemon = Task { try await runtime.run { readyContinuation.yield() } }
         for await _ in ready { break }
-
-        let chosen = Set(self.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let bench = Scenarios(socket: socket, mock: mock)
-        var results: [Figure] = []
         if chosen.contains("a") {
             for concurrency in [1, 64, 1024] {
                 results += try await bench.timeToFirstDelta(concurrency: concurrency, requests: max(concurrency * 4, self.requests))
@@ -78,16 +89,6 @@ struct ScenariosCommand: AsyncParsableCommand {
         if chosen.contains("d") { results += try await bench.cancelLatency(samples: 200) }
         daemon.cancel()
         _ = try? await daemon.value
-
-        // The rest run llmuxd as a process of its own (its memory, its start-up, the CLI against it).
-        let processes = ProcessScenarios(mock: mock)
-        if chosen.contains("c") { results += try await processes.openStreams(self.openStreams) }
-        if chosen.contains("e") {
-            let venv = FileManager.default.currentDirectoryPath + "/.venv-test/bin/python"
-            let python = self.python ?? (FileManager.default.isExecutableFile(atPath: venv) ? venv : nil)
-            results += try await processes.commandLine(runs: 40, python: python)
-        }
-        if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
         await mock.shutdown()
 
         Report.print(results)

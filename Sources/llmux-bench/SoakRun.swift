@@ -137,7 +137,15 @@ struct SoakRun: Sendable {
         if report.daemonAlive {
             let idleDeadline = ContinuousClock.now + .seconds(10)
             while ContinuousClock.now < idleDeadline {
-                let status = try await Self.status(daemon.socket)
+                let status: DaemonStatus
+                do {
+                    status = try await Self.status(daemon.socket)
+                } catch {
+                    // A daemon that died is reported as such (its crash report is in its log).
+                    report.daemonAlive = daemon.isAlive
+                    if !report.daemonAlive { break }
+                    throw error
+                }
                 report.inFlightAfter = status.inFlight
                 report.connectionsAfter = status.connections
                 report.activeUpstreamAfter = mock.activeResponses
@@ -145,7 +153,7 @@ struct SoakRun: Sendable {
                 try await Task.sleep(for: .milliseconds(100))
             }
             report.rssIdleMB = Double(daemon.residentBytes) / 1_048_576
-            report.daemonAlive = daemon.isAlive
+            report.daemonAlive = report.daemonAlive && daemon.isAlive
         }
         log("soak: \(report.sessions) sessions, \(report.requests) requests in \(Self.seconds(.now - started)) s")
         await daemon.stop()

@@ -52,6 +52,22 @@ struct RoutePlannerTests {
         #expect((120...280).contains(elsewhere), "\(elsewhere) of 2000")
     }
 
+    /// A target failing thousands of times: its latency penalty stays finite and capped (uncapped it
+    /// reached infinity and `status` crashed, found by the soak test) and old errors are forgotten.
+    @Test func endlessFailuresKeepTheBoardFiniteAndBounded() {
+        let board = TargetHealthBoard(settings: RouterConfig())
+        let start = ContinuousClock.now
+        for index in 0..<5_000 { board.report(.failure, for: a, now: start + .milliseconds(index)) }
+        let penalty = board.ewmaTTFTMs(of: a) ?? .infinity
+        #expect(penalty.isFinite && penalty <= 3_600_000)
+        let snapshot = board.snapshot(now: start + .seconds(5))
+        #expect(snapshot.first?.ewmaTTFTMs == 3_600_000)
+        #expect(snapshot.first?.failures == 5_000)
+        // Six minutes later one more failure: only it is recent.
+        board.report(.failure, for: a, now: start + .seconds(360))
+        #expect(board.snapshot(now: start + .seconds(360)).first?.recentErrors == 1)
+    }
+
     @Test func breakerOpensAfterConsecutiveFailuresAndLetsOneProbeThrough() {
         var settings = RouterConfig()
         settings.breakerFailures = 3
