@@ -282,6 +282,8 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            // Provider stream recordings, read from the source tree by ProviderFixtureTests.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ],
