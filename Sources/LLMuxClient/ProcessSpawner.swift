@@ -16,12 +16,15 @@ public enum ProcessSpawner {
     }
 
     /// Spawns `executable` with `arguments` (argv[0] is added). Returns the pid.
+    /// `stdoutDescriptor`, when given, becomes the child's stdout instead of the file `stdout`
+    /// (the write end of a pipe, say; open it close-on-exec so the child keeps only its copy).
     public static func spawn(
         _ executable: String,
         arguments: [String],
         environment: [String: String],
         stdin: String = "/dev/null",
         stdout: String = "/dev/null",
+        stdoutDescriptor: Int32? = nil,
         stderr: String? = nil,
         ownProcessGroup: Bool = false
     ) throws(Failure) -> pid_t {
@@ -29,7 +32,11 @@ public enum ProcessSpawner {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        if let stdoutDescriptor {
+            posix_spawn_file_actions_adddup2(&actions, stdoutDescriptor, 1)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        }
         if let stderr {
             posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         } else {

@@ -95,7 +95,7 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
     /// Prompt tokens include both kinds of cache tokens; cached ones are the cache reads.
     private var usage: Usage {
         // Each part clamped before adding: an upstream's huge or negative counts neither overflow nor go below 0.
-        let part = { (value: Int) in Usage.fromUpstream(input: value, output: 0).inputTokens }
+        let part = Usage.clampedUpstreamCount
         return Usage.fromUpstream(
             input: part(self.inputTokens) + part(self.cacheCreation) + part(self.cacheRead),
             output: self.outputTokens,

@@ -1,5 +1,6 @@
 import Foundation
 import LLMuxClient
+import LLMuxDaemon
 import LLMuxMockUpstream
 
 #if canImport(Glibc)
@@ -60,7 +61,7 @@ struct DaemonProcess: Sendable {
             ],
             stdout: directory + "/llmuxd.log"
         )
-        guard await notify.waitFor("READY=1", timeout: .seconds(30)) else {
+        guard await notify.receive(until: "READY=1", timeout: .seconds(30)) != nil else {
             kill(pid, SIGKILL)
             throw BenchmarkFailure("llmuxd did not report READY=1 within 30 s; see \(directory)/llmuxd.log")
         }
@@ -79,8 +80,11 @@ struct DaemonProcess: Sendable {
     }
 
     /// Resident set size in bytes, from /proc.
-    var residentBytes: Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(self.pid)/status", encoding: .utf8),
+    var residentBytes: Int { Self.residentBytes(of: self.pid) }
+
+    /// The resident set size of process `pid` in bytes (`VmRSS` in /proc), 0 when unreadable.
+    static func residentBytes(of pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return 0 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
@@ -123,43 +127,33 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The receiving end of `NOTIFY_SOCKET`: a Unix datagram socket.
+/// The receiving end of `NOTIFY_SOCKET`: a Unix datagram socket (also used by the systemd tests).
 struct NotifySocket: Sendable {
     let fd: Int32
 
     init(path: String) throws {
         self.fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
+        let fd = self.fd
+        guard SocketLocation.withAddress(path, { bind(fd, $0, $1) }) == 0 else {
+            Glibc.close(fd)
+            throw BenchmarkFailure("cannot bind the notify socket \(path)")
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(self.fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        guard bound else { throw BenchmarkFailure("cannot bind the notify socket \(path)") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Reads datagrams until one holds `line` (true) or `timeout` passes (false).
-    func waitFor(_ line: String, timeout: Duration) async -> Bool {
-        let fd = self.fd
-        return await withCheckedContinuation { continuation in
-            // A blocking read with a 100 ms receive timeout, off the cooperative pool.
-            Thread.detachNewThread {
-                let deadline = ContinuousClock.now + timeout
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                while ContinuousClock.now < deadline {
-                    let count = recv(fd, &buffer, buffer.count, 0)
-                    if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").contains(Substring(line)) {
-                        continuation.resume(returning: true)
-                        return
-                    }
-                }
-                continuation.resume(returning: false)
+    /// Reads datagrams until one contains `marker` and returns it; nil after `timeout`.
+    func receive(until marker: String, timeout: Duration = .seconds(10)) async -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let count = recv(self.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                let message = String(decoding: buffer[0..<count], as: UTF8.self)
+                if message.contains(marker) { return message }
+                continue
             }
+            try? await Task.sleep(for: .milliseconds(2))
         }
+        return nil
     }
 
     func close() { _ = Glibc.close(self.fd) }

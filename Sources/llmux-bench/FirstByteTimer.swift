@@ -1,4 +1,5 @@
 import Foundation
+import LLMuxClient
 
 #if canImport(Glibc)
 import Glibc
@@ -29,26 +30,18 @@ enum FirstByteTimer {
     private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Run {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw BenchmarkFailure("pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        var pid = pid_t()
+        // Close-on-exec: the child keeps only the copy it gets as its stdout.
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let started = ContinuousClock.now
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        close(fds[1])
-        guard result == 0 else {
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(executable, arguments: arguments, environment: environment, stdoutDescriptor: fds[1], stderr: "/dev/null")
+        } catch {
             close(fds[0])
-            throw BenchmarkFailure("cannot start \(executable): \(String(cString: strerror(result)))")
+            close(fds[1])
+            throw BenchmarkFailure(error.description)
         }
+        close(fds[1])
         var output: [UInt8] = []
         var firstByte: Duration?
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -11,15 +11,15 @@ struct ProcessScenarios: Sendable {
     /// Scenario f: from spawning llmuxd to READY=1, and its resident memory once idle.
     func startAndIdle(starts: Int) async throws -> [Figure] {
         var ready = Samples()
-        var idle: [Double] = []
+        var idle = Samples()
         for _ in 0..<starts {
             let daemon = try await DaemonProcess.start(mocks: [self.mock])
             ready.add(daemon.startToReady)
             try await Task.sleep(for: .seconds(1))
-            idle.append(Double(daemon.residentBytes) / 1_048_576)
+            idle.values.append(Double(daemon.residentBytes) / 1_048_576)
             await daemon.stop()
         }
-        let idleMB = idle.sorted()[idle.count / 2]
+        let idleMB = idle.percentile(0.5)
         return [
             Figure(scenario: "f: start", name: "start -> READY=1 p50", value: ready.percentile(0.5), unit: "ms", goal: "", met: nil),
             Figure(scenario: "f: start", name: "start -> READY=1 max", value: ready.percentile(1), unit: "ms", goal: "", met: nil),

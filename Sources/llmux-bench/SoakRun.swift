@@ -129,9 +129,12 @@ struct SoakRun: Sendable {
         }
         report.rssSamples = samples.map(\.mb)
         // Warm: the first samples after warm-up; end: the last ones under load. Medians of up to 5.
-        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
-        report.rssWarmMB = median(Array(samples.filter { $0.at >= warmUntil }.prefix(5).map(\.mb)))
-        report.rssEndMB = median(Array(samples.suffix(5).map(\.mb)))
+        func median(_ values: some Sequence<Double>) -> Double {
+            let sampled = Samples(values: Array(values))
+            return sampled.values.isEmpty ? 0 : sampled.percentile(0.5)
+        }
+        report.rssWarmMB = median(samples.filter { $0.at >= warmUntil }.prefix(5).map(\.mb))
+        report.rssEndMB = median(samples.suffix(5).map(\.mb))
         // Afterwards: the daemon must drain to idle on its own.
         report.daemonAlive = daemon.isAlive
         if report.daemonAlive {

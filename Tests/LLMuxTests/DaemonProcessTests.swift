@@ -3,6 +3,7 @@ import LLMuxDaemon
 import LLMuxMockUpstream
 import LLMuxWire
 import Testing
+@testable import llmux_bench
 
 /// The `llmuxd` executable: socket rules, config checking, autostart by `llmux`, a raw socat session.
 @Suite("llmuxd process")
@@ -260,11 +261,7 @@ struct ProcessHardeningTests {
 
 @Suite("Bounded memory")
 struct BoundedMemoryTests {
-    static func residentKiB(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
+    static func residentKiB(_ pid: Int32) -> Int { DaemonProcess.residentBytes(of: pid) / 1024 }
 
     /// llmuxd as its own process, a client that never reads, 20 streams of 25 MB each: the
     /// daemon's memory stays bounded (its 64 MiB per-connection bound of pending frame content,

@@ -36,6 +36,15 @@ struct EditorClientTests {
         return try await ChildProcess.run(executable, arguments, environment: environment, timeout: .seconds(120))
     }
 
+    /// The client cancelled `count` streams of `mock/endless`: the mock saw each upstream connection close.
+    func expectCancelledStreamsClosed(_ daemon: TestDaemon, count: Int) async {
+        let endless = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "endless" }
+        #expect(endless.count == count)
+        for request in endless {
+            #expect(await daemon.mock.waitForClose(ofConnection: request.connectionID, timeout: .seconds(5)) != nil)
+        }
+    }
+
     func expectAllPassed(_ result: (status: Int32, stdout: String, stderr: String), checks: Int) {
         let lines = result.stdout.split(separator: "\n")
         #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
@@ -61,8 +70,7 @@ struct EditorClientTests {
             )
             expectAllPassed(result, checks: 26)
             // The cancelled stream's upstream request was aborted, not left running.
-            let endless = try #require(daemon.mock.requests.first { $0.body?["model"]?.stringValue == "endless" })
-            #expect(await daemon.mock.waitForClose(ofConnection: try #require(endless.connectionID), timeout: .seconds(5)) != nil)
+            await expectCancelledStreamsClosed(daemon, count: 1)
         }
     }
 
@@ -80,11 +88,7 @@ struct EditorClientTests {
             // ERT reports on stderr: "Ran 7 tests, 7 results as expected, 0 unexpected".
             #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
             #expect(result.stderr.contains("Ran 7 tests, 7 results as expected"), "\(result.stderr)")
-            let endless = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "endless" }
-            #expect(endless.count == 2)
-            for request in endless {
-                #expect(await daemon.mock.waitForClose(ofConnection: try #require(request.connectionID), timeout: .seconds(5)) != nil)
-            }
+            await expectCancelledStreamsClosed(daemon, count: 2)
         }
     }
 
@@ -125,8 +129,7 @@ struct EditorClientTests {
             #expect(child.stdout.utf8.count >= 40, "no output before the interrupt: \(child.stderr)")
             kill(child.pid, SIGINT)
             #expect(await child.wait(timeout: .seconds(30)) == 130, "\(child.stderr)")
-            let endless = try #require(daemon.mock.requests.first { $0.body?["model"]?.stringValue == "endless" })
-            #expect(await daemon.mock.waitForClose(ofConnection: try #require(endless.connectionID), timeout: .seconds(5)) != nil)
+            await expectCancelledStreamsClosed(daemon, count: 1)
             #expect(child.stdout.utf8.count < 3000 * 4)
         }
     }

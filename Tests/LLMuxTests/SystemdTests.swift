@@ -3,6 +3,7 @@ import LLMuxClient
 import LLMuxDaemon
 import LLMuxWire
 import Testing
+@testable import llmux_bench
 
 /// llmuxd under systemd's protocols: socket activation and sd_notify.
 @Suite("systemd integration")
@@ -38,43 +39,27 @@ struct SystemdTests {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let notifyPath = home.directory + "/notify.sock"
-            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(fd) }
-            #expect(SocketLocation.withAddress(notifyPath) { bind(fd, $0, $1) } == 0)
+            let notify = try NotifySocket(path: notifyPath)
+            defer { notify.close() }
             var env = home.environment
             env["NOTIFY_SOCKET"] = notifyPath
             let daemon = try ChildProcess(Executables.llmuxd, [], environment: env)
-            let ready = try #require(await Self.receive(fd, until: "READY=1"), "no READY=1: \(daemon.stderr)")
+            let ready = try #require(await notify.receive(until: "READY=1"), "no READY=1: \(daemon.stderr)")
             #expect(ready.contains("STATUS=0 connections, 0 requests in flight, 0 served"))
             #expect(SocketLocation.isAnswering(home.socket), "READY=1 must come only once the socket listens")
             // SIGHUP: RELOADING=1 with the monotonic clock, then READY=1 again.
             kill(daemon.pid, SIGHUP)
-            let reloading = try #require(await Self.receive(fd, until: "RELOADING=1"), "no RELOADING=1: \(daemon.stderr)")
+            let reloading = try #require(await notify.receive(until: "RELOADING=1"), "no RELOADING=1: \(daemon.stderr)")
             let stamp = reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) }
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             let nowMicroseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
             #expect(stamp.map { $0 <= nowMicroseconds && nowMicroseconds - $0 < 30_000_000 } == true, "MONOTONIC_USEC missing or wrong: \(reloading)")
-            #expect(await Self.receive(fd, until: "READY=1") != nil, "no READY=1 after the reload")
+            #expect(await notify.receive(until: "READY=1") != nil, "no READY=1 after the reload")
             kill(daemon.pid, SIGTERM)
-            #expect(await Self.receive(fd, until: "STOPPING=1") != nil)
+            #expect(await notify.receive(until: "STOPPING=1") != nil)
             #expect(await daemon.wait(timeout: .seconds(10)) == 0)
         }
-    }
-
-    /// Reads datagrams until one contains `marker`; nil after 10 s.
-    static func receive(_ fd: Int32, until marker: String) async -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<1000 {
-            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count > 0 {
-                let message = String(decoding: buffer[0..<count], as: UTF8.self)
-                if message.contains(marker) { return message }
-                continue
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
     }
 }
 
