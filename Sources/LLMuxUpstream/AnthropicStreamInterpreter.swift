@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LLMuxWire
 
 /// Turns Anthropic Messages stream events into `UpstreamEvent`s (upstream
@@ -18,15 +13,11 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
     private var cacheCreation = 0
     private var cacheRead = 0
     private var outputTokens = 0
-    private let decoder = JSONDecoder()
 
     public init() {}
 
     public mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
-        let body: Event
-        do {
-            body = try self.decoder.decode(Event.self, from: Data(event.data.utf8))
-        } catch {
+        guard let value = try? JSONParser.parse(event.data), let fields = JSONFields(value), let body = try? Event(fields) else {
             throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
         }
         switch body.type ?? event.event ?? "" {
@@ -113,9 +104,9 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
         }
     }
 
-    // MARK: - Event shape (every field optional)
+    // MARK: - Event shape (every field optional but a content block's type, read from the parsed JSON)
 
-    struct Event: Decodable {
+    struct Event {
         var type: String?
         var index: Int?
         var message: Message?
@@ -124,53 +115,71 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
         var usage: UsageBody?
         var error: ErrorBody?
 
-        enum CodingKeys: String, CodingKey {
-            case type, index, message, delta, usage, error
-            case contentBlock = "content_block"
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            self.type = try fields.string("type")
+            self.index = try fields.int("index")
+            self.message = try fields.fields("message").map { m throws(JSONFieldError) in Message(usage: try m.fields("usage").map(UsageBody.init)) }
+            self.contentBlock = try fields.fields("content_block").map(Block.init)
+            self.delta = try fields.fields("delta").map(Delta.init)
+            self.usage = try fields.fields("usage").map(UsageBody.init)
+            self.error = try fields.fields("error").map { e throws(JSONFieldError) in ErrorBody(type: try e.string("type"), message: try e.string("message")) }
         }
     }
 
-    struct Message: Decodable {
+    struct Message {
         var usage: UsageBody?
     }
 
-    struct Block: Decodable {
+    struct Block {
         var type: String
         var id: String?
         var name: String?
         var text: String?
         var thinking: String?
+
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            guard let type = try fields.string("type") else {
+                throw JSONFieldError(key: "content_block.type", expected: "string", got: "nothing")
+            }
+            self.type = type
+            self.id = try fields.string("id")
+            self.name = try fields.string("name")
+            self.text = try fields.string("text")
+            self.thinking = try fields.string("thinking")
+        }
     }
 
-    struct Delta: Decodable {
+    struct Delta {
         var type: String?
         var text: String?
         var thinking: String?
         var partialJSON: String?
         var stopReason: String?
 
-        enum CodingKeys: String, CodingKey {
-            case type, text, thinking
-            case partialJSON = "partial_json"
-            case stopReason = "stop_reason"
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            self.type = try fields.string("type")
+            self.text = try fields.string("text")
+            self.thinking = try fields.string("thinking")
+            self.partialJSON = try fields.string("partial_json")
+            self.stopReason = try fields.string("stop_reason")
         }
     }
 
-    struct UsageBody: Decodable {
+    struct UsageBody {
         var inputTokens: Int?
         var outputTokens: Int?
         var cacheCreationInputTokens: Int?
         var cacheReadInputTokens: Int?
 
-        enum CodingKeys: String, CodingKey {
-            case inputTokens = "input_tokens"
-            case outputTokens = "output_tokens"
-            case cacheCreationInputTokens = "cache_creation_input_tokens"
-            case cacheReadInputTokens = "cache_read_input_tokens"
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            self.inputTokens = try fields.int("input_tokens")
+            self.outputTokens = try fields.int("output_tokens")
+            self.cacheCreationInputTokens = try fields.int("cache_creation_input_tokens")
+            self.cacheReadInputTokens = try fields.int("cache_read_input_tokens")
         }
     }
 
-    struct ErrorBody: Decodable {
+    struct ErrorBody {
         var type: String?
         var message: String?
     }

@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LLMuxWire
 
 /// Turns the SSE events of an OpenAI-compatible chat-completions stream into
@@ -13,45 +8,32 @@ import LLMuxWire
 public struct OpenAIStreamInterpreter: StreamInterpreter {
     public typealias Failure = StreamInterpreterFailure
 
-    private let decoder = JSONDecoder()
-
     public init() {}
 
     public mutating func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
         let data = event.data
         if data == "[DONE]" { return [.end] }
-        // Some servers name their events; only errors are meaningful then.
-        let chunk: Chunk
-        do {
-            chunk = try self.decoder.decode(Chunk.self, from: Data(data.utf8))
-        } catch {
+        guard let value = try? JSONParser.parse(data), let fields = JSONFields(value), let chunk = try? Chunk(fields) else {
             throw .invalidJSON(Self.preview(data))
         }
         var events: [UpstreamEvent] = []
-        // A chunk can carry output and an error together (OpenRouter's mid-stream
-        // errors, with finish_reason "error"): the output first, then the error.
-        let failure = chunk.error.flatMap { $0.isNull ? nil : Self.errorMessage($0) }
+        // Some servers name their events; only errors are meaningful then.
         if event.event == "error" {
             events.append(.error(message: data))
             return events
         }
+        // A chunk can carry output and an error together (OpenRouter's mid-stream
+        // errors, with finish_reason "error"): the output first, then the error.
+        let failure = chunk.error.flatMap { $0.isNull ? nil : Self.errorMessage($0) }
         var finish: String?
-        for choice in chunk.choices ?? [] where (choice.index ?? 0) == 0 {
+        for choice in chunk.choices where choice.index == 0 {
             if let delta = choice.delta {
                 let text = delta.content.flatMap { $0.isEmpty ? nil : $0 } ?? delta.refusal.flatMap { $0.isEmpty ? nil : $0 }
                 // reasoning_details (OpenRouter) only when neither plain field carries the same text.
-                let details = (delta.reasoningDetails ?? []).compactMap { $0.text ?? $0.summary }.joined()
+                let details = delta.reasoningDetails.joined()
                 let reasoning = (delta.reasoningContent ?? delta.reasoning ?? (details.isEmpty ? nil : details)).flatMap { $0.isEmpty ? nil : $0 }
-                let calls = (delta.toolCalls ?? []).enumerated().map { position, call in
-                    ToolCallFragment(
-                        index: call.index ?? position,
-                        id: call.id,
-                        name: call.function?.name,
-                        arguments: call.function?.arguments.flatMap { $0.isEmpty ? nil : $0 }
-                    )
-                }
-                if text != nil || reasoning != nil || !calls.isEmpty {
-                    events.append(.delta(text: text, reasoning: reasoning, toolCalls: calls))
+                if text != nil || reasoning != nil || !delta.toolCalls.isEmpty {
+                    events.append(.delta(text: text, reasoning: reasoning, toolCalls: delta.toolCalls))
                 }
             }
             if let reason = choice.finishReason { finish = reason }
@@ -60,9 +42,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
             events.append(.error(message: failure))
             return events
         }
-        if let usage = chunk.usage ?? chunk.xGroq?.usage, let normalized = usage.normalized {
-            events.append(.usage(normalized))
-        }
+        if let usage = chunk.usage { events.append(.usage(usage)) }
         if let finish { events.append(.finish(reason: finish)) }
         return events
     }
@@ -82,98 +62,82 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
         }
     }
 
-    // MARK: - Chunk shape (every field optional)
+    // MARK: - Chunk shape (every field optional, read from the parsed JSON)
 
-    struct Chunk: Decodable {
-        var choices: [Choice]?
-        var usage: UsageBody?
+    struct Chunk {
+        var choices: [Choice] = []
+        var usage: Usage?
         var error: JSONValue?
-        var xGroq: XGroq?
 
-        enum CodingKeys: String, CodingKey {
-            case choices, usage, error
-            case xGroq = "x_groq"
-        }
-    }
-
-    struct XGroq: Decodable {
-        var usage: UsageBody?
-    }
-
-    struct Choice: Decodable {
-        var index: Int?
-        var delta: Delta?
-        var finishReason: String?
-
-        enum CodingKeys: String, CodingKey {
-            case index, delta
-            case finishReason = "finish_reason"
-        }
-    }
-
-    struct Delta: Decodable {
-        var content: String?
-        var refusal: String?
-        var reasoning: String?
-        var reasoningContent: String?
-        var reasoningDetails: [ReasoningDetail]?
-        var toolCalls: [ToolCall]?
-
-        enum CodingKeys: String, CodingKey {
-            case content, refusal, reasoning
-            case reasoningContent = "reasoning_content"
-            case reasoningDetails = "reasoning_details"
-            case toolCalls = "tool_calls"
-        }
-    }
-
-    struct ReasoningDetail: Decodable {
-        var text: String?
-        var summary: String?
-    }
-
-    struct ToolCall: Decodable {
-        var index: Int?
-        var id: String?
-        var function: Function?
-    }
-
-    struct Function: Decodable {
-        var name: String?
-        var arguments: String?
-    }
-
-    struct UsageBody: Decodable {
-        var promptTokens: Int?
-        var completionTokens: Int?
-        var promptTokensDetails: PromptDetails?
-        var completionTokensDetails: CompletionDetails?
-
-        enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens"
-            case completionTokens = "completion_tokens"
-            case promptTokensDetails = "prompt_tokens_details"
-            case completionTokensDetails = "completion_tokens_details"
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            for choice in try fields.fieldsArray("choices") ?? [] { self.choices.append(try Choice(choice)) }
+            if let usage = try Self.usage(fields.fields("usage")) {
+                self.usage = usage
+            } else {
+                self.usage = try Self.usage(fields.fields("x_groq")?.fields("usage"))
+            }
+            self.error = fields["error"]
         }
 
-        var normalized: Usage? {
-            guard promptTokens != nil || completionTokens != nil else { return nil }
+        /// `usage` (or Groq's `x_groq.usage`) normalized; `nil` when it has no token counts.
+        static func usage(_ body: JSONFields?) throws(JSONFieldError) -> Usage? {
+            guard let body else { return nil }
+            let prompt = try body.int("prompt_tokens")
+            let completion = try body.int("completion_tokens")
+            guard prompt != nil || completion != nil else { return nil }
             return Usage.fromUpstream(
-                input: promptTokens,
-                output: completionTokens,
-                cached: promptTokensDetails?.cachedTokens,
-                reasoning: completionTokensDetails?.reasoningTokens
+                input: prompt,
+                output: completion,
+                cached: try body.fields("prompt_tokens_details")?.int("cached_tokens"),
+                reasoning: try body.fields("completion_tokens_details")?.int("reasoning_tokens")
             )
         }
     }
 
-    struct PromptDetails: Decodable {
-        var cachedTokens: Int?
-        enum CodingKeys: String, CodingKey { case cachedTokens = "cached_tokens" }
+    struct Choice {
+        var index: Int
+        var delta: Delta?
+        var finishReason: String?
+
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            self.index = try fields.int("index") ?? 0
+            self.delta = try fields.fields("delta").map { fields throws(JSONFieldError) in try Delta(fields) }
+            self.finishReason = try fields.string("finish_reason")
+        }
     }
 
-    struct CompletionDetails: Decodable {
-        var reasoningTokens: Int?
-        enum CodingKeys: String, CodingKey { case reasoningTokens = "reasoning_tokens" }
+    struct Delta {
+        var content: String?
+        var refusal: String?
+        var reasoning: String?
+        var reasoningContent: String?
+        /// The text (or summary) of each `reasoning_details` entry.
+        var reasoningDetails: [String] = []
+        var toolCalls: [ToolCallFragment] = []
+
+        init(_ fields: JSONFields) throws(JSONFieldError) {
+            self.content = try fields.string("content")
+            self.refusal = try fields.string("refusal")
+            self.reasoning = try fields.string("reasoning")
+            self.reasoningContent = try fields.string("reasoning_content")
+            for detail in try fields.fieldsArray("reasoning_details") ?? [] {
+                if let text = try detail.string("text") {
+                    self.reasoningDetails.append(text)
+                } else if let summary = try detail.string("summary") {
+                    self.reasoningDetails.append(summary)
+                }
+            }
+            for (position, call) in (try fields.fieldsArray("tool_calls") ?? []).enumerated() {
+                let function = try call.fields("function")
+                self.toolCalls.append(
+                    ToolCallFragment(
+                        index: try call.int("index") ?? position,
+                        id: try call.string("id"),
+                        name: try function?.string("name"),
+                        arguments: try function?.string("arguments").flatMap { $0.isEmpty ? nil : $0 }
+                    )
+                )
+            }
+        }
     }
 }

@@ -21,14 +21,14 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
-    /// Parses one JSON document.
-    public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    /// Parses one JSON document (see `JSONParser`).
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 
     /// Parses one JSON document from a string.
-    public static func parse(_ string: String) throws -> JSONValue {
-        try parse(Array(string.utf8))
+    public static func parse(_ string: String) throws(JSONSyntaxError) -> JSONValue {
+        try JSONParser.parse(string)
     }
 
     public subscript(key: String) -> JSONValue? {

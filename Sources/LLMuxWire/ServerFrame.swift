@@ -251,9 +251,8 @@ extension ServerFrame {
 extension ServerFrame {
     /// Decodes one line sent by the daemon (without its newline).
     ///
-    /// Frames are decoded into one flat `Decodable` shape rather than a
-    /// `JSONValue` tree: clients read a frame per delta, and a typed decode
-    /// avoids trying each JSON type in turn for every value.
+    /// The line is parsed by `JSONParser` and read into one flat shape holding
+    /// every field any frame may carry; the frame's type then picks its fields.
     public static func decode(line: some Collection<UInt8>) throws(FrameDecodingError) -> ServerFrame {
         guard let frame = try decodeIfKnown(line: line) else {
             throw FrameDecodingError(.upstreamProtocol, "unknown frame type")
@@ -264,51 +263,92 @@ extension ServerFrame {
     /// Like `decode(line:)`, but a frame of a type this build does not know
     /// (from a newer daemon) gives `nil`: protocol v1 clients skip those.
     public static func decodeIfKnown(line: some Collection<UInt8>) throws(FrameDecodingError) -> ServerFrame? {
-        let fields: Fields
-        do {
-            fields = try JSONDecoder().decode(Fields.self, from: Data(line))
-        } catch is DecodingError {
-            throw FrameDecodingError(.parseError, "the daemon sent a line that is not a valid frame")
-        } catch {
+        guard let value = try? JSONParser.parse(line) else {
             throw FrameDecodingError(.parseError, "the daemon sent a line that is not valid JSON")
+        }
+        guard let object = JSONFields(value), let fields = try? Fields(object) else {
+            throw FrameDecodingError(.parseError, "the daemon sent a line that is not a valid frame")
         }
         return try fields.frame()
     }
 
     /// Every field any daemon frame may carry.
-    struct Fields: Decodable {
-        struct Limits: Decodable {
+    struct Fields {
+        /// A field the frame's shape requires.
+        static func need<T>(_ value: T?, _ key: String) throws(JSONFieldError) -> T {
+            guard let value else { throw JSONFieldError(key: key, expected: "present", got: "nothing") }
+            return value
+        }
+
+        struct Limits {
             var max_line_bytes: Int
             var max_in_flight: Int
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.max_line_bytes = try Fields.need(try f.int("max_line_bytes"), "max_line_bytes")
+                self.max_in_flight = try Fields.need(try f.int("max_in_flight"), "max_in_flight")
+            }
         }
-        struct UsageFields: Decodable {
+        struct UsageFields {
             var input_tokens: Int
             var output_tokens: Int
             var cached_tokens: Int?
             var reasoning_tokens: Int?
             var estimated: Bool?
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.input_tokens = try Fields.need(try f.int("input_tokens"), "input_tokens")
+                self.output_tokens = try Fields.need(try f.int("output_tokens"), "output_tokens")
+                self.cached_tokens = try f.int("cached_tokens")
+                self.reasoning_tokens = try f.int("reasoning_tokens")
+                self.estimated = try f.bool("estimated")
+            }
         }
-        struct CostFields: Decodable {
+        struct CostFields {
             var usd: Double
             var estimated: Bool
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.usd = try Fields.need(try f.double("usd"), "usd")
+                self.estimated = try Fields.need(try f.bool("estimated"), "estimated")
+            }
         }
-        struct TimingFields: Decodable {
+        struct TimingFields {
             var ttft_ms: Int?
             var total_ms: Int
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.ttft_ms = try f.int("ttft_ms")
+                self.total_ms = try Fields.need(try f.int("total_ms"), "total_ms")
+            }
         }
-        struct ToolCall: Decodable {
+        struct ToolCall {
             var index: Int
             var id: String?
             var name: String?
             var arguments: String?
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.index = try Fields.need(try f.int("index"), "index")
+                self.id = try f.string("id")
+                self.name = try f.string("name")
+                self.arguments = try f.string("arguments")
+            }
         }
-        struct Attempt: Decodable {
+        struct Attempt {
             var target: String
             var outcome: String
             var http_status: Int?
             var ms: Int
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.target = try Fields.need(try f.string("target"), "target")
+                self.outcome = try Fields.need(try f.string("outcome"), "outcome")
+                self.http_status = try f.int("http_status")
+                self.ms = try Fields.need(try f.int("ms"), "ms")
+            }
         }
-        struct Target: Decodable {
+        struct Target {
             var target: String
             var state: String
             var retry_in_ms: Int?
@@ -316,21 +356,48 @@ extension ServerFrame {
             var recent_errors: Int
             var successes: Int
             var failures: Int
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.target = try Fields.need(try f.string("target"), "target")
+                self.state = try Fields.need(try f.string("state"), "state")
+                self.retry_in_ms = try f.int("retry_in_ms")
+                self.ewma_ttft_ms = try f.int("ewma_ttft_ms")
+                self.recent_errors = try Fields.need(try f.int("recent_errors"), "recent_errors")
+                self.successes = try Fields.need(try f.int("successes"), "successes")
+                self.failures = try Fields.need(try f.int("failures"), "failures")
+            }
         }
-        struct Budget: Decodable {
+        struct Budget {
             var scope: String
             var period: String
             var limit_usd: Double
             var spent_usd: Double
             var reserved_usd: Double
             var resets_at: String
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.scope = try Fields.need(try f.string("scope"), "scope")
+                self.period = try Fields.need(try f.string("period"), "period")
+                self.limit_usd = try Fields.need(try f.double("limit_usd"), "limit_usd")
+                self.spent_usd = try Fields.need(try f.double("spent_usd"), "spent_usd")
+                self.reserved_usd = try Fields.need(try f.double("reserved_usd"), "reserved_usd")
+                self.resets_at = try Fields.need(try f.string("resets_at"), "resets_at")
+            }
         }
-        struct Model: Decodable {
+        struct Model {
             var id: String
             var provider: String
             var upstream_model: String
             var strategy: String?
             var targets: [String]?
+
+            init(_ f: JSONFields) throws(JSONFieldError) {
+                self.id = try Fields.need(try f.string("id"), "id")
+                self.provider = try Fields.need(try f.string("provider"), "provider")
+                self.upstream_model = try Fields.need(try f.string("upstream_model"), "upstream_model")
+                self.strategy = try f.string("strategy")
+                self.targets = try f.strings("targets")
+            }
         }
 
         var type: String
@@ -373,13 +440,58 @@ extension ServerFrame {
         var downgraded_from: String?
         var budgets: [Budget]?
         var price_unknown: Bool?
+        var cause: String?
+        var targets: [Target]?
+
+        init(_ f: JSONFields) throws(JSONFieldError) {
+            self.type = try Fields.need(try f.string("type"), "type")
+            self.id = try f.string("id")
+            self.`protocol` = try f.int("protocol")
+            self.server = try f.string("server")
+            self.version = try f.string("version")
+            self.limits = try f.fields("limits").map { f throws(JSONFieldError) in try Limits(f) }
+            self.model = try f.string("model")
+            self.provider = try f.string("provider")
+            self.seq = try f.int("seq")
+            self.text = try f.string("text")
+            self.reasoning = try f.string("reasoning")
+            self.tool_calls = try f.fieldsArray("tool_calls")?.map { f throws(JSONFieldError) in try ToolCall(f) }
+            self.finish_reason = try f.string("finish_reason")
+            self.usage = try f.fields("usage").map { f throws(JSONFieldError) in try UsageFields(f) }
+            self.timing = try f.fields("timing").map { f throws(JSONFieldError) in try TimingFields(f) }
+            self.code = try f.string("code")
+            self.message = try f.string("message")
+            self.retryable = try f.bool("retryable")
+            self.http_status = try f.int("http_status")
+            self.retry_after_ms = try f.int("retry_after_ms")
+            self.`default` = try f.string("default")
+            self.models = try f.fieldsArray("models")?.map { f throws(JSONFieldError) in try Model(f) }
+            self.pid = try f.int("pid")
+            self.uptime_ms = try f.int("uptime_ms")
+            self.connections = try f.int("connections")
+            self.in_flight = try f.int("in_flight")
+            self.requests_total = try f.int("requests_total")
+            self.providers = try f.strings("providers")
+            self.config = try f.string("config")
+            self.provider_count = try f.int("provider_count")
+            self.model_count = try f.int("model_count")
+            self.route_count = try f.int("route_count")
+            self.route = try f.string("route")
+            self.attempts = try f.fieldsArray("attempts")?.map { f throws(JSONFieldError) in try Attempt(f) }
+            self.partial = try f.bool("partial")
+            self.cost = try f.fields("cost").map { f throws(JSONFieldError) in try CostFields(f) }
+            self.resets_at = try f.string("resets_at")
+            self.downgraded_from = try f.string("downgraded_from")
+            self.budgets = try f.fieldsArray("budgets")?.map { f throws(JSONFieldError) in try Budget(f) }
+            self.price_unknown = try f.bool("price_unknown")
+            self.cause = try f.string("cause")
+            self.targets = try f.fieldsArray("targets")?.map { f throws(JSONFieldError) in try Target(f) }
+        }
 
         var requestCost: RequestCost? {
             if let cost { return RequestCost(usd: cost.usd, estimated: cost.estimated) }
             return self.price_unknown == true ? RequestCost(usd: nil, estimated: false) : nil
         }
-        var cause: String?
-        var targets: [Target]?
 
         var attemptRecords: [AttemptRecord]? {
             self.attempts?.map { AttemptRecord(target: $0.target, outcome: $0.outcome, httpStatus: $0.http_status, ms: $0.ms) }

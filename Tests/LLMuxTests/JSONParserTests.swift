@@ -1,0 +1,176 @@
+import Foundation
+import LLMuxWire
+import Testing
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("values of every type, with whitespace around and inside")
+    func everyType() throws {
+        let value = try JSONParser.parse(
+            " {\"s\":\"hi\", \"i\": -42 ,\"d\":1.5e3,\"t\":true,\"f\":false,\"n\":null,\"a\":[1,[],{}],\"o\":{\"k\":\"v\"}}\r\n\t"
+        )
+        #expect(
+            value
+                == .object([
+                    "s": "hi", "i": .int(-42), "d": .double(1500), "t": true, "f": false, "n": .null,
+                    "a": [1, .array([]), .object([:])], "o": ["k": "v"],
+                ])
+        )
+    }
+
+    @Test("integers stay exact to Int64's limits; beyond them they become doubles")
+    func integers() throws {
+        #expect(try JSONParser.parse("9223372036854775807") == .int(Int64.max))
+        #expect(try JSONParser.parse("-9223372036854775808") == .int(Int64.min))
+        #expect(try JSONParser.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try JSONParser.parse("-0") == .int(0))
+        #expect(try JSONParser.parse("0.1") == .double(0.1))
+        #expect(try JSONParser.parse("1E-2") == .double(0.01))
+        #expect(try JSONParser.parse("123456789012345678901234567890").doubleValue == 1.2345678901234568e29)
+    }
+
+    @Test("escapes, surrogate pairs and raw UTF-8")
+    func strings() throws {
+        #expect(try JSONParser.parse(#""a\"b\\c\/d\b\f\n\r\t""#) == .string("a\"b\\c/d\u{8}\u{C}\n\r\t"))
+        #expect(try JSONParser.parse(#""\u00e9\u4e2d\ud83d\ude00""#) == .string("é中😀"))
+        #expect(try JSONParser.parse("\"é中😀\"") == .string("é中😀"))
+        // A lone surrogate (an emoji split across chunks) becomes U+FFFD, the rest survives.
+        #expect(try JSONParser.parse(#""a\ud83db""#) == .string("a\u{FFFD}b"))
+        #expect(try JSONParser.parse(#""\ude00x""#) == .string("\u{FFFD}x"))
+        #expect(try JSONParser.parse(#""\ud83d\u0041""#) == .string("\u{FFFD}A"))
+    }
+
+    @Test(
+        "malformed documents are refused with the offset of the fault",
+        arguments: [
+            ("", 0), ("  ", 2), ("{", 1), ("[1,]", 3), ("{\"a\":1,}", 7), ("{\"a\" 1}", 5), ("{a:1}", 1),
+            ("01", 1), ("1.", 2), ("1e", 2), ("-", 1), ("+1", 0), (".5", 0), ("tru", 0), ("nul", 0), ("truex", 4),
+            ("\"abc", 0), ("\"a\\x\"", 2), ("\"\\u12G4\"", 5), ("\"a\nb\"", 2), ("1 2", 2), ("[1] x", 4),
+            ("{\"a\":1}}", 7), ("1e999", 0), ("NaN", 0), ("// c\n1", 0), ("'a'", 0),
+        ]
+    )
+    func malformed(text: String, offset: Int) {
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text) }
+        do {
+            _ = try JSONParser.parse(text)
+        } catch {
+            #expect(error.offset == offset, "\(text.debugDescription): \(error)")
+        }
+    }
+
+    @Test("invalid UTF-8 inside a string is refused")
+    func invalidUTF8() {
+        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0x5C, 0x6E, 0xC0, 0xAF, 0x22]] {
+            #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(bytes) }
+        }
+    }
+
+    @Test("nesting is limited so that a hostile document cannot exhaust the stack")
+    func depth() throws {
+        let limit = JSONParser.maximumDepth
+        let deepest = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
+        #expect(try JSONParser.parse(deepest).arrayValue != nil)
+        let tooDeep = String(repeating: "[", count: limit + 1) + String(repeating: "]", count: limit + 1)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(tooDeep) }
+        // A million open brackets: refused at the limit, no crash.
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(String(repeating: "{\"a\":[", count: 1_000_000)) }
+    }
+
+    @Test("duplicate keys: the last one wins")
+    func duplicateKeys() throws {
+        #expect(try JSONParser.parse(#"{"a":1,"a":2}"#) == ["a": 2])
+    }
+
+    @Test("bytes that are not contiguous in memory parse the same")
+    func nonContiguous() throws {
+        let bytes = Array(#"{"k":[1,"two",3.5]}"#.utf8)
+        let lazy = bytes.lazy.map { $0 }
+        #expect(try JSONParser.parse(lazy) == JSONParser.parse(bytes))
+    }
+
+    /// Every fixture and fuzz-corpus document, plus generated ones, reads as
+    /// Foundation's `JSONDecoder` reads it (numbers compared by value).
+    @Test("agrees with Foundation's JSONDecoder on real and generated documents")
+    func agreesWithFoundation() throws {
+        var documents: [[UInt8]] = []
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for folder in ["Tests/LLMuxTests/Fixtures", "Fuzz/Corpus"] {
+            let url = root.appendingPathComponent(folder)
+            guard let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil) else { continue }
+            for case let file as URL in walker {
+                guard let data = try? Data(contentsOf: file) else { continue }
+                // Fixture streams hold one JSON document per SSE data line; others are whole documents.
+                documents.append(Array(data))
+                for line in data.split(separator: UInt8(ascii: "\n")) {
+                    let text = String(decoding: line, as: UTF8.self)
+                    if text.hasPrefix("data:") { documents.append(Array(text.dropFirst(5).utf8)) }
+                    documents.append(Array(line))
+                }
+            }
+        }
+        var generator = SplitMix(seed: 0x1_1A7E)
+        for _ in 0..<3_000 { documents.append(Array(Self.randomDocument(&generator, depth: 0).utf8)) }
+        #expect(documents.count > 3_000)
+        var bothAccepted = 0
+        for document in documents {
+            let ours = try? JSONParser.parse(document)
+            let foundation = try? JSONDecoder().decode(JSONValue.self, from: Data(document))
+            switch (ours, foundation) {
+            case (let ours?, let foundation?):
+                bothAccepted += 1
+                #expect(Self.sameValue(ours, foundation), "\(String(decoding: document.prefix(200), as: UTF8.self))")
+            case (nil, nil):
+                break
+            case (nil, _?), (_?, nil):
+                // The only documented difference: lone escaped surrogates (we substitute U+FFFD).
+                let text = String(decoding: document, as: UTF8.self)
+                #expect(text.contains("\\ud") || text.contains("\\uD"), "disagree on: \(text.prefix(200).debugDescription)")
+            }
+        }
+        #expect(bothAccepted > 3_000)
+    }
+
+    static func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && x.allSatisfy { key, value in y[key].map { sameValue(value, $0) } ?? false }
+        default:
+            if let x = a.doubleValue, let y = b.doubleValue { return x == y }
+            return a == b
+        }
+    }
+
+    static func randomDocument(_ g: inout SplitMix, depth: Int) -> String {
+        let pick = depth > 4 ? g.next(5) : g.next(8)
+        switch pick {
+        case 0: return "null"
+        case 1: return g.next(2) == 0 ? "true" : "false"
+        case 2: return String(Int64(bitPattern: g.raw()) >> Int64(g.next(64)))
+        case 3: return String(Double(g.next(2_000_000)) / 1000 - 1000) + (g.next(3) == 0 ? "e\(Int(g.next(40)) - 20)" : "")
+        case 4:
+            let pieces = ["a", "é", "中", "😀", "\\n", "\\\"", "\\\\", "\\u0041", "\\ud83d\\ude00", " ", "\\t", "/"]
+            return "\"" + (0..<g.next(12)).map { _ in pieces[Int(g.next(UInt64(pieces.count)))] }.joined() + "\""
+        case 5, 6:
+            let items = (0..<g.next(5)).map { _ in randomDocument(&g, depth: depth + 1) }
+            return "[" + items.joined(separator: g.next(2) == 0 ? "," : " , ") + "]"
+        default:
+            let items = (0..<g.next(5)).map { i in "\"k\(i)\":" + randomDocument(&g, depth: depth + 1) }
+            return "{" + items.joined(separator: ",\n") + "}"
+        }
+    }
+
+    /// A small deterministic generator, so that a failure reproduces.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { self.state = seed }
+        mutating func raw() -> UInt64 {
+            self.state &+= 0x9E37_79B9_7F4A_7C15
+            var z = self.state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func next(_ bound: UInt64) -> UInt64 { self.raw() % bound }
+    }
+}
