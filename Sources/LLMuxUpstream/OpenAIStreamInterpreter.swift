@@ -13,7 +13,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
     public mutating func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
         let data = event.data
         if data == "[DONE]" { return [.end] }
-        guard let value = try? JSONParser.parse(data), let fields = JSONFields(value), let chunk = try? Chunk(fields) else {
+        guard let chunk = try? JSONParser.read(data, Chunk.init(reading:)) else {
             throw .invalidJSON(Self.preview(data))
         }
         var events: [UpstreamEvent] = []
@@ -62,48 +62,88 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
         }
     }
 
-    // MARK: - Chunk shape (every field optional, read from the parsed JSON)
+    // MARK: - Chunk shape (every field optional)
 
+    /// One chunk, read field by field: keys this build does not use (`id`,
+    /// `model`, `created`, `system_fingerprint`, ...) are skipped unallocated.
     struct Chunk {
         var choices: [Choice] = []
         var usage: Usage?
+        var groqUsage: Usage?
         var error: JSONValue?
 
-        init(_ fields: JSONFields) throws(JSONFieldError) {
-            for choice in try fields.fieldsArray("choices") ?? [] { self.choices.append(try Choice(choice)) }
-            if let usage = try Self.usage(fields.fields("usage")) {
-                self.usage = usage
-            } else {
-                self.usage = try Self.usage(fields.fields("x_groq")?.fields("usage"))
+        init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
+            var chunk = Chunk()
+            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+                switch key {
+                case "choices":
+                    try parser.readArray { parser throws(JSONSyntaxError) in chunk.choices.append(try Choice(reading: &parser)) }
+                case "usage":
+                    chunk.usage = try Self.usage(reading: &parser)
+                case "x_groq":
+                    try parser.readObject { parser, key throws(JSONSyntaxError) in
+                        if key == "usage" { chunk.groqUsage = try Self.usage(reading: &parser) } else { try parser.skipValue() }
+                    }
+                case "error":
+                    chunk.error = try parser.readValue()
+                default:
+                    try parser.skipValue()
+                }
             }
-            self.error = fields["error"]
+            guard isObject else { throw JSONSyntaxError("a chunk must be an object", offset: 0) }
+            self = chunk
+            if self.usage == nil { self.usage = self.groqUsage }
         }
 
+        private init() {}
+
         /// `usage` (or Groq's `x_groq.usage`) normalized; `nil` when it has no token counts.
-        static func usage(_ body: JSONFields?) throws(JSONFieldError) -> Usage? {
-            guard let body else { return nil }
-            let prompt = try body.int("prompt_tokens")
-            let completion = try body.int("completion_tokens")
+        static func usage(reading parser: inout JSONParser) throws(JSONSyntaxError) -> Usage? {
+            var prompt: Int?
+            var completion: Int?
+            var cached: Int?
+            var reasoning: Int?
+            try parser.readObject { parser, key throws(JSONSyntaxError) in
+                switch key {
+                case "prompt_tokens": prompt = try parser.readInt()
+                case "completion_tokens": completion = try parser.readInt()
+                case "prompt_tokens_details":
+                    try parser.readObject { parser, key throws(JSONSyntaxError) in
+                        if key == "cached_tokens" { cached = try parser.readInt() } else { try parser.skipValue() }
+                    }
+                case "completion_tokens_details":
+                    try parser.readObject { parser, key throws(JSONSyntaxError) in
+                        if key == "reasoning_tokens" { reasoning = try parser.readInt() } else { try parser.skipValue() }
+                    }
+                default: try parser.skipValue()
+                }
+            }
             guard prompt != nil || completion != nil else { return nil }
-            return Usage.fromUpstream(
-                input: prompt,
-                output: completion,
-                cached: try body.fields("prompt_tokens_details")?.int("cached_tokens"),
-                reasoning: try body.fields("completion_tokens_details")?.int("reasoning_tokens")
-            )
+            return Usage.fromUpstream(input: prompt, output: completion, cached: cached, reasoning: reasoning)
         }
     }
 
     struct Choice {
-        var index: Int
+        var index = 0
         var delta: Delta?
         var finishReason: String?
 
-        init(_ fields: JSONFields) throws(JSONFieldError) {
-            self.index = try fields.int("index") ?? 0
-            self.delta = try fields.fields("delta").map { fields throws(JSONFieldError) in try Delta(fields) }
-            self.finishReason = try fields.string("finish_reason")
+        init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
+            var choice = Choice()
+            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+                switch key {
+                case "index": choice.index = try parser.readInt() ?? 0
+                case "delta":
+                    if try !parser.readNull() { choice.delta = try Delta(reading: &parser) }
+                case "finish_reason": choice.finishReason = try parser.readString()
+                default: try parser.skipValue()
+                }
+            }
+            guard isObject else { throw JSONSyntaxError("a choice must be an object", offset: 0) }
+            self = choice
         }
+
+        private init() {}
     }
 
     struct Delta {
@@ -115,29 +155,59 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
         var reasoningDetails: [String] = []
         var toolCalls: [ToolCallFragment] = []
 
-        init(_ fields: JSONFields) throws(JSONFieldError) {
-            self.content = try fields.string("content")
-            self.refusal = try fields.string("refusal")
-            self.reasoning = try fields.string("reasoning")
-            self.reasoningContent = try fields.string("reasoning_content")
-            for detail in try fields.fieldsArray("reasoning_details") ?? [] {
-                if let text = try detail.string("text") {
-                    self.reasoningDetails.append(text)
-                } else if let summary = try detail.string("summary") {
-                    self.reasoningDetails.append(summary)
+        init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
+            var delta = Delta()
+            try parser.readObject { parser, key throws(JSONSyntaxError) in
+                switch key {
+                case "content": delta.content = try parser.readString()
+                case "refusal": delta.refusal = try parser.readString()
+                case "reasoning": delta.reasoning = try parser.readString()
+                case "reasoning_content": delta.reasoningContent = try parser.readString()
+                case "reasoning_details":
+                    try parser.readArray { parser throws(JSONSyntaxError) in
+                        var text: String?
+                        var summary: String?
+                        let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+                            switch key {
+                            case "text": text = try parser.readString()
+                            case "summary": summary = try parser.readString()
+                            default: try parser.skipValue()
+                            }
+                        }
+                        guard isObject else { throw JSONSyntaxError("a reasoning detail must be an object", offset: 0) }
+                        if let piece = text ?? summary { delta.reasoningDetails.append(piece) }
+                    }
+                case "tool_calls":
+                    try parser.readArray { parser throws(JSONSyntaxError) in
+                        delta.toolCalls.append(try Self.toolCall(reading: &parser, position: delta.toolCalls.count))
+                    }
+                default: try parser.skipValue()
                 }
             }
-            for (position, call) in (try fields.fieldsArray("tool_calls") ?? []).enumerated() {
-                let function = try call.fields("function")
-                self.toolCalls.append(
-                    ToolCallFragment(
-                        index: try call.int("index") ?? position,
-                        id: try call.string("id"),
-                        name: try function?.string("name"),
-                        arguments: try function?.string("arguments").flatMap { $0.isEmpty ? nil : $0 }
-                    )
-                )
+            self = delta
+        }
+
+        private init() {}
+
+        static func toolCall(reading parser: inout JSONParser, position: Int) throws(JSONSyntaxError) -> ToolCallFragment {
+            var call = ToolCallFragment(index: position)
+            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+                switch key {
+                case "index": call.index = try parser.readInt() ?? position
+                case "id": call.id = try parser.readString()
+                case "function":
+                    try parser.readObject { parser, key throws(JSONSyntaxError) in
+                        switch key {
+                        case "name": call.name = try parser.readString()
+                        case "arguments": call.arguments = try parser.readString().flatMap { $0.isEmpty ? nil : $0 }
+                        default: try parser.skipValue()
+                        }
+                    }
+                default: try parser.skipValue()
+                }
             }
+            guard isObject else { throw JSONSyntaxError("a tool call must be an object", offset: 0) }
+            return call
         }
     }
 }

@@ -57,6 +57,183 @@ public struct JSONParser {
         return value
     }
 
+    // MARK: - Reading without building a tree
+
+    /// Runs `body` over a cursor on the document in `string`, then checks that
+    /// nothing but whitespace follows what `body` read. Decoders on the hot
+    /// path use this to visit the fields they need and skip the rest without
+    /// allocating them (no dictionary, no strings for skipped values).
+    public static func read<T>(
+        _ string: String,
+        _ body: (inout JSONParser) throws(JSONSyntaxError) -> T
+    ) throws(JSONSyntaxError) -> T {
+        var string = string
+        let result = string.withUTF8 { buffer in
+            Result { () throws(JSONSyntaxError) -> T in
+                var parser = JSONParser(bytes: buffer)
+                parser.skipWhitespace()
+                let value = try body(&parser)
+                parser.skipWhitespace()
+                guard parser.index == buffer.count else {
+                    throw JSONSyntaxError("unexpected data after the JSON value", offset: parser.index)
+                }
+                return value
+            }
+        }
+        return try result.get()
+    }
+
+    /// Whether the next value is `null` (consumed if so).
+    public mutating func readNull() throws(JSONSyntaxError) -> Bool {
+        guard self.peek() == UInt8(ascii: "n") else { return false }
+        try self.expectLiteral("null")
+        self.skipWhitespace()
+        return true
+    }
+
+    /// Visits each member of the object that comes next; `body` must read or
+    /// skip the member's value. `null` is an absent object: no visit, `false`.
+    @discardableResult
+    public mutating func readObject(
+        _ body: (inout JSONParser, String) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) -> Bool {
+        if try self.readNull() { return false }
+        guard self.peek() == UInt8(ascii: "{") else { throw self.error("expected an object") }
+        try self.enterContainer()
+        self.index += 1
+        self.skipWhitespace()
+        if self.peek() == UInt8(ascii: "}") {
+            self.index += 1
+            self.depth -= 1
+            self.skipWhitespace()
+            return true
+        }
+        while true {
+            guard self.peek() == UInt8(ascii: "\"") else { throw self.error("expected a string key") }
+            let key = try self.parseString()
+            self.skipWhitespace()
+            guard self.peek() == UInt8(ascii: ":") else { throw self.error("expected ':' after a key") }
+            self.index += 1
+            self.skipWhitespace()
+            try body(&self, key)
+            self.skipWhitespace()
+            switch self.peek() {
+            case UInt8(ascii: ","):
+                self.index += 1
+                self.skipWhitespace()
+            case UInt8(ascii: "}"):
+                self.index += 1
+                self.depth -= 1
+                self.skipWhitespace()
+                return true
+            default:
+                throw self.error("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// Visits each element of the array that comes next; `body` must read or
+    /// skip it. `null` is an absent array: no visit, `false`.
+    @discardableResult
+    public mutating func readArray(_ body: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) -> Bool {
+        if try self.readNull() { return false }
+        guard self.peek() == UInt8(ascii: "[") else { throw self.error("expected an array") }
+        try self.enterContainer()
+        self.index += 1
+        self.skipWhitespace()
+        if self.peek() == UInt8(ascii: "]") {
+            self.index += 1
+            self.depth -= 1
+            self.skipWhitespace()
+            return true
+        }
+        while true {
+            try body(&self)
+            self.skipWhitespace()
+            switch self.peek() {
+            case UInt8(ascii: ","):
+                self.index += 1
+                self.skipWhitespace()
+            case UInt8(ascii: "]"):
+                self.index += 1
+                self.depth -= 1
+                self.skipWhitespace()
+                return true
+            default:
+                throw self.error("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    /// A string, or `nil` for `null`; anything else is an error.
+    public mutating func readString() throws(JSONSyntaxError) -> String? {
+        if try self.readNull() { return nil }
+        guard self.peek() == UInt8(ascii: "\"") else { throw self.error("expected a string") }
+        return try self.parseString()
+    }
+
+    /// An integer (a number with a zero fraction counts), or `nil` for `null`.
+    public mutating func readInt() throws(JSONSyntaxError) -> Int? {
+        if try self.readNull() { return nil }
+        let start = self.index
+        guard let first = self.peek(), first == UInt8(ascii: "-") || Self.isDigit(first) else { throw self.error("expected a number") }
+        guard let value = try self.parseNumber().intValue else { throw JSONSyntaxError("expected an integer", offset: start) }
+        return Int(value)
+    }
+
+    /// The next value as a tree.
+    public mutating func readValue() throws(JSONSyntaxError) -> JSONValue {
+        try self.parseValue()
+    }
+
+    /// Steps over the next value, checking its syntax, allocating nothing for
+    /// it (strings are checked for escapes and control characters, not
+    /// decoded).
+    public mutating func skipValue() throws(JSONSyntaxError) {
+        guard let byte = self.peek() else { throw self.error("unexpected end of input") }
+        switch byte {
+        case UInt8(ascii: "{"): try self.readObject { parser, _ throws(JSONSyntaxError) in try parser.skipValue() }
+        case UInt8(ascii: "["): try self.readArray { parser throws(JSONSyntaxError) in try parser.skipValue() }
+        case UInt8(ascii: "\""): try self.skipString()
+        case UInt8(ascii: "t"): try self.expectLiteral("true")
+        case UInt8(ascii: "f"): try self.expectLiteral("false")
+        case UInt8(ascii: "n"): try self.expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try self.parseNumber()
+        default: throw self.error("unexpected character")
+        }
+    }
+
+    private mutating func skipString() throws(JSONSyntaxError) {
+        let start = self.index
+        self.index += 1
+        while self.index < self.bytes.count {
+            let byte = self.bytes[self.index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                self.index += 1
+                return
+            case UInt8(ascii: "\\"):
+                self.index += 1
+                switch self.peek() {
+                case UInt8(ascii: "u"):
+                    self.index += 1
+                    _ = try self.parseHex4()
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    self.index += 1
+                default:
+                    self.index -= 1
+                    throw self.error("invalid escape")
+                }
+            case 0..<0x20:
+                throw self.error("a control character must be escaped in a string")
+            default:
+                self.index += 1
+            }
+        }
+        throw JSONSyntaxError("unterminated string", offset: start)
+    }
+
     // MARK: - Values
 
     private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {

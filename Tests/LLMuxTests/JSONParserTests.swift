@@ -130,6 +130,60 @@ struct JSONParserTests {
         #expect(bothAccepted > 3_000)
     }
 
+    @Test("the cursor visits members in order, reads typed values and skips the rest")
+    func cursor() throws {
+        var seen: [String] = []
+        var name: String?
+        var count: Int?
+        var tags: [String] = []
+        try JSONParser.read(#" {"skip":{"a":[1,{"b":"\u00e9"}],"c":null}, "name":"x", "count":3.0, "tags":["p","q"], "none":null} "#) { parser throws(JSONSyntaxError) in
+            try parser.readObject { parser, key throws(JSONSyntaxError) in
+                seen.append(key)
+                switch key {
+                case "name": name = try parser.readString()
+                case "count": count = try parser.readInt()
+                case "tags": try parser.readArray { parser throws(JSONSyntaxError) in tags.append(try parser.readString() ?? "") }
+                case "none": #expect(try parser.readString() == nil)
+                default: try parser.skipValue()
+                }
+            }
+        }
+        #expect(seen == ["skip", "name", "count", "tags", "none"])
+        #expect(name == "x" && count == 3 && tags == ["p", "q"])
+        // Wrong types and trailing data are errors, not silent nils.
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.read(#""a""#) { parser throws(JSONSyntaxError) in try parser.readInt() } }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.read("1.5") { parser throws(JSONSyntaxError) in try parser.readInt() } }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.read("[1] 2") { parser throws(JSONSyntaxError) in try parser.skipValue() } }
+        #expect(throws: JSONSyntaxError.self) {
+            try JSONParser.read(#"{"a":1}"#) { parser throws(JSONSyntaxError) in try parser.readObject { _, _ throws(JSONSyntaxError) in } }
+        }
+    }
+
+    @Test("skipping a value accepts exactly what parsing it accepts (strings are not UTF-8 checked)")
+    func skipAgreesWithParse() {
+        var generator = SplitMix(seed: 7)
+        var documents = Self.malformedSamples
+        for _ in 0..<2_000 {
+            let text = Self.randomDocument(&generator, depth: 0)
+            documents.append(text)
+            // Damage it: drop or duplicate one byte.
+            var bytes = Array(text.utf8)
+            let at = Int(generator.next(UInt64(bytes.count)))
+            if generator.next(2) == 0 { bytes.remove(at: at) } else { bytes.insert(bytes[at], at: at) }
+            documents.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var rejected = 0
+        for text in documents {
+            let parsed = (try? JSONParser.parse(text)) != nil
+            let skipped = (try? JSONParser.read(text) { parser throws(JSONSyntaxError) in try parser.skipValue() }) != nil
+            #expect(parsed == skipped, "\(text.debugDescription)")
+            if !parsed { rejected += 1 }
+        }
+        #expect(rejected > 500)
+    }
+
+    static let malformedSamples = ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", "\"a\\x\"", "\"\\u12G4\"", "\"a\nb\"", "tru", "nul", "{\"a\" 1}"]
+
     static func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
