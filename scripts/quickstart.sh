@@ -25,7 +25,7 @@ if [ -n "$missing" ]; then
 fi
 
 echo "quickstart: building llmux (release; the first build takes a few minutes)"
-swift build -c release
+swift build -c release --static-swift-stdlib
 bin="${HOME}/.local/bin"
 mkdir -p "$bin"
 install -m 0755 .build/release/llmuxd .build/release/llmux "$bin/"

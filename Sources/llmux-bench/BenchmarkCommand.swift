@@ -68,6 +68,19 @@ struct ScenariosCommand: AsyncParsableCommand {
             results += try await processes.commandLine(runs: 40, python: python)
         }
         if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
+        if chosen.contains("a") || chosen.contains("b") {
+            // Relay throughput (and the CPU cost of one request) against llmuxd as a process, so that its CPU is measured apart from
+            // this process's client and mock (all three still share the machine's cores).
+            let daemon = try await DaemonProcess.start(mocks: [mock])
+            let relay = Scenarios(socket: daemon.socket, mock: mock)
+            if chosen.contains("b") {
+                results += try await relay.throughput(streams: 64, deltas: 2000, daemonCPU: { daemon.cpuSeconds })
+            }
+            if chosen.contains("a") {
+                results += try await relay.cpuPerRequest(requests: 4096, concurrency: 64, daemonCPU: { daemon.cpuSeconds })
+            }
+            await daemon.stop()
+        }
 
         // Then the daemon in this process, against the same mock, compared with calling the mock directly.
         let socket = directory + "/llmux.sock"
@@ -85,7 +98,6 @@ struct ScenariosCommand: AsyncParsableCommand {
                 results += try await bench.timeToFirstDelta(concurrency: concurrency, requests: max(concurrency * 4, self.requests))
             }
         }
-        if chosen.contains("b") { results += try await bench.throughput(streams: 64, deltas: 2000) }
         if chosen.contains("d") { results += try await bench.cancelLatency(samples: 200) }
         daemon.cancel()
         _ = try? await daemon.value

@@ -90,6 +90,18 @@ struct DaemonProcess: Sendable {
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
     }
 
+    /// CPU time (user + system) the process has used so far, from /proc.
+    var cpuSeconds: Double {
+        // /proc/<pid>/stat: the command name is in parentheses and may hold spaces; utime and stime
+        // are the 12th and 13th fields after it, in clock ticks.
+        guard let stat = try? String(contentsOfFile: "/proc/\(self.pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Whether the process is still running.
     var isAlive: Bool { kill(self.pid, 0) == 0 }
 
