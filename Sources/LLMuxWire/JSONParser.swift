@@ -97,38 +97,14 @@ public struct JSONParser {
     public mutating func readObject(
         _ body: (inout JSONParser, String) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) -> Bool {
-        if try self.readNull() { return false }
-        guard self.peek() == UInt8(ascii: "{") else { throw self.error("expected an object") }
-        try self.enterContainer()
-        self.index += 1
-        self.skipWhitespace()
-        if self.peek() == UInt8(ascii: "}") {
-            self.index += 1
-            self.depth -= 1
-            self.skipWhitespace()
-            return true
-        }
-        while true {
-            guard self.peek() == UInt8(ascii: "\"") else { throw self.error("expected a string key") }
-            let key = try self.parseString()
-            self.skipWhitespace()
-            guard self.peek() == UInt8(ascii: ":") else { throw self.error("expected ':' after a key") }
-            self.index += 1
-            self.skipWhitespace()
-            try body(&self, key)
-            self.skipWhitespace()
-            switch self.peek() {
-            case UInt8(ascii: ","):
-                self.index += 1
-                self.skipWhitespace()
-            case UInt8(ascii: "}"):
-                self.index += 1
-                self.depth -= 1
-                self.skipWhitespace()
-                return true
-            default:
-                throw self.error("expected ',' or '}' in an object")
-            }
+        try self.readContainer(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), kind: "an object") { parser throws(JSONSyntaxError) in
+            guard parser.peek() == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
+            let key = try parser.parseString()
+            parser.skipWhitespace()
+            guard parser.peek() == UInt8(ascii: ":") else { throw parser.error("expected ':' after a key") }
+            parser.index += 1
+            parser.skipWhitespace()
+            try body(&parser, key)
         }
     }
 
@@ -136,33 +112,37 @@ public struct JSONParser {
     /// skip it. `null` is an absent array: no visit, `false`.
     @discardableResult
     public mutating func readArray(_ body: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) -> Bool {
+        try self.readContainer(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), kind: "an array", body)
+    }
+
+    /// The loop both containers share: `open`, entries separated by commas, `close`.
+    private mutating func readContainer(
+        open: UInt8,
+        close: UInt8,
+        kind: StaticString,
+        _ entry: (inout JSONParser) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) -> Bool {
         if try self.readNull() { return false }
-        guard self.peek() == UInt8(ascii: "[") else { throw self.error("expected an array") }
+        guard self.peek() == open else { throw self.error("expected \(kind)") }
         try self.enterContainer()
         self.index += 1
         self.skipWhitespace()
-        if self.peek() == UInt8(ascii: "]") {
-            self.index += 1
-            self.depth -= 1
-            self.skipWhitespace()
-            return true
-        }
-        while true {
-            try body(&self)
-            self.skipWhitespace()
-            switch self.peek() {
-            case UInt8(ascii: ","):
+        if self.peek() != close {
+            while true {
+                try entry(&self)
+                self.skipWhitespace()
+                guard self.peek() == UInt8(ascii: ",") else { break }
                 self.index += 1
                 self.skipWhitespace()
-            case UInt8(ascii: "]"):
-                self.index += 1
-                self.depth -= 1
-                self.skipWhitespace()
-                return true
-            default:
-                throw self.error("expected ',' or ']' in an array")
+            }
+            guard self.peek() == close else {
+                throw self.error("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(kind)")
             }
         }
+        self.index += 1
+        self.depth -= 1
+        self.skipWhitespace()
+        return true
     }
 
     /// A string, or `nil` for `null`; anything else is an error.
@@ -259,63 +239,15 @@ public struct JSONParser {
     }
 
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
-        try self.enterContainer()
-        self.index += 1  // {
         var object: [String: JSONValue] = [:]
-        self.skipWhitespace()
-        if self.peek() == UInt8(ascii: "}") {
-            self.index += 1
-            self.depth -= 1
-            return .object(object)
-        }
-        while true {
-            guard self.peek() == UInt8(ascii: "\"") else { throw self.error("expected a string key") }
-            let key = try self.parseString()
-            self.skipWhitespace()
-            guard self.peek() == UInt8(ascii: ":") else { throw self.error("expected ':' after a key") }
-            self.index += 1
-            self.skipWhitespace()
-            object[key] = try self.parseValue()
-            self.skipWhitespace()
-            switch self.peek() {
-            case UInt8(ascii: ","):
-                self.index += 1
-                self.skipWhitespace()
-            case UInt8(ascii: "}"):
-                self.index += 1
-                self.depth -= 1
-                return .object(object)
-            default:
-                throw self.error("expected ',' or '}' in an object")
-            }
-        }
+        try self.readObject { parser, key throws(JSONSyntaxError) in object[key] = try parser.parseValue() }
+        return .object(object)
     }
 
     private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
-        try self.enterContainer()
-        self.index += 1  // [
         var array: [JSONValue] = []
-        self.skipWhitespace()
-        if self.peek() == UInt8(ascii: "]") {
-            self.index += 1
-            self.depth -= 1
-            return .array(array)
-        }
-        while true {
-            array.append(try self.parseValue())
-            self.skipWhitespace()
-            switch self.peek() {
-            case UInt8(ascii: ","):
-                self.index += 1
-                self.skipWhitespace()
-            case UInt8(ascii: "]"):
-                self.index += 1
-                self.depth -= 1
-                return .array(array)
-            default:
-                throw self.error("expected ',' or ']' in an array")
-            }
-        }
+        try self.readArray { parser throws(JSONSyntaxError) in array.append(try parser.parseValue()) }
+        return .array(array)
     }
 
     private mutating func enterContainer() throws(JSONSyntaxError) {
