@@ -74,7 +74,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
 
         init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
             var chunk = Chunk()
-            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+            try parser.readObject(allowingNull: false) { parser, key throws(JSONSyntaxError) in
                 switch key {
                 case "choices":
                     try parser.readArray { parser throws(JSONSyntaxError) in chunk.choices.append(try Choice(reading: &parser)) }
@@ -90,7 +90,6 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                     try parser.skipValue()
                 }
             }
-            guard isObject else { throw JSONSyntaxError("a chunk must be an object", offset: 0) }
             self = chunk
             if self.usage == nil { self.usage = self.groqUsage }
         }
@@ -130,7 +129,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
 
         init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
             var choice = Choice()
-            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+            try parser.readObject(allowingNull: false) { parser, key throws(JSONSyntaxError) in
                 switch key {
                 case "index": choice.index = try parser.readInt() ?? 0
                 case "delta":
@@ -139,7 +138,6 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                 default: try parser.skipValue()
                 }
             }
-            guard isObject else { throw JSONSyntaxError("a choice must be an object", offset: 0) }
             self = choice
         }
 
@@ -167,14 +165,13 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                     try parser.readArray { parser throws(JSONSyntaxError) in
                         var text: String?
                         var summary: String?
-                        let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+                        try parser.readObject(allowingNull: false) { parser, key throws(JSONSyntaxError) in
                             switch key {
                             case "text": text = try parser.readString()
                             case "summary": summary = try parser.readString()
                             default: try parser.skipValue()
                             }
                         }
-                        guard isObject else { throw JSONSyntaxError("a reasoning detail must be an object", offset: 0) }
                         if let piece = text ?? summary { delta.reasoningDetails.append(piece) }
                     }
                 case "tool_calls":
@@ -191,7 +188,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
 
         static func toolCall(reading parser: inout JSONParser, position: Int) throws(JSONSyntaxError) -> ToolCallFragment {
             var call = ToolCallFragment(index: position)
-            let isObject = try parser.readObject { parser, key throws(JSONSyntaxError) in
+            try parser.readObject(allowingNull: false) { parser, key throws(JSONSyntaxError) in
                 switch key {
                 case "index": call.index = try parser.readInt() ?? position
                 case "id": call.id = try parser.readString()
@@ -206,7 +203,6 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                 default: try parser.skipValue()
                 }
             }
-            guard isObject else { throw JSONSyntaxError("a tool call must be an object", offset: 0) }
             return call
         }
     }

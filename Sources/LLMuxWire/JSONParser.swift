@@ -26,35 +26,12 @@ public struct JSONParser {
 
     /// Parses one JSON document that spans all of `bytes`.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        let result: Result<JSONValue, JSONSyntaxError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONSyntaxError) -> JSONValue in try Self.parseDocument(buffer) }
-        }
-        if let result { return try result.get() }
-        let copy = Array(bytes)
-        let copied = copy.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONSyntaxError) -> JSONValue in try Self.parseDocument(buffer) }
-        }
-        return try copied.get()
+        try Self.read(bytes) { parser throws(JSONSyntaxError) in try parser.parseValue() }
     }
 
     /// Parses one JSON document held in a string.
     public static func parse(_ string: String) throws(JSONSyntaxError) -> JSONValue {
-        var string = string
-        let result = string.withUTF8 { buffer in
-            Result { () throws(JSONSyntaxError) -> JSONValue in try Self.parseDocument(buffer) }
-        }
-        return try result.get()
-    }
-
-    private static func parseDocument(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: buffer)
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.index == buffer.count else {
-            throw JSONSyntaxError("unexpected data after the JSON value", offset: parser.index)
-        }
-        return value
+        try Self.parse(string.utf8)
     }
 
     // MARK: - Reading without building a tree
@@ -67,20 +44,37 @@ public struct JSONParser {
         _ string: String,
         _ body: (inout JSONParser) throws(JSONSyntaxError) -> T
     ) throws(JSONSyntaxError) -> T {
-        var string = string
-        let result = string.withUTF8 { buffer in
-            Result { () throws(JSONSyntaxError) -> T in
-                var parser = JSONParser(bytes: buffer)
-                parser.skipWhitespace()
-                let value = try body(&parser)
-                parser.skipWhitespace()
-                guard parser.index == buffer.count else {
-                    throw JSONSyntaxError("unexpected data after the JSON value", offset: parser.index)
-                }
-                return value
-            }
+        try Self.read(string.utf8, body)
+    }
+
+    /// `read` over bytes; bytes that are not contiguous in memory are copied first.
+    public static func read<T>(
+        _ bytes: some Collection<UInt8>,
+        _ body: (inout JSONParser) throws(JSONSyntaxError) -> T
+    ) throws(JSONSyntaxError) -> T {
+        let result: Result<T, JSONSyntaxError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONSyntaxError) -> T in try Self.document(buffer, body) }
         }
-        return try result.get()
+        if let result { return try result.get() }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONSyntaxError) -> T in try Self.document(buffer, body) }
+        }.get()
+    }
+
+    /// One document: whitespace, what `body` reads, whitespace, and nothing else.
+    private static func document<T>(
+        _ buffer: UnsafeBufferPointer<UInt8>,
+        _ body: (inout JSONParser) throws(JSONSyntaxError) -> T
+    ) throws(JSONSyntaxError) -> T {
+        var parser = JSONParser(bytes: buffer)
+        parser.skipWhitespace()
+        let value = try body(&parser)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else {
+            throw JSONSyntaxError("unexpected data after the JSON value", offset: parser.index)
+        }
+        return value
     }
 
     /// Whether the next value is `null` (consumed if so).
@@ -92,12 +86,15 @@ public struct JSONParser {
     }
 
     /// Visits each member of the object that comes next; `body` must read or
-    /// skip the member's value. `null` is an absent object: no visit, `false`.
+    /// skip the member's value. `null` is an absent object (no visit, `false`)
+    /// unless `allowingNull` is false, where it is an error like any non-object.
     @discardableResult
     public mutating func readObject(
+        allowingNull: Bool = true,
         _ body: (inout JSONParser, String) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) -> Bool {
-        try self.readContainer(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), kind: "an object") { parser throws(JSONSyntaxError) in
+        try self.readContainer(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), kind: "an object", allowingNull: allowingNull) {
+            parser throws(JSONSyntaxError) in
             guard parser.peek() == UInt8(ascii: "\"") else { throw parser.error("expected a string key") }
             let key = try parser.parseString()
             parser.skipWhitespace()
@@ -112,7 +109,7 @@ public struct JSONParser {
     /// skip it. `null` is an absent array: no visit, `false`.
     @discardableResult
     public mutating func readArray(_ body: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) -> Bool {
-        try self.readContainer(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), kind: "an array", body)
+        try self.readContainer(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), kind: "an array", allowingNull: true, body)
     }
 
     /// The loop both containers share: `open`, entries separated by commas, `close`.
@@ -120,9 +117,10 @@ public struct JSONParser {
         open: UInt8,
         close: UInt8,
         kind: StaticString,
+        allowingNull: Bool,
         _ entry: (inout JSONParser) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) -> Bool {
-        if try self.readNull() { return false }
+        if allowingNull, try self.readNull() { return false }
         guard self.peek() == open else { throw self.error("expected \(kind)") }
         try self.enterContainer()
         self.index += 1

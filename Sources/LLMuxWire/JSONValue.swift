@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// A JSON document held as a value: used for pass-through request fields
 /// (tools, response_format, ...) and for reading frames whose shape is only
 /// known after looking at their `type`.

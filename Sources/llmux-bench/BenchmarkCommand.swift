@@ -69,8 +69,9 @@ struct ScenariosCommand: AsyncParsableCommand {
         }
         if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
         if chosen.contains("a") || chosen.contains("b") {
-            // Relay throughput (and the CPU cost of one request) against llmuxd as a process, so that its CPU is measured apart from
-            // this process's client and mock (all three still share the machine's cores).
+            // Relay throughput and the CPU cost of one request, against llmuxd as a process so that
+            // its CPU is measured apart from this process's client and mock (all three still share
+            // the machine's cores).
             let daemon = try await DaemonProcess.start(mocks: [mock])
             let relay = Scenarios(socket: daemon.socket, mock: mock)
             if chosen.contains("b") {

@@ -154,6 +154,13 @@ struct JSONParserTests {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.read(#""a""#) { parser throws(JSONSyntaxError) in try parser.readInt() } }
         #expect(throws: JSONSyntaxError.self) { try JSONParser.read("1.5") { parser throws(JSONSyntaxError) in try parser.readInt() } }
         #expect(throws: JSONSyntaxError.self) { try JSONParser.read("[1] 2") { parser throws(JSONSyntaxError) in try parser.skipValue() } }
+        // null is an absent object unless the caller requires one.
+        #expect(try JSONParser.read("null") { parser throws(JSONSyntaxError) in try parser.readObject { _, _ throws(JSONSyntaxError) in } } == false)
+        #expect(throws: JSONSyntaxError("expected an object", offset: 1)) {
+            try JSONParser.read(" null") { parser throws(JSONSyntaxError) in
+                try parser.readObject(allowingNull: false) { _, _ throws(JSONSyntaxError) in }
+            }
+        }
         #expect(throws: JSONSyntaxError.self) {
             try JSONParser.read(#"{"a":1}"#) { parser throws(JSONSyntaxError) in try parser.readObject { _, _ throws(JSONSyntaxError) in } }
         }
