@@ -61,6 +61,9 @@ public final class MockUpstream: Sendable {
         let mock = MockUpstream(defaultScript: defaultScript)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Bursts of a thousand connects (benchmark c, the soak) must not overflow the accept
+            // queue: dropped SYNs are retried after 1, 3, 7 s and run into the connect timeout.
+            .serverChannelOption(.backlog, value: 4096)
             .childChannelInitializer { channel in
                 let connectionID = mock.connectionOpened()
                 return channel.eventLoop.makeCompletedFuture {

@@ -45,45 +45,19 @@ struct ProcessScenarios: Sendable {
         }
         try await Task.sleep(for: .seconds(1))
         let baseline = daemon.residentBytes
-        func model(_ index: Int) -> String {
+        let model: @Sendable (Int) -> String = { index in
             let upstream = index % upstreams
             return "mock\(upstream == 0 ? "" : String(upstream))/mock:chunks=3600,size=8,interval_ms=1000"
         }
         let connections = (streams + perConnection - 1) / perConnection
-        let (opened, peak) = try await withThrowingTaskGroup(of: Int.self) { group -> (Int, Int) in
-            let (allOpen, allOpenContinuation) = AsyncStream.makeStream(of: Int.self)
-            for connectionIndex in 0..<connections {
-                let count = min(perConnection, streams - connectionIndex * perConnection)
-                group.addTask {
-                    try await LLMuxConnection.withConnection(socketPath: daemon.socket) { connection in
-                        for index in 0..<count {
-                            let model = model(connectionIndex * perConnection + index)
-                            try await connection.send(.chat(.userPrompt(id: "o\(index)", model: model, prompt: "x")))
-                        }
-                        // Count requests that delivered their first delta: their upstream stream is open.
-                        var started = Set<String>()
-                        for try await received in connection.frames {
-                            if case .delta(let delta) = received.frame, started.insert(delta.id).inserted, started.count == count { break }
-                            if case .error(_, let error) = received.frame { throw BenchmarkFailure("open stream failed: \(error.code.rawValue): \(error.message)") }
-                        }
-                        allOpenContinuation.yield(count)
-                        // Hold every stream open until the measurement is taken (the group is then
-                        // cancelled), then hang up, which cancels them all.
-                        try? await Task.sleep(for: .seconds(86_400))
-                        return count
-                    }
-                }
-            }
-            var open = 0
-            for await count in allOpen {
-                open += count
-                if open == streams { break }
-            }
-            try await Task.sleep(for: .seconds(3))  // a few trickled deltas per stream
-            let peak = daemon.residentBytes
-            group.cancelAll()
-            while try await group.next() != nil {}
-            return (open, peak)
+        let opened: Int
+        let peak: Int
+        do {
+            (opened, peak) = try await self.holdOpen(streams, connections: connections, perConnection: perConnection, daemon: daemon, model: model)
+        } catch {
+            await daemon.stop()
+            for mock in mocks.dropFirst() { await mock.shutdown() }
+            throw error
         }
         try await Task.sleep(for: .seconds(2))
         let after = daemon.residentBytes
@@ -98,6 +72,70 @@ struct ProcessScenarios: Sendable {
             Figure(scenario: "c: memory", name: "daemon RSS after they were cancelled", value: Double(after) / 1_048_576, unit: "MB", goal: "", met: nil),
             Figure(scenario: "c: memory", name: "memory per open stream", value: perStream, unit: "KiB", goal: "<= 64", met: perStream <= 64),
         ]
+    }
+
+    /// Opens `streams` requests over `connections` connections and holds them until each has
+    /// delivered its first delta; returns how many opened and the daemon's RSS a few seconds
+    /// later. Hanging up afterwards cancels them all.
+    private func holdOpen(
+        _ streams: Int,
+        connections: Int,
+        perConnection: Int,
+        daemon: DaemonProcess,
+        model: @escaping @Sendable (Int) -> String
+    ) async throws -> (opened: Int, peak: Int) {
+        try await withThrowingTaskGroup(of: Int.self) { group -> (Int, Int) in
+            let (allOpen, allOpenContinuation) = AsyncStream.makeStream(of: Int.self)
+            for connectionIndex in 0..<connections {
+                let count = min(perConnection, streams - connectionIndex * perConnection)
+                group.addTask {
+                    do {
+                        return try await LLMuxConnection.withConnection(socketPath: daemon.socket) { connection in
+                            for index in 0..<count {
+                                let model = model(connectionIndex * perConnection + index)
+                                try await connection.send(.chat(.userPrompt(id: "o\(index)", model: model, prompt: "x")))
+                            }
+                            // Count requests that delivered their first delta: their upstream stream is open.
+                            var started = Set<String>()
+                            for try await received in connection.frames {
+                                if case .delta(let delta) = received.frame, started.insert(delta.id).inserted, started.count == count { break }
+                                if case .error(_, let error) = received.frame {
+                                    throw BenchmarkFailure("open stream failed: \(error.code.rawValue): \(error.message)")
+                                }
+                            }
+                            guard started.count == count else {
+                                throw BenchmarkFailure("the daemon closed the connection after \(started.count) of \(count) streams opened")
+                            }
+                            allOpenContinuation.yield(count)
+                            // Hold every stream open until the measurement is taken (the group is then
+                            // cancelled), then hang up, which cancels them all.
+                            try? await Task.sleep(for: .seconds(86_400))
+                            return count
+                        }
+                    } catch {
+                        // A connection whose streams failed to open ends the wait for all of them,
+                        // so its error ends the scenario instead of leaving it waiting forever.
+                        allOpenContinuation.finish()
+                        throw error
+                    }
+                }
+            }
+            var open = 0
+            for await count in allOpen {
+                open += count
+                if open == streams { break }
+            }
+            guard open == streams else {
+                group.cancelAll()
+                while try await group.next() != nil {}
+                throw BenchmarkFailure("only \(open) of \(streams) streams opened")
+            }
+            try await Task.sleep(for: .seconds(3))  // a few trickled deltas per stream
+            let peak = daemon.residentBytes
+            group.cancelAll()
+            while try await group.next() != nil {}
+            return (open, peak)
+        }
     }
 
     /// Scenario e: from starting `llmux "hi"` to the first byte on its stdout; and the
