@@ -4,7 +4,7 @@
 // and crashes (so libFuzzer saves the input) when one breaks.
 import PackageDescription
 
-let fuzzers = ["fuzz-frame-decoder", "fuzz-sse-parser", "fuzz-openai-chunks", "fuzz-anthropic-events"]
+let fuzzers = ["fuzz-frame-decoder", "fuzz-sse-parser", "fuzz-openai-chunks", "fuzz-anthropic-events", "fuzz-json-parser"]
 
 let package = Package(
     name: "llmux-fuzz",

@@ -11,6 +11,7 @@ struct FuzzCorpusTests {
         ("fuzz-sse-parser", SSEParserFuzzTarget.run),
         ("fuzz-openai-chunks", StreamInterpreterFuzzTarget.openAI),
         ("fuzz-anthropic-events", StreamInterpreterFuzzTarget.anthropic),
+        ("fuzz-json-parser", JSONParserFuzzTarget.run),
     ]
 
     @Test(arguments: targets.map(\.name))
