@@ -6,7 +6,8 @@
 /// metadata lookups, keyed containers, one `Data` copy per chunk); this reads
 /// each byte once and allocates only the values it returns.
 ///
-/// Strictness matches the RFC: no trailing commas, no comments, no leading
+/// Strictness matches the RFC: no trailing commas (Foundation's `JSONDecoder`
+/// accepts one; this does not), no comments, no leading
 /// zeros, no bare control characters in strings, nothing after the value but
 /// whitespace, and strings must be valid UTF-8. One deliberate leniency: an
 /// escaped lone surrogate (`"\ud83d"`, which models produce when an emoji is
@@ -76,6 +77,12 @@ public struct JSONParser {
         }
         return value
     }
+
+    /// Whether the next value is an object (nothing is consumed).
+    public var nextIsObject: Bool { self.peek() == UInt8(ascii: "{") }
+
+    /// Whether the next value is an array (nothing is consumed).
+    public var nextIsArray: Bool { self.peek() == UInt8(ascii: "[") }
 
     /// Whether the next value is `null` (consumed if so).
     public mutating func readNull() throws(JSONSyntaxError) -> Bool {
