@@ -130,6 +130,7 @@ let package = Package(
                 "LLMuxUpstream",
                 "LLMuxConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

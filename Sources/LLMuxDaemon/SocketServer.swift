@@ -31,13 +31,19 @@ struct SocketServer: Sendable {
         let lock = try DaemonLock(socketPath: path)
         try SocketLocation.claim(path)
         let inbox = ConnectionInbox()
-        // bind(2) creates the file with the process umask applied (llmuxd runs with 077, so it
-        // is born private); it is chmod-ed to 0600 right after. The umask is not changed here:
-        // it is process-wide, and would race with anything else creating files meanwhile.
+        // bind(2) creates the file with the process umask applied; it is bound under a staging
+        // name and renamed into place at 0600, so the path is never connectable at another mode.
+        // The umask is not changed here: it is process-wide, and would race with anything else
+        // creating files meanwhile.
         let listener = try await Self.bootstrap(inbox: inbox, maxLineBytes: maxLineBytes)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
+            .bind(unixDomainSocketPath: PrivateSocketFile.staging(for: path), cleanupExistingSocketFile: false)
             .get()
-        chmod(path, 0o600)
+        do {
+            try PrivateSocketFile.publish(path)
+        } catch {
+            try? await listener.close()
+            throw error
+        }
         logger.info("listening", metadata: ["socket": "\(path)"])
         return SocketServer(path: path, listener: listener, inbox: inbox, lock: lock, logger: logger)
     }

@@ -53,7 +53,9 @@ final class DeliveryGate: Sendable {
 }
 
 /// Runs one attempt: waits for a provider slot, reads the credential, and
-/// streams from the upstream under the attempt's phase deadlines.
+/// streams from the upstream under the attempt's phase deadlines. It runs in
+/// the task of the attempt's `RequestCancellation`, which a passed deadline
+/// fires; the stream has no tasks of its own.
 struct AttemptRunner: Sendable {
     struct Shared: Sendable {
         let request: ChatRequest
@@ -72,17 +74,13 @@ struct AttemptRunner: Sendable {
     let credentials: CredentialResolver
     let queues: ProviderQueues
 
-    private enum Child: Sendable {
-        case attempt(AttemptResult)
-        case watchdog(TimeoutPhase?)
-    }
-
     func run(
         index: Int,
         target: RouteTarget,
         provider: ProviderConfig,
         limits: TimeoutConfig,
         shared: Shared,
+        cancellation: RequestCancellation,
         logger: Logger,
         onFirstToken: @escaping @Sendable (ContinuousClock.Instant) -> Void
     ) async -> AttemptResult {
@@ -93,6 +91,7 @@ struct AttemptRunner: Sendable {
             provider: provider,
             limits: limits,
             shared: shared,
+            cancellation: cancellation,
             attemptStart: attemptStart,
             logger: logger,
             onFirstToken: onFirstToken
@@ -107,6 +106,7 @@ struct AttemptRunner: Sendable {
         provider: ProviderConfig,
         limits: TimeoutConfig,
         shared: Shared,
+        cancellation: RequestCancellation,
         attemptStart: ContinuousClock.Instant,
         logger: Logger,
         onFirstToken: @escaping @Sendable (ContinuousClock.Instant) -> Void
@@ -131,6 +131,8 @@ struct AttemptRunner: Sendable {
         }
         if Task.isCancelled { return result }
 
+        // A passed deadline cancels the attempt through its signal; the stream then ends as cancelled.
+        let httpClient = self.clients.client(for: provider)
         let watchdog = RequestWatchdog(
             limits: .init(
                 header: limits.headerMs.map { .milliseconds($0) },
@@ -138,39 +140,24 @@ struct AttemptRunner: Sendable {
                 idle: limits.idleMs.map { .milliseconds($0) },
                 total: shared.deadline.map { $0 - attemptStart }
             ),
-            start: attemptStart
+            start: attemptStart,
+            eventLoop: httpClient.eventLoopGroup.any(),
+            onTimeout: { _ in cancellation.cancel() }
         )
-        let upstream = UpstreamChatClient(httpClient: self.clients.client(for: provider))
-        let (attempt, timeout) = await withTaskGroup(of: Child.self) { group -> (AttemptResult, TimeoutPhase?) in
-            group.addTask {
-                .attempt(
-                    await Self.stream(
-                        index: index,
-                        target: target,
-                        provider: provider,
-                        apiKey: apiKey,
-                        upstream: upstream,
-                        watchdog: watchdog,
-                        shared: shared,
-                        logger: logger,
-                        onFirstToken: onFirstToken
-                    )
-                )
-            }
-            group.addTask { .watchdog(await watchdog.run()) }
-            var attempt = AttemptResult()
-            var timeout: TimeoutPhase?
-            for await child in group {
-                switch child {
-                case .attempt(let result): attempt = result
-                case .watchdog(let phase): timeout = phase
-                }
-                group.cancelAll()
-            }
-            return (attempt, timeout)
-        }
+        let attempt = await Self.stream(
+            index: index,
+            target: target,
+            provider: provider,
+            apiKey: apiKey,
+            upstream: UpstreamChatClient(httpClient: httpClient),
+            watchdog: watchdog,
+            shared: shared,
+            logger: logger,
+            onFirstToken: onFirstToken
+        )
+        watchdog.stop()
         result = attempt
-        if case .cancelled = attempt.outcome, let timeout {
+        if case .cancelled = attempt.outcome, let timeout = watchdog.expiredPhase {
             // A deadline that hit after the answer was complete (while reading the body's end) changes nothing.
             let description = timeout == .total
                 ? "the request exceeded its total time limit of \(limits.totalMs ?? 0) ms"

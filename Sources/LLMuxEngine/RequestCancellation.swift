@@ -1,11 +1,14 @@
 import Synchronization
 
 /// A one-shot cancellation signal for one task: a request (cancelled by a
-/// `cancel` frame or a hang-up) or one attempt of a request (cancelled when
-/// another target won a hedge race).
+/// `cancel` frame or a hang-up), one attempt of a request (cancelled when
+/// another target won a hedge race), or an attempt whose phase deadline
+/// passed (cancelled by its `RequestWatchdog`).
 public final class RequestCancellation: Sendable {
     private struct State {
         var cancelled = false
+        /// The body of `run` returned: nothing is left to cancel.
+        var finished = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -13,21 +16,28 @@ public final class RequestCancellation: Sendable {
 
     public init() {}
 
+    /// Whether `cancel()` was called.
+    public var isCancelled: Bool { self.state.withLock { $0.cancelled } }
+
     public func cancel() {
+        self.wake { $0.cancelled = true }
+    }
+
+    private func wake(_ change: (inout State) -> Void) {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.cancelled = true
+            change(&state)
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
     }
 
-    /// Returns once `cancel()` was called, or when the waiting task is cancelled.
-    public func wait() async {
+    /// Returns once `cancel()` was called, `run`'s body finished, or the waiting task is cancelled.
+    private func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = self.state.withLock { state -> Bool in
-                    if state.cancelled { return true }
+                    if state.cancelled || state.finished { return true }
                     state.waiter = continuation
                     return false
                 }
@@ -40,11 +50,16 @@ public final class RequestCancellation: Sendable {
 
     /// Runs `body` until it finishes or this signal fires; in the latter case
     /// `body`'s task is cancelled and awaited (so it can report the cancel).
+    ///
+    /// `body` is the one child task: the calling task itself waits for the
+    /// signal (or for `body` to finish), so a request costs no second task.
     public func run(_ body: @escaping @Sendable () async -> Void) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await body() }
-            group.addTask { await self.wait() }
-            await group.next()
+            group.addTask {
+                await body()
+                self.wake { $0.finished = true }
+            }
+            await self.wait()
             group.cancelAll()
         }
     }

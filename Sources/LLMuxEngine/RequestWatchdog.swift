@@ -1,11 +1,17 @@
 import LLMuxUpstream
 import LLMuxWire
+import NIOCore
 import Synchronization
 
-/// Enforces the per-phase deadlines of one request: response head, first
-/// token, idle gap between reads, and total time. It wakes only when a
-/// deadline could have passed or the phase changed, never per token: reads
-/// only push the idle deadline later, which is checked when the old one expires.
+/// Enforces the per-phase deadlines of one attempt: response head, first
+/// token, idle gap between reads, and total time.
+///
+/// It is a timer on an event loop, not a task: one timer is armed for the
+/// earliest deadline in force and re-armed when the phase changes. Reads only
+/// push the idle deadline later, which is checked when the timer fires, so
+/// nothing runs per token. When a deadline passes, `onTimeout` is called once
+/// with its phase (the attempt runner cancels the attempt there) and
+/// `expiredPhase` keeps it.
 final class RequestWatchdog: Sendable {
     struct Limits: Sendable {
         var header: Duration?
@@ -23,32 +29,38 @@ final class RequestWatchdog: Sendable {
     private struct State {
         var phase: Phase = .awaitingHeaders
         var lastActivity: ContinuousClock.Instant
-        /// Counts phase changes; the watchdog re-plans when it moves.
-        var generation = 0
-        var phaseWaiter: CheckedContinuation<Void, Never>?
-        /// Set once the waiting task is cancelled, so a late waiter does not park forever.
-        var waitingCancelled = false
+        var timer: Scheduled<Void>?
+        var expired: TimeoutPhase?
+        var stopped = false
     }
 
     private let limits: Limits
     private let start: ContinuousClock.Instant
+    private let eventLoop: any EventLoop
+    private let onTimeout: @Sendable (TimeoutPhase) -> Void
     private let state: Mutex<State>
 
-    init(limits: Limits, start: ContinuousClock.Instant) {
+    /// Arms the first deadline at once; call `stop()` when the attempt ends.
+    init(limits: Limits, start: ContinuousClock.Instant, eventLoop: any EventLoop, onTimeout: @escaping @Sendable (TimeoutPhase) -> Void) {
         self.limits = limits
         self.start = start
+        self.eventLoop = eventLoop
+        self.onTimeout = onTimeout
         self.state = Mutex(State(lastActivity: start))
+        self.check()
     }
+
+    /// The phase whose deadline passed, if one did.
+    var expiredPhase: TimeoutPhase? { self.state.withLock { $0.expired } }
 
     func headersReceived() {
         let now = ContinuousClock.now
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        self.state.withLock { state in
             state.lastActivity = now
-            guard case .awaitingHeaders = state.phase else { return nil }
+            guard case .awaitingHeaders = state.phase else { return }
             state.phase = .awaitingFirstToken(since: now)
-            return Self.advance(&state)
+            self.rearm(&state)
         }
-        waiter?.resume()
     }
 
     func bytesReceived() {
@@ -58,83 +70,65 @@ final class RequestWatchdog: Sendable {
 
     func firstTokenReceived() {
         let now = ContinuousClock.now
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        self.state.withLock { state in
             state.lastActivity = now
-            if case .streaming = state.phase { return nil }
+            if case .streaming = state.phase { return }
             state.phase = .streaming
-            return Self.advance(&state)
-        }
-        waiter?.resume()
-    }
-
-    private static func advance(_ state: inout State) -> CheckedContinuation<Void, Never>? {
-        state.generation += 1
-        defer { state.phaseWaiter = nil }
-        return state.phaseWaiter
-    }
-
-    /// Returns when the phase moves past `generation`, or when cancelled.
-    private func phaseChange(after generation: Int) async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state -> Bool in
-                    if state.generation != generation || state.waitingCancelled { return true }
-                    state.phaseWaiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.waitingCancelled = true
-                defer { state.phaseWaiter = nil }
-                return state.phaseWaiter
-            }
-            waiter?.resume()
+            self.rearm(&state)
         }
     }
 
-    /// The earliest deadline now in force, and the phase it belongs to.
-    private func nextDeadline() -> (ContinuousClock.Instant, TimeoutPhase)? {
-        let state = self.state.withLock { $0 }
-        var candidates: [(ContinuousClock.Instant, TimeoutPhase)] = []
-        if let total = self.limits.total { candidates.append((self.start + total, .total)) }
+    /// Disarms the timer; no timeout is reported after this returns.
+    func stop() {
+        self.state.withLock { state in
+            state.stopped = true
+            state.timer?.cancel()
+            state.timer = nil
+        }
+    }
+
+    /// The earliest deadline in force, and the phase it belongs to.
+    private func nextDeadline(_ state: State) -> (ContinuousClock.Instant, TimeoutPhase)? {
+        var next: (ContinuousClock.Instant, TimeoutPhase)?
+        func consider(_ deadline: ContinuousClock.Instant, _ phase: TimeoutPhase) {
+            if next == nil || deadline < next!.0 { next = (deadline, phase) }
+        }
+        if let total = self.limits.total { consider(self.start + total, .total) }
         switch state.phase {
         case .awaitingHeaders:
-            if let header = self.limits.header { candidates.append((self.start + header, .header)) }
+            if let header = self.limits.header { consider(self.start + header, .header) }
         case .awaitingFirstToken(let since):
-            if let firstToken = self.limits.firstToken { candidates.append((since + firstToken, .firstToken)) }
+            if let firstToken = self.limits.firstToken { consider(since + firstToken, .firstToken) }
         case .streaming:
-            if let idle = self.limits.idle { candidates.append((state.lastActivity + idle, .idle)) }
+            if let idle = self.limits.idle { consider(state.lastActivity + idle, .idle) }
         }
-        return candidates.min { $0.0 < $1.0 }
+        return next
     }
 
-    /// Returns the phase whose deadline passed, or `nil` when cancelled first.
-    func run() async -> TimeoutPhase? {
-        while !Task.isCancelled {
-            // The previous round's waiter (if cancelled) has finished: start clean.
-            let generation = self.state.withLock { state in
-                state.waitingCancelled = false
-                return state.generation
-            }
-            let deadline = self.nextDeadline()?.0
-            // Sleep until the deadline, or until the phase changes (which can move it earlier).
-            await withTaskGroup(of: Void.self) { group in
-                if let deadline {
-                    group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-                }
-                group.addTask { await self.phaseChange(after: generation) }
-                await group.next()
-                group.cancelAll()
-            }
-            if Task.isCancelled { return nil }
-            // Reads may have pushed the idle deadline later while sleeping.
-            if let (current, phase) = self.nextDeadline(), current <= .now {
+    /// Replaces the armed timer with one for the current earliest deadline.
+    /// Scheduling on an event loop never runs the task inline, so this may hold the lock.
+    private func rearm(_ state: inout State) {
+        state.timer?.cancel()
+        state.timer = nil
+        guard !state.stopped, state.expired == nil, let (deadline, _) = self.nextDeadline(state) else { return }
+        let delay = max(.zero, deadline - .now)
+        state.timer = self.eventLoop.scheduleTask(in: TimeAmount(delay)) { [weak self] in self?.check() }
+    }
+
+    /// Fires the timeout when a deadline has passed, otherwise re-arms for the next one.
+    private func check() {
+        let now = ContinuousClock.now
+        let expired = self.state.withLock { state -> TimeoutPhase? in
+            guard !state.stopped, state.expired == nil else { return nil }
+            if let (deadline, phase) = self.nextDeadline(state), deadline <= now {
+                state.expired = phase
+                state.timer = nil
                 return phase
             }
+            self.rearm(&state)
+            return nil
         }
-        return nil
+        if let expired { self.onTimeout(expired) }
     }
 
     func describe(_ phase: TimeoutPhase) -> String {

@@ -108,6 +108,7 @@ struct RouteExecution: Sendable {
                             provider: provider,
                             limits: limits,
                             shared: shared,
+                            cancellation: signal,
                             logger: logger,
                             onFirstToken: { at in mailbox.post(.firstToken(index: index, at: at)) }
                         )

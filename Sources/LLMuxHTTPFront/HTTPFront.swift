@@ -104,7 +104,7 @@ public final class HTTPFront: Sendable {
         case .unix(let path):
             // The daemon holds the socket directory's lock: a leftover file is from an earlier run.
             unlink(path)
-            address = .unixDomainSocket(path: path)
+            address = .unixDomainSocket(path: PrivateSocketFile.staging(for: path))
         case .tcp(let hostPort):
             address = .hostname(hostPort.host, port: hostPort.port)
         }
@@ -115,7 +115,13 @@ public final class HTTPFront: Sendable {
             onServerRunning: { channel in
                 switch listener {
                 case .unix(let path):
-                    chmod(path, 0o600)
+                    do {
+                        try PrivateSocketFile.publish(path)
+                    } catch {
+                        logger.error("HTTP front not started", metadata: ["error": "\(error)"])
+                        try? await channel.close()
+                        return
+                    }
                     logger.info("HTTP front listening", metadata: ["socket": "\(path)"])
                     onListening("unix:\(path)")
                 case .tcp(let hostPort):

@@ -118,6 +118,8 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             logger.info("stopped")
         } catch let error as SocketLocation.Failure {
             Self.fail("llmuxd: \(error)", code: 73)
+        } catch let error as PrivateSocketFile.Failure {
+            Self.fail("llmuxd: \(error)", code: 73)
         } catch {
             Self.fail("llmuxd: \(error)", code: 1)
         }
