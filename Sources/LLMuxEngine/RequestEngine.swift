@@ -86,15 +86,42 @@ public final class RequestEngine: Sendable {
             .map(\.2)
     }
 
+    /// What `prepare` decided for one request, carried across the wait for its outcome.
+    private struct Prepared {
+        let request: ChatRequest
+        let origin: RequestOrigin
+        let started: ContinuousClock.Instant
+        let startedAt: Date
+        let logger: Logger
+        let plan: RoutePlan
+        let reservation: BudgetGuard.Reservation?
+        let downgradedFrom: String?
+        let execution: RouteExecution
+        let order: [RouteTarget]
+    }
+
     /// `cancellationError`, asked when the request is cancelled, turns the
     /// cancellation into that error instead of `done{finish_reason:"cancelled"}`
     /// (the daemon uses it for `shutting_down`).
+    ///
+    /// The async part is three lines: everything before and after the wait is in
+    /// synchronous methods, so the frame a streaming request keeps suspended is
+    /// small (14 KB per request when this was one function).
     public func run(
         _ request: ChatRequest,
         origin: RequestOrigin = RequestOrigin(),
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
+        guard let prepared = self.prepare(request, origin: origin, emit: emit) else { return }
+        let outcome = await prepared.execution.run(order: prepared.order)
+        self.finish(prepared, outcome, cancellationError: cancellationError, emit: emit)
+    }
+
+    /// Resolves the model, reserves the budget and plans the attempts; `nil`
+    /// when the request was refused (its `error` frame is sent).
+    @inline(never)
+    private func prepare(_ request: ChatRequest, origin: RequestOrigin, emit: @escaping @Sendable (ServerFrame) -> Void) -> Prepared? {
         let started = ContinuousClock.now
         let startedAt = Date()
         let id = request.id
@@ -110,7 +137,7 @@ public final class RequestEngine: Sendable {
         case .failure(let error):
             self.metrics.requestRejected(outcome: error.code.rawValue)
             emit(.error(id: id, error))
-            return
+            return nil
         }
         // The prompt estimate (its messages as JSON) is computed at most once.
         var promptEstimate: Int?
@@ -139,7 +166,7 @@ public final class RequestEngine: Sendable {
                     logger.notice("refused over budget", metadata: ["error": "\(error.message)"])
                     self.metrics.requestRejected(outcome: error.code.rawValue)
                     emit(.error(id: id, error))
-                    return
+                    return nil
                 }
             }
         }
@@ -170,8 +197,38 @@ public final class RequestEngine: Sendable {
             logger: logger
         )
         let order = plan.route.strategy == .cost ? self.cheapestFirst(request, promptTokens: promptTokens(), plan.route.targets) : self.planner.order(plan.route)
-        let outcome = await execution.run(order: order)
+        return Prepared(
+            request: request,
+            origin: origin,
+            started: started,
+            startedAt: startedAt,
+            logger: logger,
+            plan: plan,
+            reservation: reservation,
+            downgradedFrom: downgradedFrom,
+            execution: execution,
+            order: order
+        )
+    }
 
+    /// Sends the terminal frame (and `start` if no delta sent it), settles the
+    /// budget, and records the request in the metrics and the ledger.
+    @inline(never)
+    private func finish(
+        _ prepared: Prepared,
+        _ outcome: RouteExecution.Outcome,
+        cancellationError: @Sendable () -> WireError?,
+        emit: @Sendable (ServerFrame) -> Void
+    ) {
+        let request = prepared.request
+        let origin = prepared.origin
+        let started = prepared.started
+        let startedAt = prepared.startedAt
+        let logger = prepared.logger
+        let plan = prepared.plan
+        let reservation = prepared.reservation
+        let downgradedFrom = prepared.downgradedFrom
+        let id = request.id
         let total = ContinuousClock.now - started
         let fallbackTarget = plan.route.targets[0]
         let outcomeAttempts = outcome.attempts

@@ -306,6 +306,41 @@ struct RoutingTests {
         }
     }
 
+    /// Every hedged target fails before the hedge delay: the next one starts as soon as the first
+    /// fails, and the request ends with the last error instead of waiting for the hedge timer (it
+    /// once waited for the timer, then forever, because the timer was counted as a pending retry).
+    @Test func hedgeWhoseTargetsAllFailEndsWithTheLastError() async throws {
+        try await TestDaemon.with(configure: { config, _ in
+            config.routes["smart"] = Self.route("smart", ["bad1", "bad2"], strategy: .hedge(delayMs: 10_000))
+        }) { daemon in
+            daemon.mock.setScript(.httpError(503), forModel: "bad1")
+            daemon.mock.setScript(.httpError(503), forModel: "bad2")
+            let started = ContinuousClock.now
+            let log = try await withThrowingTaskGroup(of: FrameLog?.self) { group in
+                group.addTask { try await chat(daemon) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(8))
+                    return nil
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+            let elapsed = ContinuousClock.now - started
+            guard let log else {
+                Issue.record("the request had not ended after 8 s")
+                return
+            }
+            guard case .error(_, let error)? = log.terminal("r") else {
+                Issue.record("expected an error, got \(String(describing: log.terminal("r")))")
+                return
+            }
+            #expect(error.code == .upstreamHTTP)
+            #expect(attempts(log).map(\.httpStatus) == [503, 503])
+            #expect(elapsed < .seconds(5), "the second target waited \(elapsed) for the hedge timer")
+        }
+    }
+
     @Test func latencyStrategyMovesTrafficToTheFasterTarget() async throws {
         // Exclusive: on a loaded machine the fast target's first measurement could exceed the slow one's.
         try await TestDaemon.with(exclusive: true, configure: { config, _ in

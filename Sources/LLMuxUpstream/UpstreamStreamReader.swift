@@ -1,0 +1,69 @@
+import LLMuxConfig
+import NIOCore
+
+/// Turns the body of one streamed answer, chunk by chunk, into normalized
+/// events: SSE framing, the provider's interpreter, and the checks that the
+/// stream is well-formed (a mid-stream error is thrown, the end is `[DONE]`
+/// or a finish reason). Synchronous, so that the upstream client's async
+/// reading loop holds only this value across its waits.
+struct UpstreamStreamReader {
+    private var parser: SSEParser
+    private var interpreter: any StreamInterpreter
+    private var events: [SSEEvent] = []
+    private let providerName: String
+    private let apiKey: Secret?
+    /// A finish reason arrived: the answer is complete even if `[DONE]` never comes.
+    private(set) var sawFinish = false
+    private(set) var sawDone = false
+
+    init(limits: SSEParser.Limits, interpreter: any StreamInterpreter, providerName: String, apiKey: Secret?) {
+        self.parser = SSEParser(limits: limits)
+        self.interpreter = interpreter
+        self.providerName = providerName
+        self.apiKey = apiKey
+    }
+
+    /// Feeds one chunk and hands each event to `onEvent`; `true` once `[DONE]` arrived.
+    @inline(never)
+    mutating func read(_ chunk: ByteBuffer, onEvent: (UpstreamEvent) throws -> Void) throws -> Bool {
+        self.events.removeAll(keepingCapacity: true)
+        do {
+            try self.parser.feed(chunk.readableBytesView, into: &self.events)
+        } catch {
+            throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an invalid event stream: \(error)")
+        }
+        for event in self.events {
+            let normalized: [UpstreamEvent]
+            do {
+                normalized = try self.interpreter.interpret(event)
+            } catch {
+                throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an event that is not valid JSON")
+            }
+            for item in normalized {
+                switch item {
+                case .end:
+                    self.sawDone = true
+                case .finish:
+                    self.sawFinish = true
+                case .error(let message):
+                    var text = message
+                    if let apiKey = self.apiKey { text = apiKey.redact(in: text) }
+                    throw UpstreamError(.streamError, "provider '\(self.providerName)' reported an error mid-stream: \(text)")
+                default:
+                    break
+                }
+                try onEvent(item)
+            }
+            if self.sawDone { return true }
+        }
+        return false
+    }
+
+    /// The body ended: it must have carried `[DONE]` or a finish reason.
+    mutating func finish() throws {
+        self.parser.finish()
+        guard self.sawDone || self.sawFinish else {
+            throw UpstreamError(.truncated, "provider '\(self.providerName)' ended the stream before [DONE] or a finish_reason")
+        }
+    }
+}
