@@ -80,6 +80,7 @@ let package = Package(
         .target(
             name: "LLMuxRouting",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxConfig",
                 "LLMuxWire",
             ],
@@ -100,6 +101,7 @@ let package = Package(
         .target(
             name: "LLMuxCost",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxConfig",
                 "LLMuxLedger",
                 "LLMuxWire",
@@ -112,6 +114,7 @@ let package = Package(
         .target(
             name: "LLMuxLedger",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -122,6 +125,7 @@ let package = Package(
         .target(
             name: "LLMuxEngine",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxCost",
                 "LLMuxLedger",
@@ -154,6 +158,7 @@ let package = Package(
         .target(
             name: "LLMuxDaemon",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxEngine",
                 "LLMuxConfig",
@@ -177,6 +182,7 @@ let package = Package(
         .target(
             name: "LLMuxHTTPFront",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxMetrics",
                 "LLMuxEngine",
@@ -215,6 +221,7 @@ let package = Package(
         .target(
             name: "LLMuxMockUpstream",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -288,6 +295,7 @@ let package = Package(
         .testTarget(
             name: "LLMuxTests",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxUpstream",
                 "LLMuxEngine",

@@ -2,7 +2,7 @@ public import Foundation
 public import LLMuxConfig
 public import LLMuxLedger
 public import LLMuxWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Enforces `[budgets]`: before a request runs, its worst-case cost is
 /// reserved against every limit that applies to it (global, its route, its
@@ -39,7 +39,7 @@ public final class BudgetGuard: Sendable {
         var reserved: Double = 0
     }
 
-    private let accounts = Mutex<[LimitKey: Account]>([:])
+    private let accounts = NIOLockedValueBox<[LimitKey: Account]>([:])
     private let spentLookup: SpentLookup
     private let calendar: Calendar
 
@@ -57,7 +57,7 @@ public final class BudgetGuard: Sendable {
             let start = self.periodStart(limit.period, now)
             fresh[key] = Account(usd: limit.usd, periodStart: start, spent: self.spentLookup(limit.scope, start))
         }
-        self.accounts.withLock { accounts in
+        self.accounts.withLockedValue { accounts in
             for (key, old) in accounts where fresh[key] != nil {
                 fresh[key]!.reserved = old.reserved
             }
@@ -81,11 +81,11 @@ public final class BudgetGuard: Sendable {
         }
     }
 
-    public var isEmpty: Bool { self.accounts.withLock { $0.isEmpty } }
+    public var isEmpty: Bool { self.accounts.withLockedValue { $0.isEmpty } }
 
     /// Reserves `amount` against every limit for `route` and `client`.
     public func reserve(_ amount: Double, route: String?, client: String?, now: Date = Date()) -> Admission {
-        self.accounts.withLock { accounts -> Admission in
+        self.accounts.withLockedValue { accounts -> Admission in
             let keys = accounts.keys.filter { Self.applies($0.scope, route: route, client: client) }
             for key in keys {
                 self.roll(&accounts[key]!, key.period, now)
@@ -112,7 +112,7 @@ public final class BudgetGuard: Sendable {
 
     /// Replaces the reservation with the real cost (`nil`: unpriced, counts as 0).
     public func settle(_ reservation: Reservation, actual: Double?, now: Date = Date()) {
-        self.accounts.withLock { accounts in
+        self.accounts.withLockedValue { accounts in
             for key in reservation.keys where accounts[key] != nil {
                 self.roll(&accounts[key]!, key.period, now)
                 accounts[key]!.reserved = max(0, accounts[key]!.reserved - reservation.amount)
@@ -123,7 +123,7 @@ public final class BudgetGuard: Sendable {
 
     /// What is left of each budget, for `status`.
     public func snapshot(now: Date = Date()) -> [BudgetStatus] {
-        self.accounts.withLock { accounts in
+        self.accounts.withLockedValue { accounts in
             accounts.keys.sorted { ($0.scope.description, $0.period.rawValue) < ($1.scope.description, $1.period.rawValue) }.map { key in
                 self.roll(&accounts[key]!, key.period, now)
                 let account = accounts[key]!

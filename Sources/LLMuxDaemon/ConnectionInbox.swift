@@ -1,6 +1,6 @@
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Hands accepted connections from the event loop to the accept loop.
 ///
@@ -18,13 +18,13 @@ final class ConnectionInbox: Sendable {
         var accepting = true
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Queues a connection; false once the inbox is closed (the caller must not wrap or keep it).
     func offer(_ make: () throws -> Connection) rethrows -> Bool {
         var waiter: CheckedContinuation<Connection?, Never>?
         var connection: Connection?
-        let accepted = try self.state.withLock { state -> Bool in
+        let accepted = try self.state.withLockedValue { state -> Bool in
             guard state.accepting else { return false }
             let made = try make()
             if let parked = state.waiter {
@@ -43,7 +43,7 @@ final class ConnectionInbox: Sendable {
     /// The next connection; after `close()`, the queued ones, then nil.
     func next() async -> Connection? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Connection?, Never>) in
-            let immediate: Connection?? = self.state.withLock { state in
+            let immediate: Connection?? = self.state.withLockedValue { state in
                 if !state.queue.isEmpty { return .some(state.queue.removeFirst()) }
                 if !state.accepting { return .some(nil) }
                 state.waiter = continuation
@@ -55,7 +55,7 @@ final class ConnectionInbox: Sendable {
 
     /// Refuses further connections; `next()` drains the queue and then returns nil.
     func close() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Connection?, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Connection?, Never>? in
             state.accepting = false
             guard state.queue.isEmpty else { return nil }
             defer { state.waiter = nil }

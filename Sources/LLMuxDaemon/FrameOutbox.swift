@@ -1,6 +1,6 @@
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The outgoing side of one connection. Request tasks hand frames to `send`,
 /// which never suspends, so a cancelled request can still deliver its
@@ -54,7 +54,7 @@ final class FrameOutbox: Sendable {
 
     let maxPendingBytes: Int
     let mergeThresholdBytes: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let onOverflow: @Sendable () -> Void
     private let onBackpressure: @Sendable (String) -> Void
     private let schedule: Scheduler
@@ -77,7 +77,7 @@ final class FrameOutbox: Sendable {
     /// It lasts until the request's terminal frame.
     func coalesce(_ id: String, window: Duration) {
         guard window > .zero else { return }
-        self.state.withLock { state in state.windows[id] = window }
+        self.state.withLockedValue { state in state.windows[id] = window }
     }
 
     /// Queues a frame. Returns false when it was not queued (closed, overflowed,
@@ -87,7 +87,7 @@ final class FrameOutbox: Sendable {
         var overflowedNow = false
         var victim: String?
         var release: (id: String, after: Duration)?
-        let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
+        let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
             // A `duplicate_id` error rejects a new request; it never ends the one running under that id.
             let endsRequest: Bool
@@ -162,7 +162,7 @@ final class FrameOutbox: Sendable {
 
     /// The coalescing window of `id` ended: its held delta may go out.
     private func release(_ id: String) {
-        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
+        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
             guard state.held.remove(id) != nil else { return (nil, nil) }
             guard state.hasSendable, let waiter = state.waiter else { return (nil, nil) }
             state.waiter = nil
@@ -214,7 +214,7 @@ final class FrameOutbox: Sendable {
     /// session closes the outbox once every request has ended (or the client is gone).
     func next() async -> ByteBuffer? {
         await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
-            let immediate: ByteBuffer?? = self.state.withLock { state in
+            let immediate: ByteBuffer?? = self.state.withLockedValue { state in
                 if state.hasSendable {
                     return .some(Self.take(&state))
                 }
@@ -228,7 +228,7 @@ final class FrameOutbox: Sendable {
 
     /// No more frames: the writer drains what is pending, then `next()` returns nil.
     func close() {
-        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLock { state in
+        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
             state.closed = true
             // Nothing is held back any longer: the writer drains every merged delta.
             state.held.removeAll()

@@ -8,7 +8,7 @@ import LLMuxRouting
 import LLMuxUpstream
 public import LLMuxWire
 public import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The configuration the daemon serves with, and the engine built from it.
 ///
@@ -24,8 +24,8 @@ public final class LiveConfiguration: Sendable {
     /// zero-config mode, the environment).
     public typealias Source = @Sendable () throws(ConfigError) -> DaemonConfig
 
-    private let engineBox: Mutex<RequestEngine>
-    private let configBox: Mutex<DaemonConfig>
+    private let engineBox: NIOLockedValueBox<RequestEngine>
+    private let configBox: NIOLockedValueBox<DaemonConfig>
     private let source: Source?
     private let clients: UpstreamHTTPClients
     private let credentials: CredentialResolver
@@ -37,9 +37,9 @@ public final class LiveConfiguration: Sendable {
     public let budgets: BudgetGuard
     private let logger: Logger
     /// The built-in demo upstream, started the first time a configuration needs it.
-    private let demo: Mutex<MockUpstream?>
+    private let demo: NIOLockedValueBox<MockUpstream?>
     /// One reload at a time.
-    private let reloading = Mutex(false)
+    private let reloading = NIOLockedValueBox(false)
 
     /// Starts serving `config` (starting the demo upstream when it needs one).
     public static func start(
@@ -84,9 +84,9 @@ public final class LiveConfiguration: Sendable {
         self.board = board
         self.queues = queues
         self.logger = logger
-        self.demo = Mutex(nil)
-        self.configBox = Mutex(config)
-        self.engineBox = Mutex(
+        self.demo = NIOLockedValueBox(nil)
+        self.configBox = NIOLockedValueBox(config)
+        self.engineBox = NIOLockedValueBox(
             RequestEngine(
                 config: config,
                 clients: clients,
@@ -102,17 +102,17 @@ public final class LiveConfiguration: Sendable {
     }
 
     /// The engine new requests run on.
-    public var engine: RequestEngine { self.engineBox.withLock { $0 } }
-    public var config: DaemonConfig { self.configBox.withLock { $0 } }
+    public var engine: RequestEngine { self.engineBox.withLockedValue { $0 } }
+    public var config: DaemonConfig { self.configBox.withLockedValue { $0 } }
 
     /// Points demo providers at the built-in mock upstream, starting it if needed.
     private func prepare(_ config: DaemonConfig) async throws -> DaemonConfig {
         guard config.usesDemo else { return config }
         var prepared = config
-        var mock = self.demo.withLock { $0 }
+        var mock = self.demo.withLockedValue { $0 }
         if mock == nil {
             let started = try await MockUpstream.start(host: "127.0.0.1", port: 0, defaultScript: DemoResponder.script)
-            self.demo.withLock { $0 = started }
+            self.demo.withLockedValue { $0 = started }
             mock = started
             self.logger.notice("serving the built-in DEMO provider (no real model); set OPENAI_API_KEY or write a config file for real answers")
         }
@@ -134,16 +134,16 @@ public final class LiveConfiguration: Sendable {
             budgets: self.budgets,
             logger: self.logger
         )
-        self.configBox.withLock { $0 = config }
-        self.engineBox.withLock { $0 = engine }
+        self.configBox.withLockedValue { $0 = config }
+        self.engineBox.withLockedValue { $0 = engine }
     }
 
     /// Loads the configuration again and, if it is valid, serves it from now on.
     public func reload() async -> Result<ReloadSummary, WireError> {
-        guard self.reloading.withLock({ busy in defer { busy = true }; return !busy }) else {
+        guard self.reloading.withLockedValue({ busy in defer { busy = true }; return !busy }) else {
             return .failure(WireError(.configError, "a reload is already running", retryable: true))
         }
-        defer { self.reloading.withLock { $0 = false } }
+        defer { self.reloading.withLockedValue { $0 = false } }
         SystemdIntegration.reloading()
         defer { SystemdIntegration.readyAfterReload() }
         guard let source = self.source else {
@@ -191,7 +191,7 @@ public final class LiveConfiguration: Sendable {
     /// Closes the HTTP clients and the demo upstream.
     func shutdown() async {
         try? await self.clients.shutdown()
-        let demo = self.demo.withLock { $0 }
+        let demo = self.demo.withLockedValue { $0 }
         await demo?.shutdown()
     }
 }

@@ -1,5 +1,5 @@
 import LLMuxEngine
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The requests in flight on one connection, by client id. It rejects
 /// duplicate ids, enforces the per-connection limit, and lets a `cancel`
@@ -16,7 +16,7 @@ final class RequestRegistry: Sendable {
         var cancelledAll = false
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     let limit: Int
 
     init(limit: Int) {
@@ -24,7 +24,7 @@ final class RequestRegistry: Sendable {
     }
 
     func register(_ id: String) -> Registration {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             if state.requests[id] != nil { return .duplicate }
             if state.requests.count >= self.limit { return .full }
             let cancellation = RequestCancellation()
@@ -35,18 +35,18 @@ final class RequestRegistry: Sendable {
     }
 
     func remove(_ id: String) {
-        _ = self.state.withLock { $0.requests.removeValue(forKey: id) }
+        _ = self.state.withLockedValue { $0.requests.removeValue(forKey: id) }
     }
 
     /// Cancels one request; an unknown or finished id is a no-op.
     func cancel(_ id: String) {
-        let cancellation = self.state.withLock { $0.requests[id] }
+        let cancellation = self.state.withLockedValue { $0.requests[id] }
         cancellation?.cancel()
     }
 
     /// Cancels every request, now and later (the connection is gone).
     func cancelAll() {
-        let all = self.state.withLock { state in
+        let all = self.state.withLockedValue { state in
             state.cancelledAll = true
             return Array(state.requests.values)
         }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Asks a running daemon to stop gracefully (SIGTERM, SIGINT): stop
 /// accepting, let requests in flight finish within the grace period, then
@@ -10,12 +10,12 @@ public final class ShutdownSignal: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     public func trigger() {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.triggered = true
             defer { state.waiters.removeAll() }
             return state.waiters
@@ -26,7 +26,7 @@ public final class ShutdownSignal: Sendable {
     /// Returns once triggered. (A cancelled waiter keeps waiting; callers race it in a task group.)
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = self.state.withLock { state -> Bool in
+            let now = self.state.withLockedValue { state -> Bool in
                 if state.triggered { return true }
                 state.waiters.append(continuation)
                 return false

@@ -3,7 +3,7 @@ import LLMuxRouting
 import LLMuxUpstream
 import LLMuxWire
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// How one attempt on one target ended, with what it learned on the way.
 struct AttemptResult: Sendable {
@@ -39,17 +39,17 @@ struct AttemptResult: Sendable {
 /// Lets exactly one attempt of a request deliver deltas: the first to
 /// produce a token (or to complete without any) wins; the others are losers.
 final class DeliveryGate: Sendable {
-    private let winner = Mutex<Int?>(nil)
+    private let winner = NIOLockedValueBox<Int?>(nil)
 
     /// `true` when attempt `index` is (now) the winner.
     func claim(_ index: Int) -> Bool {
-        self.winner.withLock { winner in
+        self.winner.withLockedValue { winner in
             if winner == nil { winner = index }
             return winner == index
         }
     }
 
-    var current: Int? { self.winner.withLock { $0 } }
+    var current: Int? { self.winner.withLockedValue { $0 } }
 }
 
 /// Runs one attempt: waits for a provider slot, reads the credential, and

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// An unbounded single-consumer queue. Unlike `AsyncStream`, `next()` does
 /// not give up when the consuming task is cancelled: the route coordinator
@@ -9,10 +9,10 @@ final class EventMailbox<Event: Sendable>: Sendable {
         var waiter: CheckedContinuation<Event, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func post(_ event: Event) {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Event, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Event, Never>? in
             guard let waiter = state.waiter else {
                 state.events.append(event)
                 return nil
@@ -25,7 +25,7 @@ final class EventMailbox<Event: Sendable>: Sendable {
 
     func next() async -> Event {
         await withCheckedContinuation { continuation in
-            let ready = self.state.withLock { state -> Event? in
+            let ready = self.state.withLockedValue { state -> Event? in
                 if !state.events.isEmpty { return state.events.removeFirst() }
                 state.waiter = continuation
                 return nil

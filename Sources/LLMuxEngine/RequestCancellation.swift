@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A one-shot cancellation signal for one task: a request (cancelled by a
 /// `cancel` frame or a hang-up), one attempt of a request (cancelled when
@@ -12,19 +12,19 @@ public final class RequestCancellation: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Whether `cancel()` was called.
-    public var isCancelled: Bool { self.state.withLock { $0.cancelled } }
+    public var isCancelled: Bool { self.state.withLockedValue { $0.cancelled } }
 
     public func cancel() {
         self.wake { $0.cancelled = true }
     }
 
     private func wake(_ change: (inout State) -> Void) {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             change(&state)
             defer { state.waiter = nil }
             return state.waiter
@@ -36,7 +36,7 @@ public final class RequestCancellation: Sendable {
     private func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state -> Bool in
+                let resumeNow = self.state.withLockedValue { state -> Bool in
                     if state.cancelled || state.finished { return true }
                     state.waiter = continuation
                     return false

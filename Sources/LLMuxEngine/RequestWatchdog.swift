@@ -1,7 +1,7 @@
 import LLMuxUpstream
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Enforces the per-phase deadlines of one attempt: response head, first
 /// token, idle gap between reads, and total time.
@@ -38,7 +38,7 @@ final class RequestWatchdog: Sendable {
     private let start: ContinuousClock.Instant
     private let eventLoop: any EventLoop
     private let onTimeout: @Sendable (TimeoutPhase) -> Void
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// Arms the first deadline at once; call `stop()` when the attempt ends.
     init(limits: Limits, start: ContinuousClock.Instant, eventLoop: any EventLoop, onTimeout: @escaping @Sendable (TimeoutPhase) -> Void) {
@@ -46,16 +46,16 @@ final class RequestWatchdog: Sendable {
         self.start = start
         self.eventLoop = eventLoop
         self.onTimeout = onTimeout
-        self.state = Mutex(State(lastActivity: start))
+        self.state = NIOLockedValueBox(State(lastActivity: start))
         self.check()
     }
 
     /// The phase whose deadline passed, if one did.
-    var expiredPhase: TimeoutPhase? { self.state.withLock { $0.expired } }
+    var expiredPhase: TimeoutPhase? { self.state.withLockedValue { $0.expired } }
 
     func headersReceived() {
         let now = ContinuousClock.now
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             state.lastActivity = now
             guard case .awaitingHeaders = state.phase else { return }
             state.phase = .awaitingFirstToken(since: now)
@@ -65,12 +65,12 @@ final class RequestWatchdog: Sendable {
 
     func bytesReceived() {
         let now = ContinuousClock.now
-        self.state.withLock { $0.lastActivity = now }
+        self.state.withLockedValue { $0.lastActivity = now }
     }
 
     func firstTokenReceived() {
         let now = ContinuousClock.now
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             state.lastActivity = now
             if case .streaming = state.phase { return }
             state.phase = .streaming
@@ -80,7 +80,7 @@ final class RequestWatchdog: Sendable {
 
     /// Disarms the timer; no timeout is reported after this returns.
     func stop() {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             state.stopped = true
             state.timer?.cancel()
             state.timer = nil
@@ -118,7 +118,7 @@ final class RequestWatchdog: Sendable {
     /// Fires the timeout when a deadline has passed, otherwise re-arms for the next one.
     private func check() {
         let now = ContinuousClock.now
-        let expired = self.state.withLock { state -> TimeoutPhase? in
+        let expired = self.state.withLockedValue { state -> TimeoutPhase? in
             guard !state.stopped, state.expired == nil else { return nil }
             if let (deadline, phase) = self.nextDeadline(state), deadline <= now {
                 state.expired = phase

@@ -3,7 +3,7 @@ import LLMuxRouting
 import LLMuxUpstream
 import LLMuxWire
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs one request over its route: tries targets in the planned order,
 /// skips targets in cooldown or with an open breaker, falls back on failures
@@ -163,7 +163,7 @@ final class RouteExecution {
         let shared = self.shared
         let mailbox = self.mailbox
         group.addTask {
-            let box = Mutex<AttemptResult?>(nil)
+            let box = NIOLockedValueBox<AttemptResult?>(nil)
             await signal.run {
                 let result = await runner.run(
                     index: index,
@@ -175,9 +175,9 @@ final class RouteExecution {
                     logger: logger,
                     onFirstToken: { at in mailbox.post(.firstToken(index: index, at: at)) }
                 )
-                box.withLock { $0 = result }
+                box.withLockedValue { $0 = result }
             }
-            mailbox.post(.ended(index: index, box.withLock { $0 } ?? AttemptResult()))
+            mailbox.post(.ended(index: index, box.withLockedValue { $0 } ?? AttemptResult()))
         }
     }
 

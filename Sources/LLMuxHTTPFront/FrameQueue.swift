@@ -1,5 +1,5 @@
 import LLMuxWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Carries one request's frames from the engine to the HTTP response writer.
 /// `next()` returns `nil` once the engine finished and everything was read.
@@ -12,7 +12,7 @@ final class FrameQueue: Sendable {
         var waiter: CheckedContinuation<ServerFrame?, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let limit: Int
     private let onOverflow: @Sendable () -> Void
 
@@ -23,7 +23,7 @@ final class FrameQueue: Sendable {
 
     func push(_ frame: ServerFrame) {
         var overflow = false
-        let waiter = self.state.withLock { state -> CheckedContinuation<ServerFrame?, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ServerFrame?, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -37,7 +37,7 @@ final class FrameQueue: Sendable {
     }
 
     func finish() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<ServerFrame?, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ServerFrame?, Never>? in
             state.finished = true
             defer { state.waiter = nil }
             return state.waiter
@@ -47,7 +47,7 @@ final class FrameQueue: Sendable {
 
     func next() async -> ServerFrame? {
         await withCheckedContinuation { continuation in
-            let ready = self.state.withLock { state -> ServerFrame?? in
+            let ready = self.state.withLockedValue { state -> ServerFrame?? in
                 if !state.frames.isEmpty { return .some(state.frames.removeFirst()) }
                 if state.finished { return .some(nil) }
                 state.waiter = continuation

@@ -7,7 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// llmuxd's OpenAI-compatible HTTP API, served by Hummingbird on a Unix socket
 /// (same-user only, checked with `SO_PEERCRED`) and, when configured, on
@@ -54,8 +54,8 @@ public final class HTTPFront: Sendable {
     let hooks: Hooks
     let logger: Logger
     /// The running listeners, for a graceful shutdown.
-    private let services = Mutex<ServiceGroup?>(nil)
-    private let stopRequested = Mutex(false)
+    private let services = NIOLockedValueBox<ServiceGroup?>(nil)
+    private let stopRequested = NIOLockedValueBox(false)
 
     /// `token` is required when `config.listen` is set.
     public init(config: HTTPFrontConfig, unixSocketPath: String?, token: Secret?, hooks: Hooks, logger: Logger) {
@@ -78,8 +78,8 @@ public final class HTTPFront: Sendable {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: applications.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: self.logger)
         )
-        let stopNow = self.stopRequested.withLock { stop in
-            self.services.withLock { $0 = group }
+        let stopNow = self.stopRequested.withLockedValue { stop in
+            self.services.withLockedValue { $0 = group }
             return stop
         }
         if stopNow { return }
@@ -88,9 +88,9 @@ public final class HTTPFront: Sendable {
 
     /// Stops accepting HTTP connections and lets running responses finish.
     public func stop() async {
-        let group = self.stopRequested.withLock { stop in
+        let group = self.stopRequested.withLockedValue { stop in
             stop = true
-            return self.services.withLock { $0 }
+            return self.services.withLockedValue { $0 }
         }
         await group?.triggerGracefulShutdown()
     }

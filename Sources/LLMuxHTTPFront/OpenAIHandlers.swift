@@ -6,7 +6,7 @@ import LLMuxEngine
 import LLMuxWire
 import Logging
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`.
 struct OpenAIHandlers: Sendable {
@@ -222,17 +222,17 @@ struct OpenAIHandlers: Sendable {
 
 /// Lets the queue's overflow handler cancel the engine task created after the queue.
 final class QueueBox: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
-    private let cancelled = Mutex(false)
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let cancelled = NIOLockedValueBox(false)
 
     func set(_ task: Task<Void, Never>) {
-        let cancelNow = self.cancelled.withLock { $0 }
-        self.task.withLock { $0 = task }
+        let cancelNow = self.cancelled.withLockedValue { $0 }
+        self.task.withLockedValue { $0 = task }
         if cancelNow { task.cancel() }
     }
 
     func cancel() {
-        self.cancelled.withLock { $0 = true }
-        self.task.withLock { $0 }?.cancel()
+        self.cancelled.withLockedValue { $0 = true }
+        self.task.withLockedValue { $0 }?.cancel()
     }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
 public import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The durable record of every request: SQLite through GRDB, in WAL mode,
 /// at `$XDG_STATE_HOME/llmux/ledger.sqlite`.
@@ -17,8 +17,8 @@ public final class UsageLedger: Sendable {
     }
 
     private let pool: DatabasePool
-    private let pending = Mutex<[LedgerEntry]>([])
-    private let wake = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let pending = NIOLockedValueBox<[LedgerEntry]>([])
+    private let wake = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
     private let flushInterval: Duration
     private let logger: Logger
 
@@ -100,11 +100,11 @@ public final class UsageLedger: Sendable {
 
     /// Queues `entry`; the writer commits it within `flushInterval`.
     public func record(_ entry: LedgerEntry) {
-        let first = self.pending.withLock { pending in
+        let first = self.pending.withLockedValue { pending in
             pending.append(entry)
             return pending.count == 1
         }
-        if first { self.wake.withLock { $0.take() }?.resume() }
+        if first { self.wake.withLockedValue { $0.take() }?.resume() }
     }
 
     /// Commits queued entries until cancelled, then commits what is left.
@@ -112,17 +112,17 @@ public final class UsageLedger: Sendable {
         while !Task.isCancelled {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = self.pending.withLock { !$0.isEmpty }
+                    let ready = self.pending.withLockedValue { !$0.isEmpty }
                     if ready || Task.isCancelled {
                         continuation.resume()
                         return
                     }
-                    self.wake.withLock { $0 = continuation }
+                    self.wake.withLockedValue { $0 = continuation }
                     // An entry may have arrived between the check and the store.
-                    if self.pending.withLock({ !$0.isEmpty }) { self.wake.withLock { $0.take() }?.resume() }
+                    if self.pending.withLockedValue({ !$0.isEmpty }) { self.wake.withLockedValue { $0.take() }?.resume() }
                 }
             } onCancel: {
-                self.wake.withLock { $0.take() }?.resume()
+                self.wake.withLockedValue { $0.take() }?.resume()
             }
             try? await Task.sleep(for: self.flushInterval)
             self.flush()
@@ -132,7 +132,7 @@ public final class UsageLedger: Sendable {
 
     /// Commits every queued entry now, in one transaction.
     public func flush() {
-        let batch = self.pending.withLock { pending -> [LedgerEntry] in
+        let batch = self.pending.withLockedValue { pending -> [LedgerEntry] in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
@@ -143,7 +143,7 @@ public final class UsageLedger: Sendable {
             }
         } catch {
             // Keep them for the next flush rather than lose them.
-            self.pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+            self.pending.withLockedValue { $0.insert(contentsOf: batch, at: 0) }
             self.logger.error("cannot write to the usage ledger", metadata: ["error": "\(error)", "queued": "\(batch.count)"])
         }
     }

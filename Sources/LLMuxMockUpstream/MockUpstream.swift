@@ -2,6 +2,7 @@ public import LLMuxWire
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// A scriptable OpenAI-compatible server on loopback, for tests, benchmarks
@@ -41,8 +42,8 @@ public final class MockUpstream: Sendable {
         var closeWaiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    let state: Mutex<State>
-    private let channel: Mutex<(any Channel)?>
+    let state: NIOLockedValueBox<State>
+    private let channel: NIOLockedValueBox<(any Channel)?>
     /// The TCP port it listens on.
     public var port: Int { self.portValue.load(ordering: .relaxed) }
     private let portValue = Atomic<Int>(0)
@@ -52,8 +53,8 @@ public final class MockUpstream: Sendable {
     let activeResponsesValue = Atomic<Int>(0)
 
     private init(defaultScript: MockScript) {
-        self.state = Mutex(State(defaultScript: defaultScript))
-        self.channel = Mutex(nil)
+        self.state = NIOLockedValueBox(State(defaultScript: defaultScript))
+        self.channel = NIOLockedValueBox(nil)
     }
 
     /// Starts listening on `host:port` (port 0 picks a free one).
@@ -73,7 +74,7 @@ public final class MockUpstream: Sendable {
             }
             .bind(host: host, port: port)
             .get()
-        mock.channel.withLock { $0 = channel }
+        mock.channel.withLockedValue { $0 = channel }
         mock.portValue.store(channel.localAddress?.port ?? 0, ordering: .relaxed)
         return mock
     }
@@ -82,21 +83,21 @@ public final class MockUpstream: Sendable {
     public var baseURL: String { "http://127.0.0.1:\(self.port)/v1" }
 
     public func shutdown() async {
-        let channel = self.channel.withLock { $0 }
+        let channel = self.channel.withLockedValue { $0 }
         try? await channel?.close()
     }
 
     public func setScript(_ script: MockScript, forModel model: String) {
-        self.state.withLock { $0.scripts[model] = script }
+        self.state.withLockedValue { $0.scripts[model] = script }
     }
 
     public func setDefaultScript(_ script: MockScript) {
-        self.state.withLock { $0.defaultScript = script }
+        self.state.withLockedValue { $0.defaultScript = script }
     }
 
-    public var requests: [RecordedRequest] { self.state.withLock { $0.requests } }
+    public var requests: [RecordedRequest] { self.state.withLockedValue { $0.requests } }
     public var connections: [ConnectionRecord] {
-        self.state.withLock { $0.connections.values.sorted { $0.id < $1.id } }
+        self.state.withLockedValue { $0.connections.values.sorted { $0.id < $1.id } }
     }
 
     /// Waits until connection `id` is closed, up to `timeout`. Returns when it closed, or `nil` on timeout.
@@ -104,7 +105,7 @@ public final class MockUpstream: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let closed = self.state.withLock { state -> Bool in
+                    let closed = self.state.withLockedValue { state -> Bool in
                         if state.connections[id]?.closedAt != nil { return true }
                         state.closeWaiters.append((id, continuation))
                         return false
@@ -115,7 +116,7 @@ public final class MockUpstream: Sendable {
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             // Release a waiter left behind by the timeout.
-            let stale = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let stale = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
                 let matching = state.closeWaiters.filter { $0.id == id }.map(\.continuation)
                 state.closeWaiters.removeAll { $0.id == id }
                 return matching
@@ -123,11 +124,11 @@ public final class MockUpstream: Sendable {
             for continuation in stale { continuation.resume() }
             group.cancelAll()
         }
-        return self.state.withLock { $0.connections[id]?.closedAt }
+        return self.state.withLockedValue { $0.connections[id]?.closedAt }
     }
 
     func script(forModel model: String?) -> MockScript {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             if let model, let script = state.scripts[model] { return script }
             if let model, let spec = try? MockScript(spec: model) { return spec }
             return state.defaultScript
@@ -135,11 +136,11 @@ public final class MockUpstream: Sendable {
     }
 
     func record(_ request: RecordedRequest) {
-        self.state.withLock { $0.requests.append(request) }
+        self.state.withLockedValue { $0.requests.append(request) }
     }
 
     func connectionOpened() -> Int {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             let id = state.nextConnectionID
             state.nextConnectionID += 1
             state.connections[id] = ConnectionRecord(id: id, openedAt: .now)
@@ -149,7 +150,7 @@ public final class MockUpstream: Sendable {
 
     func connectionClosed(_ id: Int) {
         let now = ContinuousClock.now
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.connections[id]?.closedAt = now
             let matching = state.closeWaiters.filter { $0.id == id }.map(\.continuation)
             state.closeWaiters.removeAll { $0.id == id }

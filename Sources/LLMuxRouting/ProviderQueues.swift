@@ -1,5 +1,5 @@
 public import LLMuxWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Caps the requests in flight per provider (`max_inflight`) and queues the
 /// rest: interactive requests before background ones, first come first served
@@ -25,7 +25,7 @@ public final class ProviderQueues: Sendable {
         var cancelledTickets: Set<UInt64> = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
@@ -34,7 +34,7 @@ public final class ProviderQueues: Sendable {
     /// slot is held only when it returns `true`, and must then be released.
     public func acquire(_ provider: String, limit: Int?, priority: RequestPriority) async -> Bool {
         guard let limit else { return true }
-        let ticket = self.state.withLock { state -> UInt64? in
+        let ticket = self.state.withLockedValue { state -> UInt64? in
             var queue = state.queues[provider] ?? Queue()
             defer { state.queues[provider] = queue }
             if queue.running < limit && queue.waiting.isEmpty {
@@ -48,7 +48,7 @@ public final class ProviderQueues: Sendable {
         guard let ticket else { return true }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let cancelledAlready = self.state.withLock { state -> Bool in
+                let cancelledAlready = self.state.withLockedValue { state -> Bool in
                     state.issued.remove(ticket)
                     if state.cancelledTickets.remove(ticket) != nil { return true }
                     var queue = state.queues[provider] ?? Queue()
@@ -63,7 +63,7 @@ public final class ProviderQueues: Sendable {
                 if cancelledAlready { continuation.resume(returning: false) }
             }
         } onCancel: {
-            let waiter = self.state.withLock { state -> Waiter? in
+            let waiter = self.state.withLockedValue { state -> Waiter? in
                 if state.issued.contains(ticket) {
                     // Not queued yet: make the enqueue step give up.
                     state.cancelledTickets.insert(ticket)
@@ -83,7 +83,7 @@ public final class ProviderQueues: Sendable {
 
     /// Frees a slot taken by a successful `acquire`, handing it to the next waiter.
     public func release(_ provider: String) {
-        let next = self.state.withLock { state -> Waiter? in
+        let next = self.state.withLockedValue { state -> Waiter? in
             guard var queue = state.queues[provider] else { return nil }
             defer { state.queues[provider] = queue }
             if queue.waiting.isEmpty {
@@ -98,6 +98,6 @@ public final class ProviderQueues: Sendable {
 
     /// Requests waiting for `provider`.
     public func waiting(_ provider: String) -> Int {
-        self.state.withLock { $0.queues[provider]?.waiting.count ?? 0 }
+        self.state.withLockedValue { $0.queues[provider]?.waiting.count ?? 0 }
     }
 }

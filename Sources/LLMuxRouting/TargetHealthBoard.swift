@@ -1,6 +1,6 @@
 public import LLMuxConfig
 public import LLMuxWire
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the daemon has learned about every provider/model target, shared by
 /// all its clients: Retry-After cooldowns, circuit breakers, time to first
@@ -57,28 +57,28 @@ public final class TargetHealthBoard: Sendable {
     /// How far back `recentErrors` looks.
     static let errorWindow: Duration = .seconds(300)
 
-    private let settings: Mutex<RouterConfig>
-    private let entries = Mutex<[RouteTarget: Entry]>([:])
+    private let settings: NIOLockedValueBox<RouterConfig>
+    private let entries = NIOLockedValueBox<[RouteTarget: Entry]>([:])
 
     public init(settings: RouterConfig) {
-        self.settings = Mutex(settings)
+        self.settings = NIOLockedValueBox(settings)
     }
 
     /// New `[router]` settings (after a reload); what was learned is kept.
     public func update(settings: RouterConfig) {
-        self.settings.withLock { $0 = settings }
+        self.settings.withLockedValue { $0 = settings }
     }
 
     /// Forgets what was learned about the targets of `providers` (their config changed).
     public func forget(providers: Set<String>) {
-        self.entries.withLock { entries in
+        self.entries.withLockedValue { entries in
             for key in entries.keys where providers.contains(key.provider) { entries[key] = nil }
         }
     }
 
     /// Whether `target` may be tried now, without claiming it.
     public func availability(of target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
-        self.entries.withLock { entries in
+        self.entries.withLockedValue { entries in
             guard var entry = entries[target] else { return .available }
             let result = Self.availability(&entry, now: now, claim: false)
             entries[target] = entry
@@ -89,7 +89,7 @@ public final class TargetHealthBoard: Sendable {
     /// Claims `target` for one attempt. A half-open breaker lets exactly one
     /// claim through (the probe) until that attempt reports back.
     public func claim(_ target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
-        self.entries.withLock { entries in
+        self.entries.withLockedValue { entries in
             var entry = entries[target] ?? Entry()
             let result = Self.availability(&entry, now: now, claim: true)
             entries[target] = entry
@@ -118,8 +118,8 @@ public final class TargetHealthBoard: Sendable {
     }
 
     public func report(_ report: Report, for target: RouteTarget, now: ContinuousClock.Instant = .now) {
-        let settings = self.settings.withLock { $0 }
-        self.entries.withLock { entries in
+        let settings = self.settings.withLockedValue { $0 }
+        self.entries.withLockedValue { entries in
             var entry = entries[target] ?? Entry()
             switch report {
             case .firstToken(let ttft):
@@ -173,11 +173,11 @@ public final class TargetHealthBoard: Sendable {
 
     /// The smoothed time to first token, in milliseconds; `nil` before any sample.
     public func ewmaTTFTMs(of target: RouteTarget) -> Double? {
-        self.entries.withLock { $0[target]?.ewmaTTFTMs }
+        self.entries.withLockedValue { $0[target]?.ewmaTTFTMs }
     }
 
     public func snapshot(now: ContinuousClock.Instant = .now) -> [TargetHealthInfo] {
-        return self.entries.withLock { entries in
+        return self.entries.withLockedValue { entries in
             entries.map { target, entry in
                 var state = "ok"
                 var retryIn: Int?

@@ -7,7 +7,7 @@ import LLMuxMockUpstream
 import LLMuxWire
 import Logging
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @Suite("Budgets")
@@ -19,16 +19,16 @@ struct BudgetTests {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
         let noon = try #require(calendar.date(from: DateComponents(year: 2026, month: 11, day: 25, hour: 12)))
-        let seeded = Mutex<[String]>([])
+        let seeded = NIOLockedValueBox<[String]>([])
         let guardian = BudgetGuard(
             limits: [BudgetConfig.Limit(scope: .global, period: .day, usd: 1.0), BudgetConfig.Limit(scope: .route("smart"), period: .month, usd: 5.0)],
             calendar: calendar,
             now: noon
         ) { scope, since in
-            seeded.withLock { $0.append("\(scope)@\(Int(since.timeIntervalSince1970))") }
+            seeded.withLockedValue { $0.append("\(scope)@\(Int(since.timeIntervalSince1970))") }
             return scope == .global ? 0.5 : 4.0  // what the ledger already holds
         }
-        #expect(seeded.withLock { $0.count } == 2, "both budgets were seeded from the ledger")
+        #expect(seeded.withLockedValue { $0.count } == 2, "both budgets were seeded from the ledger")
         // 0.5 spent of 1.0: a 0.4 reservation fits, a second one does not.
         guard case .granted(let first) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else { Issue.record("refused"); return }
         guard case .exceeded(let error) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else { Issue.record("admitted over budget"); return }

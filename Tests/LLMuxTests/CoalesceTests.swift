@@ -4,7 +4,7 @@ import LLMuxClient
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// `coalesce_ms`: the daemon merges a request's deltas within a window, for
@@ -104,10 +104,10 @@ struct CoalesceTests {
     }
 
     @Test func outboxHoldsDeltasUntilTheWindowIsReleased() async {
-        let releases = Mutex<[@Sendable () -> Void]>([])
+        let releases = NIOLockedValueBox<[@Sendable () -> Void]>([])
         let outbox = FrameOutbox(
             maxPendingBytes: 1 << 20,
-            schedule: { _, body in releases.withLock { $0.append(body) } },
+            schedule: { _, body in releases.withLockedValue { $0.append(body) } },
             onOverflow: {}
         )
         func lines(_ buffer: ByteBuffer?) -> [ServerFrame] {
@@ -119,12 +119,12 @@ struct CoalesceTests {
         #expect(lines(await outbox.next()).count == 1, "the first delta is not held")
         outbox.send(.delta(DeltaFrame(id: "a", seq: 0, text: "two ")))
         outbox.send(.delta(DeltaFrame(id: "a", seq: 0, text: "three ")))
-        #expect(releases.withLock { $0.count } == 1, "one release per held delta, however many merge into it")
+        #expect(releases.withLockedValue { $0.count } == 1, "one release per held delta, however many merge into it")
         // Another request's delta goes out while a's stay held.
         outbox.send(.delta(DeltaFrame(id: "b", seq: 0, text: "b")))
         let onlyB = lines(await outbox.next())
         #expect(onlyB.count == 1 && onlyB.first?.id == "b")
-        releases.withLock { $0 }.forEach { $0() }
+        releases.withLockedValue { $0 }.forEach { $0() }
         let released = lines(await outbox.next())
         guard case .delta(let merged)? = released.first else {
             Issue.record("expected the merged delta, got \(released)")

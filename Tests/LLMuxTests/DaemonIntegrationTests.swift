@@ -5,7 +5,7 @@ import LLMuxConfig
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// The real daemon on a temporary socket against the mock upstream, over real sockets.
@@ -372,8 +372,8 @@ struct DaemonIntegrationTests {
     }
 
     @Test func outboxMergesPerStreamAndNumbersSequences() async {
-        let stopped = Mutex<[String]>([])
-        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, schedule: { _, _ in }, onBackpressure: { id in stopped.withLock { $0.append(id) } }, onOverflow: {})
+        let stopped = NIOLockedValueBox<[String]>([])
+        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, schedule: { _, _ in }, onBackpressure: { id in stopped.withLockedValue { $0.append(id) } }, onOverflow: {})
         // Below the threshold frames queue one by one; above it deltas of one id merge.
         for index in 0..<40 {
             outbox.send(.delta(DeltaFrame(id: index % 2 == 0 ? "a" : "b", seq: 999, text: "x\(index) ")))
@@ -396,7 +396,7 @@ struct DaemonIntegrationTests {
         #expect(log.frames("a").last.map { if case .done = $0 { return true } else { return false } } == true)
         #expect(log.frames("b").compactMap { if case .delta(let d) = $0 { return d.text } else { return nil } }.joined()
             == (0..<40).filter { $0 % 2 == 1 }.map { "x\($0) " }.joined())
-        #expect(stopped.withLock { $0 }.isEmpty)
+        #expect(stopped.withLockedValue { $0 }.isEmpty)
     }
 
     @Test func tooManyInflightOnOneConnection() async throws {

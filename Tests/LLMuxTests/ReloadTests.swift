@@ -5,7 +5,7 @@ import LLMuxDaemon
 import LLMuxMockUpstream
 import LLMuxWire
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Hot reload: `reload` frames, SIGHUP and `llmux reload`.
@@ -13,11 +13,11 @@ import Testing
 struct ReloadTests {
     /// The configuration a reload will read next: a valid one, or an error.
     final class NextConfig: Sendable {
-        let value = Mutex<Result<DaemonConfig, ConfigError>?>(nil)
+        let value = NIOLockedValueBox<Result<DaemonConfig, ConfigError>?>(nil)
 
         func source(base mock: MockUpstream) -> LiveConfiguration.Source {
             { () throws(ConfigError) -> DaemonConfig in
-                switch self.value.withLock({ $0 }) {
+                switch self.value.withLockedValue({ $0 }) {
                 case .success(let config)?: return config
                 case .failure(let error)?: throw error
                 case nil: throw ConfigError(file: "config.toml", message: "no next config set")
@@ -52,7 +52,7 @@ struct ReloadTests {
             daemon.mock.setDefaultScript(.counting(30, intervalMs: 20))
             var reloaded = Self.baseConfig(daemon.mock)
             reloaded.routes["smart"] = RouteConfig(name: "smart", targets: [RouteTarget(provider: "mock", upstreamModel: "routed")])
-            next.value.withLock { $0 = .success(reloaded) }
+            next.value.withLockedValue { $0 = .success(reloaded) }
             let ids = (0..<20).map { "s\($0)" }
             let log = try await daemon.connect { connection in
                 var batch = ByteBuffer()
@@ -86,7 +86,7 @@ struct ReloadTests {
         try await TestDaemon.with(reloadSource: { next.source(base: $0) }) { daemon in
             var reloaded = Self.baseConfig(daemon.mock)
             reloaded.routes["extra"] = RouteConfig(name: "extra", targets: [RouteTarget(provider: "mock", upstreamModel: "x")])
-            next.value.withLock { $0 = .success(reloaded) }
+            next.value.withLockedValue { $0 = .success(reloaded) }
             try await daemon.connect { connection in
                 try await connection.send(line: chatLine("before"))
                 _ = try await FrameLog.read(from: connection, until: ["before"])
@@ -104,7 +104,7 @@ struct ReloadTests {
     @Test func anInvalidReloadChangesNothingAndSaysWhere() async throws {
         let next = NextConfig()
         try await TestDaemon.with(reloadSource: { next.source(base: $0) }) { daemon in
-            next.value.withLock {
+            next.value.withLockedValue {
                 $0 = .failure(ConfigError(file: "/home/u/.config/llmux/config.toml", line: 7, key: "routes.smart.strategy", message: "unknown strategy 'fastest'"))
             }
             try await daemon.connect { connection in

@@ -2,7 +2,7 @@
 import LLMuxUpstream
 import NIOCore
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// The phase deadlines of one attempt, as timers on an event loop.
@@ -10,10 +10,10 @@ import Testing
 struct RequestWatchdogTests {
     /// What a watchdog reported, and when.
     final class Expiry: Sendable {
-        let fired = Mutex<[(TimeoutPhase, ContinuousClock.Instant)]>([])
-        func record(_ phase: TimeoutPhase) { self.fired.withLock { $0.append((phase, .now)) } }
-        var phases: [TimeoutPhase] { self.fired.withLock { $0.map(\.0) } }
-        var firstAt: ContinuousClock.Instant? { self.fired.withLock { $0.first?.1 } }
+        let fired = NIOLockedValueBox<[(TimeoutPhase, ContinuousClock.Instant)]>([])
+        func record(_ phase: TimeoutPhase) { self.fired.withLockedValue { $0.append((phase, .now)) } }
+        var phases: [TimeoutPhase] { self.fired.withLockedValue { $0.map(\.0) } }
+        var firstAt: ContinuousClock.Instant? { self.fired.withLockedValue { $0.first?.1 } }
     }
 
     func watchdog(_ limits: RequestWatchdog.Limits, _ expiry: Expiry, start: ContinuousClock.Instant = .now) -> RequestWatchdog {
