@@ -15,7 +15,12 @@ public enum ProcessSpawner {
         public var description: String
     }
 
-    /// Spawns `executable` with `arguments` (argv[0] is added). Returns the pid.
+    /// The sanitizer runtimes' settings, passed on to every child: a sanitized test run's
+    /// suppressions then reach the llmuxd it starts. Only sanitizer runtimes read them.
+    public static let inheritedVariables = ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"]
+
+    /// Spawns `executable` with `arguments` (argv[0] is added) and `environment`, plus the
+    /// parent's `inheritedVariables` it does not set. Returns the pid.
     /// `stdoutDescriptor`, when given, becomes the child's stdout instead of the file `stdout`
     /// (the write end of a pipe, say; open it close-on-exec so the child keeps only its copy).
     public static func spawn(
@@ -64,6 +69,10 @@ public enum ProcessSpawner {
         posix_spawnattr_setflags(&attributes, Int16(flags))
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var environment = environment
+        for name in Self.inheritedVariables where environment[name] == nil {
+            if let value = getenv(name) { environment[name] = String(cString: value) }
+        }
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in envp { free(pointer) } }
         var pid = pid_t()

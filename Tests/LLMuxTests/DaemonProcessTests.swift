@@ -266,7 +266,8 @@ struct BoundedMemoryTests {
     /// llmuxd as its own process, a client that never reads, 20 streams of 25 MB each: the
     /// daemon's memory stays bounded (its 64 MiB per-connection bound of pending frame content,
     /// plus allocator overhead), far below the 500 MB the upstream produces.
-    @Test func aClientThatNeverReadsKeepsTheDaemonBounded() async throws {
+    @Test(.disabled(if: SanitizedBuild.address, "AddressSanitizer's quarantine and shadow memory make an RSS bound meaningless"))
+    func aClientThatNeverReadsKeepsTheDaemonBounded() async throws {
         try await ExclusiveTestLock.shared.withLock {
             let mock = try await MockUpstream.start()
             defer { Task { await mock.shutdown() } }

@@ -13,7 +13,8 @@ struct SoakTests {
             let report = try await SoakRun(options: options).run()
             let summary = "sessions \(report.sessions), requests \(report.requests), outcomes \(report.outcomes), "
                 + "RSS \(report.rssSamples), violations \(report.violations)"
-            for (check, held) in report.checks {
+            // Under AddressSanitizer freed memory stays in quarantine, so RSS only grows.
+            for (check, held) in report.checks where !(SanitizedBuild.address && check.hasPrefix("RSS")) {
                 #expect(held, "\(check): \(summary)")
             }
             // The run exercised what it claims to.

@@ -19,7 +19,10 @@ struct SystemdTests {
             // No XDG_RUNTIME_DIR at all: the daemon must not need a path when systemd passes the socket.
             var env = home.environment
             env.removeValue(forKey: "XDG_RUNTIME_DIR")
-            let daemon = try ChildProcess(activator, ["-l", socket, Executables.llmuxd], environment: env)
+            // systemd-socket-activate passes on only the variables named with -E: a sanitized
+            // run's suppressions must reach llmuxd through it.
+            let passed = ProcessSpawner.inheritedVariables.filter { ProcessInfo.processInfo.environment[$0] != nil }.flatMap { ["-E", $0] }
+            let daemon = try ChildProcess(activator, ["-l", socket] + passed + [Executables.llmuxd], environment: env)
             for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
             // The first connection makes systemd-socket-activate start llmuxd with the socket.
             let chat = try await ChildProcess.run(
