@@ -110,7 +110,10 @@ struct DaemonProcess: Sendable {
         kill(self.pid, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(10)
         var status: Int32 = 0
-        while waitpid(self.pid, &status, WNOHANG) == 0 {
+        while true {
+            let result = waitpid(self.pid, &status, WNOHANG)
+            // Reaped, or not a child of ours any more; an interrupted wait is tried again.
+            if result == self.pid || (result < 0 && errno != EINTR) { break }
             if ContinuousClock.now > deadline { kill(self.pid, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -2,6 +2,7 @@ import Foundation
 import LLMuxClient
 import LLMuxMockUpstream
 import LLMuxWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The load and soak test: many connections churn against a real llmuxd
@@ -177,6 +178,27 @@ struct SoakRun: Sendable {
         }
     }
 
+    /// The longest a session may take (a slow reader of six 400-delta answers takes about 8 s).
+    static let sessionLimit: Duration = .seconds(60)
+
+    /// What a session has seen so far, for the report of one that never ends.
+    struct SessionProgress: Sendable, CustomStringConvertible {
+        var open: Set<String>
+        var frames = 0
+        var recent: [String] = []
+
+        mutating func saw(_ raw: String, open: Set<String>) {
+            self.frames += 1
+            self.open = open
+            self.recent.append(String(raw.prefix(300)))
+            if self.recent.count > 6 { self.recent.removeFirst() }
+        }
+
+        var description: String {
+            "waiting for terminal frames of \(self.open.sorted()) after \(self.frames) frames; the last ones: \(self.recent)"
+        }
+    }
+
     /// What one session does.
     enum Behaviour: CaseIterable {
         /// Requests with random cancels and malformed lines; every terminal frame checked.
@@ -211,7 +233,10 @@ struct SoakRun: Sendable {
         let coalesce = generator.next(100) < 30 ? 20 : nil
         report.requests = count
         report.slowSessions = behaviour == .slowReader ? 1 : 0
-        let worked: Report = try await LLMuxConnection.withConnection(socketPath: socket) { connection in
+        // What the session waits for, for the report when it waits too long.
+        let progress = NIOLockedValueBox(SessionProgress(open: Set(ids)))
+        let session: @Sendable () async throws -> Report = { [report, plan, malformed, cancelPlan, ids] in
+            try await LLMuxConnection.withConnection(socketPath: socket) { connection in
             var report = report
             try await connection.send(.hello(ClientHello(client: "soak", coalesceMs: coalesce)))
             for frame in plan { try await connection.send(frame) }
@@ -230,6 +255,7 @@ struct SoakRun: Sendable {
             for try await received in connection.frames {
                 seen += 1
                 let frame = received.frame
+                progress.withLockedValue { $0.saw(received.raw, open: open) }
                 if case .hello = frame { sawHello = true; continue }
                 guard let id = frame.id else {
                     if case .error(_, let error) = frame, error.code == .parseError { parseErrors += 1 } else { report.violation("\(tag): unexpected frame without id: \(received.raw)") }
@@ -271,6 +297,22 @@ struct SoakRun: Sendable {
             if parseErrors != malformed { report.violation("\(tag): \(malformed) malformed lines got \(parseErrors) parse errors") }
             for id in ids { Self.checkOrder(frames[id] ?? [], id: id, tag: tag, into: &report) }
             return report
+            }
+        }
+        // A session that waits longer than any of its behaviours can take has lost a frame (or the
+        // daemon hangs): that is a violation with what it waited for, never a hang of the soak.
+        let worked = try await withThrowingTaskGroup(of: Report?.self) { group -> Report in
+            group.addTask { try await session() }
+            group.addTask {
+                try await Task.sleep(for: Self.sessionLimit)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            if let first { return first }
+            var timedOut = report
+            timedOut.violation(progress.withLockedValue { "\(tag): no end after \(Self.sessionLimit): \($0)" })
+            return timedOut
         }
         return worked
     }

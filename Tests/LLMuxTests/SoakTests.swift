@@ -7,7 +7,7 @@ import Testing
 /// hang-ups, malformed lines and slow readers.
 @Suite("Load and soak")
 struct SoakTests {
-    @Test func shortSoakLeavesTheDaemonAliveIdleAndNoBigger() async throws {
+    @Test(.timeLimit(.minutes(3))) func shortSoakLeavesTheDaemonAliveIdleAndNoBigger() async throws {
         try await ExclusiveTestLock.shared.withLock {
             let options = SoakRun.Options(connections: 40, duration: .seconds(15), warmUpFraction: 0.4, llmuxd: Executables.llmuxd)
             let report = try await SoakRun(options: options).run()
