@@ -8,7 +8,7 @@ import LLMuxWire
 /// `parse` accepts (for valid UTF-8: skipping does not decode strings); a
 /// parsed value written back by `JSONWriter` parses to the same value; and
 /// Foundation's `JSONDecoder` accepts the same inputs with the same values
-/// (numbers compared by value). Six differences are documented and allowed:
+/// (numbers compared by value). Seven differences are documented and allowed:
 /// a key given twice in one object (the last one wins here, as in JavaScript
 /// and Python; `JSONDecoder` keeps the first, and because it checks numbers
 /// and escapes only in values it reads, accepts a malformed later value, which
