@@ -5,7 +5,8 @@ public import Darwin
 #endif
 
 /// Starts a program with posix_spawn: standard streams redirected to files,
-/// optionally in a process group of its own, without a shell.
+/// no other descriptor inherited, optionally in a process group of its own,
+/// without a shell.
 ///
 /// Used to start llmuxd in the background. (Foundation's `Process` is avoided
 /// on purpose: on Linux it can miss the exit of one of several children that
@@ -13,6 +14,26 @@ public import Darwin
 public enum ProcessSpawner {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
+    }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not
+    /// declare; looked up once.
+    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
+
+    /// Adds the actions that close every descriptor from 3 up in the child (after the dup2s).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom = Self.addCloseFrom, addCloseFrom(&actions, 3) == 0 { return }
+        // Older glibc: close what is open now (a descriptor closed meanwhile is skipped by the child).
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd > 2, fd != own { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
     }
 
     /// The sanitizer runtimes' settings, passed on to every child: a sanitized test run's
@@ -47,6 +68,9 @@ public enum ProcessSpawner {
         } else {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // Nothing else the parent holds reaches the child: descriptors opened without
+        // close-on-exec (by us or a library) would otherwise live on in a long-running llmuxd.
+        Self.closeInheritedDescriptors(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -234,6 +234,20 @@ struct PeerCredentialTests {
 
 @Suite("Process hardening")
 struct ProcessHardeningTests {
+    /// A child (llmuxd started by `llmux`, say) gets only its standard streams, not the
+    /// descriptors its parent holds without close-on-exec.
+    @Test func childrenInheritOnlyTheirStandardStreams() async throws {
+        let leaked = open("/dev/null", O_RDONLY)  // deliberately without O_CLOEXEC
+        #expect(leaked > 2)
+        defer { close(leaked) }
+        let child = try ChildProcess("/bin/sleep", ["5"], environment: [:])
+        defer { kill(child.pid, SIGKILL) }
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.pid)/fd").compactMap(Int32.init).sorted()
+        #expect(descriptors == [0, 1, 2], "the child holds \(descriptors); the parent's \(leaked) must not be among them")
+        kill(child.pid, SIGKILL)
+        _ = await child.wait()
+    }
+
     /// A non-dumpable process's /proc entries belong to root instead of its own uid,
     /// so run llmuxd as another user (nobody) and look at who owns them.
     @Test(.enabled(if: getuid() == 0, "needs root to start llmuxd as another user"))
