@@ -421,7 +421,11 @@ struct RoutingTests {
             daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 1000))
             let log = try await daemon.connect { connection in
                 try await connection.send(line: chatLine("long"))
-                try await Task.sleep(for: .milliseconds(50))
+                // "long" holds the provider's one slot once its request reached the mock (a fixed
+                // pause was not enough on a loaded CI machine: "short" sometimes got the slot first).
+                let deadline = ContinuousClock.now + .seconds(10)
+                while daemon.mock.requests.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+                try #require(!daemon.mock.requests.isEmpty, "the first request never reached the mock")
                 try await connection.send(line: chatLine("short", extra: #","timeout_ms":300"#))
                 return try await FrameLog.read(from: connection, until: ["long", "short"])
             }
