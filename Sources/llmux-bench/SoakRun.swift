@@ -259,6 +259,9 @@ struct SoakRun: Sendable {
                 if case .hello = frame { sawHello = true; continue }
                 guard let id = frame.id else {
                     if case .error(_, let error) = frame, error.code == .parseError { parseErrors += 1 } else { report.violation("\(tag): unexpected frame without id: \(received.raw)") }
+                    // A parse error can be the last frame the session waits for (the daemon read the
+                    // malformed line after the last request ended): the session is complete then too.
+                    if open.isEmpty && parseErrors >= malformed { break }
                     continue
                 }
                 if !ids.contains(id) {
