@@ -16,9 +16,6 @@ public final class RequestCancellation: Sendable {
 
     public init() {}
 
-    /// Whether `cancel()` was called.
-    public var isCancelled: Bool { self.state.withLockedValue { $0.cancelled } }
-
     public func cancel() {
         self.wake { $0.cancelled = true }
     }

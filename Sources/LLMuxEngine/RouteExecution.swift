@@ -119,7 +119,7 @@ final class RouteExecution {
                 if let provider = self.handle(event, &group) {
                     // A rejected key from a key command: read it anew, then retry the target.
                     await self.credentials.forget(provider: provider)
-                    self.afterKeyRefresh(&group)
+                    self.continueAfterFailure(&group)
                 }
             }
             group.cancelAll()
@@ -267,7 +267,7 @@ final class RouteExecution {
     }
 
     /// Reacts to one event. Returns a provider whose key must be read anew
-    /// before its target is retried (then call `afterKeyRefresh`).
+    /// before its target is retried (then call `continueAfterFailure`).
     @inline(never)
     private func handle(_ event: Event, _ group: inout DiscardingTaskGroup) -> String? {
         switch event {
@@ -346,12 +346,9 @@ final class RouteExecution {
         return nil
     }
 
-    /// A key was read anew: retry its target (queued first), or give up when nothing can start.
+    /// After a failure that did not end the request (or once a key was read anew): start the
+    /// next target (a retried one is queued first), or give up when nothing can start.
     @inline(never)
-    private func afterKeyRefresh(_ group: inout DiscardingTaskGroup) {
-        self.continueAfterFailure(&group)
-    }
-
     private func continueAfterFailure(_ group: inout DiscardingTaskGroup) {
         if self.running.isEmpty && self.timersPending == 0 && !self.launchNext(&group) {
             // In hedge mode a pending hedge timer has nothing left to start either.

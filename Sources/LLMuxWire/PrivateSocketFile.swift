@@ -17,14 +17,16 @@ public enum PrivateSocketFile {
 
     /// Where to bind before `publish`; a leftover from an earlier run is removed.
     public static func staging(for path: String) -> String {
-        let staging = path + "~"
+        let staging = Self.stagingName(path)
         unlink(staging)
         return staging
     }
 
+    private static func stagingName(_ path: String) -> String { path + "~" }
+
     /// Makes the socket bound at `staging(for: path)` private and moves it onto `path`.
     public static func publish(_ path: String) throws(Failure) {
-        let staging = path + "~"
+        let staging = Self.stagingName(path)
         guard chmod(staging, 0o600) == 0, rename(staging, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(staging)

@@ -187,9 +187,8 @@ struct SoakRun: Sendable {
         var frames = 0
         var recent: [String] = []
 
-        mutating func saw(_ raw: String, open: Set<String>) {
+        mutating func saw(_ raw: String) {
             self.frames += 1
-            self.open = open
             self.recent.append(String(raw.prefix(300)))
             if self.recent.count > 6 { self.recent.removeFirst() }
         }
@@ -255,7 +254,7 @@ struct SoakRun: Sendable {
             for try await received in connection.frames {
                 seen += 1
                 let frame = received.frame
-                progress.withLockedValue { $0.saw(received.raw, open: open) }
+                progress.withLockedValue { $0.saw(received.raw) }
                 if case .hello = frame { sawHello = true; continue }
                 guard let id = frame.id else {
                     if case .error(_, let error) = frame, error.code == .parseError { parseErrors += 1 } else { report.violation("\(tag): unexpected frame without id: \(received.raw)") }
@@ -279,6 +278,7 @@ struct SoakRun: Sendable {
                 if frame.isTerminal {
                     if !open.contains(id) { report.violation("\(tag): a second terminal frame for \(id)") }
                     open.remove(id)
+                    progress.withLockedValue { [open] in $0.open = open }
                     report.terminals += 1
                     let outcome: String
                     switch frame {
