@@ -83,41 +83,44 @@ struct ConnectionSession: Sendable {
             outbox.close()
         }
         do {
-            try await channel.executeThenClose { inbound, _ in
-                await withDiscardingTaskGroup { connection in
-                    connection.addTask {
-                        // Writes go through the channel's future (which task cancellation does not
-                        // abort) and each waits for the previous one: backpressure without losing the
-                        // terminal frames of requests cancelled at shutdown.
-                        while let buffer = await outbox.next() {
+            // The connection's tasks run on its event loop (see EventLoopTaskExecutor).
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
+                try await channel.executeThenClose { inbound, _ in
+                    await withDiscardingTaskGroup { connection in
+                        connection.addTask {
+                            // Writes go through the channel's future (which task cancellation does not
+                            // abort) and each waits for the previous one: backpressure without losing the
+                            // terminal frames of requests cancelled at shutdown.
+                            while let buffer = await outbox.next() {
+                                do {
+                                    try await channel.channel.writeAndFlush(buffer).get()
+                                } catch {
+                                    break
+                                }
+                            }
+                            registry.cancelAll()
+                            outbox.close()
+                            channel.channel.close(promise: nil)
+                        }
+                        await withDiscardingTaskGroup { requests in
+                            // The name a `hello` gave, attached to this connection's request logs.
+                            var client: String?
+                            var priority = RequestPriority.interactive
+                            var coalesceMs = 0
                             do {
-                                try await channel.channel.writeAndFlush(buffer).get()
+                                for try await item in inbound {
+                                    self.handle(
+                                        item, outbox: outbox, registry: registry, peer: peer,
+                                        client: &client, priority: &priority, coalesceMs: &coalesceMs, requests: &requests
+                                    )
+                                }
                             } catch {
-                                break
+                                self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
                             }
                         }
-                        registry.cancelAll()
+                        // Input ended and every request has sent its terminal frame.
                         outbox.close()
-                        channel.channel.close(promise: nil)
                     }
-                    await withDiscardingTaskGroup { requests in
-                        // The name a `hello` gave, attached to this connection's request logs.
-                        var client: String?
-                        var priority = RequestPriority.interactive
-                        var coalesceMs = 0
-                        do {
-                            for try await item in inbound {
-                                self.handle(
-                                    item, outbox: outbox, registry: registry, peer: peer,
-                                    client: &client, priority: &priority, coalesceMs: &coalesceMs, requests: &requests
-                                )
-                            }
-                        } catch {
-                            self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
-                        }
-                    }
-                    // Input ended and every request has sent its terminal frame.
-                    outbox.close()
                 }
             }
         } catch {
