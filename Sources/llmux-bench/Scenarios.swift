@@ -121,8 +121,17 @@ struct Scenarios: Sendable {
         let start = daemonCPU()
         _ = try await self.daemonTTFT(model: model, count: requests, concurrency: concurrency)
         let perRequest = (daemonCPU() - start) / Double(requests) * 1_000_000
+        // Scenario a keeps `concurrency` requests in flight (a closed loop, CPU-bound here), so each
+        // request's latency is `concurrency` / throughput: llmuxd's CPU per request adds about
+        // `concurrency` x that CPU / cores to every first delta, whatever the scheduling.
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let expectedAdded = perRequest * Double(concurrency) / cores / 1000
         return [
-            Figure(scenario: "a: cost", name: "llmuxd CPU per short request", value: perRequest, unit: "us", goal: "", met: nil)
+            Figure(scenario: "a: cost", name: "llmuxd CPU per short request", value: perRequest, unit: "us", goal: "", met: nil),
+            Figure(
+                scenario: "a: cost", name: "added at x\(concurrency) from CPU alone (x \(concurrency) / \(Int(cores)) cores)",
+                value: expectedAdded, unit: "ms", goal: "", met: nil
+            ),
         ]
     }
 
