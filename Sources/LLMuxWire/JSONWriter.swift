@@ -68,14 +68,13 @@ public struct JSONWriter {
         self.buffer.writeString(String(value))
     }
 
+    /// Writes the shortest text that reads back as `value`, always with a fraction or an
+    /// exponent (`0.0`, `5.0`, `1e-05`), so it parses back as a double and not as an integer:
+    /// a client's `"temperature": 0.0` reaches the provider as `0.0`. Not finite: `null`.
     public mutating func double(_ value: Double) {
         self.separate()
         if value.isFinite {
-            if value.rounded() == value && abs(value) < 1e15 {
-                self.buffer.writeString(String(Int64(value)))
-            } else {
-                self.buffer.writeString(String(value))
-            }
+            self.buffer.writeString(String(value))
         } else {
             self.buffer.writeStaticString("null")
         }

@@ -40,6 +40,8 @@ struct WireCodecTests {
         let frames: [ClientFrame] = [
             .hello(ClientHello(protocols: [1], client: "nvim")),
             .chat(ChatRequest(id: "r1", model: "smart", messages: [["role": "user", "content": "hi"]], timeoutMs: 5000, options: ["temperature": 0.5, "tools": [["type": "function"]], "seed": 9_007_199_254_740_993])),
+            // Integral doubles stay doubles (the frame fuzzer found 0e-7 coming back as the integer 0).
+            .chat(ChatRequest(id: "r2", model: nil, messages: [["role": "user", "content": "hi"]], options: ["temperature": .double(0), "top_p": .double(1), "big": .double(1e16), "neg": .double(-2)])),
             .cancel(id: "r1"), .ping(id: "p"), .models(id: "m"), .status(id: "s"),
         ]
         for frame in frames {
@@ -48,6 +50,14 @@ struct WireCodecTests {
             let line = buffer.getSlice(at: 0, length: buffer.readableBytes - 1)!
             #expect(try ClientFrame.decode(line: line) == frame)
         }
+    }
+
+    @Test func doublesAreWrittenAsDoubles() {
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.beginArray()
+        for value in [0.0, 5.0, -2.0, 0.25, 1e16, 1.98e-05, .infinity] { writer.double(value) }
+        writer.endArray()
+        #expect(String(buffer: writer.buffer) == "[0.0,5.0,-2.0,0.25,1e+16,1.98e-05,null]")
     }
 
     @Test func outboundFramesAreCompactWithTypeFirst() {
