@@ -28,7 +28,7 @@ let releaseLinking: [LinkerSetting] = [
 ]
 
 /// llmuxd's release link also places the functions it runs from exec to listening next to each
-/// other, in the order file scripts/startup-order generates from a callgrind run: each start-up
+/// other, in the order file scripts/startup-order generates from callgrind runs: each start-up
 /// page fault maps 64 KB around it, and scattered start-up code kept 17.5 MB of text resident
 /// for 1.4 MB run (now 10.4 MB; scenario f, idle RSS: 31.7 -> 22.6 MB). Names the file does not
 /// find in the binary (code changed since it was generated) are skipped; the link never fails.
