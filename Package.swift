@@ -203,6 +203,8 @@ let package = Package(
                 "LLMuxEngine",
                 "LLMuxConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -331,6 +333,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "LLMuxHTTPFront",
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             // Provider stream recordings, read from the source tree by ProviderFixtureTests.
             exclude: ["Fixtures"],

@@ -54,7 +54,8 @@ public struct ConfigLoader: Sendable {
         if holdsSecrets, stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
             throw ConfigError(
                 file: path,
-                message: "holds secrets (api_key, headers or query) but other users can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
+                message:
+                    "holds secrets (api_key, headers or query) but other users can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)"
             )
         }
         return config
@@ -113,9 +114,11 @@ public struct ConfigLoader: Sendable {
         } catch {
             throw ConfigError(file: path, message: "invalid TOML: \(error)")
         }
-        try Self.checkKeys(root, allowed: [
+        try Self.checkKeys(
+            root,
+            allowed: [
                 "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
-                "http_socket", "http_listen", "http_allow_remote", "prices", "budgets", "max_connections",
+                "http_socket", "http_listen", "http_allow_remote", "http_header_timeout_ms", "http_idle_timeout_ms", "prices", "budgets", "max_connections",
             ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
@@ -144,6 +147,15 @@ public struct ConfigLoader: Sendable {
         if let value = root["http_socket"] {
             guard let on = value.bool else { throw fail(["http_socket"], "must be true or false") }
             config.http.unixSocket = on
+        }
+        for (key, apply) in [
+            ("http_header_timeout_ms", { (config: inout DaemonConfig, ms: Int) in config.http.headerTimeoutMs = ms }),
+            ("http_idle_timeout_ms", { (config: inout DaemonConfig, ms: Int) in config.http.idleTimeoutMs = ms }),
+        ] where root[key] != nil {
+            guard let ms = root[key]?.int, ms >= 1, ms <= 3_600_000 else {
+                throw fail([key], "must be a whole number of milliseconds from 1 to 3600000")
+            }
+            apply(&config, ms)
         }
         if let value = root["http_allow_remote"] {
             guard let on = value.bool else { throw fail(["http_allow_remote"], "must be true or false") }
@@ -473,10 +485,12 @@ public struct ConfigLoader: Sendable {
         default:
             throw fail(at + ["strategy"], "unknown strategy '\(strategyName)'; use fallback, weighted, latency, hedge or cost")
         }
-        if table["weights"] != nil, case .weighted = strategy {} else if table["weights"] != nil {
+        if table["weights"] != nil, case .weighted = strategy {
+        } else if table["weights"] != nil {
             throw fail(at + ["weights"], "weights apply to the weighted strategy only")
         }
-        if table["hedge_ms"] != nil, case .hedge = strategy {} else if table["hedge_ms"] != nil {
+        if table["hedge_ms"] != nil, case .hedge = strategy {
+        } else if table["hedge_ms"] != nil {
             throw fail(at + ["hedge_ms"], "hedge_ms applies to the hedge strategy only")
         }
 

@@ -6,11 +6,25 @@ public struct HTTPFrontConfig: Sendable, Hashable {
     public var listen: HostPort?
     /// Allows a non-loopback `listen` address (anyone who can reach it and has the token can spend your keys).
     public var allowRemote: Bool = false
+    /// How long a connection may take to send a request head, from the moment it
+    /// connects (`http_header_timeout_ms`); a slow or silent client is closed after it.
+    public var headerTimeoutMs: Int = 10_000
+    /// How long a keep-alive connection may sit between one response and the next
+    /// request head (`http_idle_timeout_ms`).
+    public var idleTimeoutMs: Int = 60_000
 
-    public init(unixSocket: Bool = true, listen: HostPort? = nil, allowRemote: Bool = false) {
+    public init(
+        unixSocket: Bool = true,
+        listen: HostPort? = nil,
+        allowRemote: Bool = false,
+        headerTimeoutMs: Int = 10_000,
+        idleTimeoutMs: Int = 60_000
+    ) {
         self.unixSocket = unixSocket
         self.listen = listen
         self.allowRemote = allowRemote
+        self.headerTimeoutMs = headerTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
     }
 }
 

@@ -26,9 +26,15 @@ struct ConnectionSession: Sendable {
     let maxPendingBytes: Int
 
     func run(_ channel: NIOAsyncChannel<NDJSONInbound, ByteBuffer>) async {
-        let peer = await PeerCredentials.peer(channel.channel)
-        guard let peer, peer.uid == getuid() else {
-            self.logger.warning("refused a connection from another user")
+        guard let peer = await PeerCredentials.peer(channel.channel) else {
+            // The client left before its credentials could be read (connect, then close at once):
+            // nobody to refuse, and nothing to warn about.
+            self.logger.debug("a connection closed before its peer could be checked")
+            try? await channel.channel.close()
+            return
+        }
+        guard peer.uid == getuid() else {
+            self.logger.warning("refused a connection from another user", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)"])
             try? await channel.executeThenClose { inbound, _ in
                 var buffer = ByteBuffer()
                 ServerFrame.error(id: nil, PeerCredentials.refusal).encode(into: &buffer)

@@ -101,6 +101,11 @@ public struct DaemonRuntime: Sendable {
     /// cancelled. Everything it started is shut down before it returns.
     public func run(ready: @Sendable () -> Void = {}) async throws {
         let config = self.config
+        // Every socket llmuxd binds itself is checked the same way, however it was started: with
+        // socket activation systemd hands over the NDJSON socket, but http.sock is still ours.
+        if config.http.unixSocket, let httpSocketPath = self.httpSocketPath {
+            try SocketLocation.prepareDirectory(for: httpSocketPath)
+        }
         var token: Secret?
         if config.http.listen != nil {
             guard let path = APIToken.path(environment: self.environment) else {

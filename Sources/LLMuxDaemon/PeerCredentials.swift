@@ -27,9 +27,10 @@ enum PeerCredentials {
         return try? await future.get()
     }
 
-    /// Whether the peer of `channel` runs as this process's user.
-    static func isSameUser(_ channel: any Channel) async -> Bool {
-        await Self.peer(channel)?.uid == getuid()
+    /// Whether the peer of `channel` runs as this process's user; `nil` when the peer is gone
+    /// before its credentials could be read.
+    static func isSameUser(_ channel: any Channel) async -> Bool? {
+        await Self.peer(channel).map { $0.uid == getuid() }
     }
 
     static let refusal = WireError(

@@ -6,6 +6,7 @@ public import NIOCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import ServiceLifecycle
 import NIOConcurrencyHelpers
 
@@ -18,8 +19,9 @@ public final class HTTPFront: Sendable {
     public struct Hooks: Sendable {
         /// The engine of the current configuration.
         public var engine: @Sendable () -> RequestEngine
-        /// Whether the peer of a Unix-socket connection runs as the daemon's user.
-        public var isSameUser: @Sendable (any Channel) async -> Bool
+        /// Whether the peer of a Unix-socket connection runs as the daemon's user; `nil` when
+        /// the peer is gone before its credentials could be read.
+        public var isSameUser: @Sendable (any Channel) async -> Bool?
         public var isShuttingDown: @Sendable () -> Bool
         public var requestStarted: @Sendable () -> Void
         public var requestEnded: @Sendable () -> Void
@@ -27,7 +29,7 @@ public final class HTTPFront: Sendable {
 
         public init(
             engine: @escaping @Sendable () -> RequestEngine,
-            isSameUser: @escaping @Sendable (any Channel) async -> Bool,
+            isSameUser: @escaping @Sendable (any Channel) async -> Bool?,
             isShuttingDown: @escaping @Sendable () -> Bool,
             requestStarted: @escaping @Sendable () -> Void,
             requestEnded: @escaping @Sendable () -> Void,
@@ -76,7 +78,8 @@ public final class HTTPFront: Sendable {
         guard !listeners.isEmpty else { return }
         let applications = listeners.map { self.application(for: $0, onListening: onListening) }
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: applications.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: self.logger)
+            configuration: ServiceGroupConfiguration(
+                services: applications.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: self.logger)
         )
         let stopNow = self.stopRequested.withLockedValue { stop in
             self.services.withLockedValue { $0 = group }
@@ -96,7 +99,7 @@ public final class HTTPFront: Sendable {
     }
 
     private func application(for listener: Listener, onListening: @escaping @Sendable (String) -> Void) -> any Service {
-        let router = Router(context: HTTPFrontContext.self)
+        let router = Router(context: HTTPFrontContext.self, options: .autoGenerateHeadEndpoints)
         let handler = OpenAIHandlers(listener: listener, token: self.token, hooks: self.hooks, logger: self.logger)
         handler.register(on: router)
         let address: BindAddress
@@ -109,8 +112,15 @@ public final class HTTPFront: Sendable {
             address = .hostname(hostPort.host, port: hostPort.port)
         }
         let logger = self.logger
+        let headerTimeout = TimeAmount.milliseconds(Int64(self.config.headerTimeoutMs))
+        let idleTimeout = TimeAmount.milliseconds(Int64(self.config.idleTimeoutMs))
         let app = Application(
             router: router,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [HTTPConnectionGuard(headerTimeout: headerTimeout, idleTimeout: idleTimeout)]
+                )
+            ),
             configuration: ApplicationConfiguration(address: address, serverName: "llmuxd", backlog: 1024),
             onServerRunning: { channel in
                 switch listener {

@@ -15,21 +15,45 @@ struct OpenAIHandlers: Sendable {
     let hooks: HTTPFront.Hooks
     let logger: Logger
 
+    /// Every path the front serves and the methods it answers there (`HEAD` wherever `GET` is);
+    /// a known path asked with another method gets 405 with `Allow`.
+    static let endpoints: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/", [.get, .head]),
+        ("/health", [.get, .head]),
+        ("/metrics", [.get, .head]),
+        ("/v1/models", [.get, .head]),
+        ("/v1/models/", [.get, .head]),
+        ("/v1/chat/completions", [.post]),
+    ]
+
+    /// The methods served at `path`; empty when the path is unknown.
+    static func methods(at path: String) -> [HTTPRequest.Method] {
+        var path = path
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        if path.hasPrefix("/v1/models/") { return Self.endpoints.first { $0.path == "/v1/models/" }!.methods }
+        return Self.endpoints.first { $0.path == path }?.methods ?? []
+    }
+
     func register(on router: Router<HTTPFrontContext>) {
+        // First, so that it runs for every request, unknown paths included: nothing is
+        // answered (not even "no such path") before the caller is authorized.
+        router.add(middleware: FrontGate(handlers: self))
         router.post("/v1/chat/completions") { request, context in
-            if let denied = await self.authorize(request, context) { return denied }
-            return await self.chatCompletions(request, context)
+            await self.chatCompletions(request, context)
         }
-        router.get("/v1/models") { request, context in
-            if let denied = await self.authorize(request, context) { return denied }
-            return self.models()
+        router.get("/v1/models") { _, _ in
+            self.models()
         }
-        router.get("/health") { request, context in
-            if let denied = await self.authorize(request, context) { return denied }
-            return self.health()
+        router.get("/v1/models/**") { _, context in
+            self.model(id: context.parameters.getCatchAll().joined(separator: "/"))
         }
-        router.get("/metrics") { request, context in
-            if let denied = await self.authorize(request, context) { return denied }
+        router.get("/health") { _, _ in
+            self.health()
+        }
+        router.get("/") { _, _ in
+            self.root()
+        }
+        router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.hooks.engine().metrics.render())))
@@ -39,38 +63,52 @@ struct OpenAIHandlers: Sendable {
     // MARK: - Access
 
     /// `nil` when the caller may proceed; otherwise the refusal.
-    private func authorize(_ request: Request, _ context: HTTPFrontContext) async -> Response? {
+    func authorize(_ request: Request, _ context: HTTPFrontContext) async -> Response? {
         switch self.listener {
         case .unix:
-            if await self.hooks.isSameUser(context.channel) { return nil }
-            self.logger.warning("refused an HTTP request from another user")
+            switch await self.hooks.isSameUser(context.channel) {
+            case true?:
+                return nil
+            case false?:
+                self.logger.warning("refused an HTTP request from another user")
+            case nil:
+                self.logger.debug("an HTTP connection closed before its peer could be checked")
+            }
             return Self.error(WireError(.permissionDenied, "llmuxd serves only its own user on this socket"))
         case .tcp:
-            let header = request.headers[.authorization] ?? ""
-            let prefix = "Bearer "
-            if let token = self.token, header.hasPrefix(prefix), token.matches(header.dropFirst(prefix.count)) { return nil }
-            var w = JSONWriter(buffer: ByteBuffer())
-            w.beginObject()
-            w.key("error")
-            w.beginObject()
-            w.field(
-                "message",
-                header.isEmpty
-                    ? "missing bearer token: send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
-                    : "wrong bearer token: use the token printed by `llmux token`"
-            )
-            w.field("type", "invalid_request_error")
-            w.key("param")
-            w.null()
-            w.field("code", "invalid_api_key")
-            w.endObject()
-            w.endObject()
+            let refusal: String
+            switch BearerCredentials(header: request.headers[.authorization]) {
+            case .token(let given):
+                if let token = self.token, token.matches(given) { return nil }
+                refusal = "wrong bearer token: use the token printed by `llmux token`"
+            case .missing:
+                refusal = "missing bearer token: send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
+            case .otherScheme(let scheme):
+                refusal = "the Authorization header uses the '\(scheme)' scheme; send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
+            }
             var headers = HTTPFields()
-            headers[.contentType] = "application/json"
             headers[.wwwAuthenticate] = "Bearer"
-            headers[HTTPField.Name("x-should-retry")!] = "false"
-            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: w.buffer))
+            return Self.httpError(.unauthorized, refusal, code: "invalid_api_key", headers: headers)
         }
+    }
+
+    /// An answer in the OpenAI error shape for a refusal of the front itself (no engine error behind it).
+    static func httpError(_ status: HTTPResponse.Status, _ message: String, code: String, headers: HTTPFields = HTTPFields()) -> Response {
+        var w = JSONWriter(buffer: ByteBuffer())
+        w.beginObject()
+        w.key("error")
+        w.beginObject()
+        w.field("message", message)
+        w.field("type", status == .internalServerError ? "server_error" : "invalid_request_error")
+        w.key("param")
+        w.null()
+        w.field("code", code)
+        w.endObject()
+        w.endObject()
+        var headers = headers
+        headers[.contentType] = "application/json"
+        headers[HTTPField.Name("x-should-retry")!] = "false"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: w.buffer))
     }
 
     static func error(_ error: WireError) -> Response {
@@ -192,6 +230,35 @@ struct OpenAIHandlers: Sendable {
             w.endObject()
         }
         w.endArray()
+        w.endObject()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+    }
+
+    private func model(id: String) -> Response {
+        guard let model = self.hooks.engine().resolver.listedModels().first(where: { $0.id == id }) else {
+            return Self.httpError(.notFound, "the model '\(id)' does not exist; GET /v1/models lists them", code: "model_not_found")
+        }
+        var w = JSONWriter(buffer: ByteBuffer())
+        w.beginObject()
+        w.field("id", model.id)
+        w.field("object", "model")
+        w.field("created", 0)
+        w.field("owned_by", model.route == nil ? model.provider : "llmux-route")
+        w.endObject()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+    }
+
+    /// `GET /`: what answers here, for a person or a probe.
+    private func root() -> Response {
+        var w = JSONWriter(buffer: ByteBuffer())
+        w.beginObject()
+        w.field("service", "llmuxd")
+        w.field("version", LLMuxVersion.current)
+        w.field("api", "/v1")
         w.endObject()
         var headers = HTTPFields()
         headers[.contentType] = "application/json"

@@ -126,7 +126,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         if script.status != 200 {
             var headers = HTTPHeaders()
             for (name, value) in script.headers { headers.add(name: name, value: value) }
-            let body = anthropic
+            let body =
+                anthropic
                 ? (["type": "error", "error": ["type": .string(Self.anthropicErrorType(script.status)), "message": "mock error"]] as JSONValue).jsonString
                 : script.errorBody
             self.respond(status: HTTPResponseStatus(statusCode: script.status), body: body, headers: headers, context: context)
@@ -142,8 +143,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
         default:
             break
         }
+        if script.wholeJSONCompletion {
+            self.respond(status: .ok, body: Self.wholeCompletion(for: script, model: model ?? "mock", request: json), context: context)
+            return
+        }
         var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+        headers.add(name: "content-type", value: script.streamContentType ?? "text/event-stream; charset=utf-8")
         headers.add(name: "cache-control", value: "no-cache")
         headers.add(name: "transfer-encoding", value: "chunked")
         for (name, value) in script.headers { headers.add(name: name, value: value) }
@@ -151,10 +156,29 @@ final class MockHTTPHandler: ChannelInboundHandler {
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         context.flush()
         let includeUsage = json["stream_options"]?["include_usage"]?.boolValue ?? false
-        let steps = anthropic
+        let steps =
+            anthropic
             ? Self.anthropicSteps(for: script, model: model ?? "mock", request: json)
             : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
-        self.run(steps[...], context: context)
+        var run = steps[...]
+        if script.holdBodyOpenAfterDone, case .finish? = run.last?.step { run[run.endIndex - 1].step = .stall }
+        self.run(run, context: context)
+    }
+
+    /// A whole `chat.completion`: the script's text as one message, its finish reason and usage.
+    private static func wholeCompletion(for script: MockScript, model: String, request: JSONValue) -> String {
+        let text = script.chunks.isEmpty ? "echo: " + (Self.lastUserText(request) ?? "") : script.chunks.joined()
+        let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+        let completionTokens = max(1, script.chunks.count)
+        let object: JSONValue = [
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": .string(model),
+            "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": .string(script.finishReason)]],
+            "usage": [
+                "prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens)),
+                "total_tokens": .int(Int64(promptTokens + completionTokens)),
+            ],
+        ]
+        return object.jsonString
     }
 
     /// Runs the steps in order: each `(delay, step)` waits its delay after the
@@ -320,22 +344,29 @@ final class MockHTTPHandler: ChannelInboundHandler {
         }
         let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
         var steps: [(delayMs: Int, step: Step)] = []
-        steps.append((0, event("message_start", [
-            "message": [
-                "id": "msg_mock", "type": "message", "role": "assistant", "model": .string(model), "content": [],
-                "usage": [
-                    "input_tokens": .int(Int64(promptTokens)), "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": .int(Int64(script.cachedTokens)), "output_tokens": 1,
-                ],
-            ],
-        ])))
+        steps.append(
+            (
+                0,
+                event(
+                    "message_start",
+                    [
+                        "message": [
+                            "id": "msg_mock", "type": "message", "role": "assistant", "model": .string(model), "content": [],
+                            "usage": [
+                                "input_tokens": .int(Int64(promptTokens)), "cache_creation_input_tokens": 0,
+                                "cache_read_input_tokens": .int(Int64(script.cachedTokens)), "output_tokens": 1,
+                            ],
+                        ]
+                    ])
+            ))
         var block = 0
         var output = 0
         var delay = script.firstTokenDelayMs
         if !script.reasoningChunks.isEmpty {
             steps.append((0, event("content_block_start", ["index": .int(Int64(block)), "content_block": ["type": "thinking", "thinking": ""]])))
             for piece in script.reasoningChunks {
-                steps.append((delay, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "thinking_delta", "thinking": .string(piece)]])))
+                steps.append(
+                    (delay, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "thinking_delta", "thinking": .string(piece)]])))
                 delay = script.intervalMs
                 output += 1
             }
@@ -360,24 +391,40 @@ final class MockHTTPHandler: ChannelInboundHandler {
         }
         steps.append((0, event("ping", [:])))
         for call in script.toolCalls {
-            steps.append((delay, event("content_block_start", [
-                "index": .int(Int64(block)),
-                "content_block": ["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": [:]],
-            ])))
+            steps.append(
+                (
+                    delay,
+                    event(
+                        "content_block_start",
+                        [
+                            "index": .int(Int64(block)),
+                            "content_block": ["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": [:]],
+                        ])
+                ))
             delay = script.intervalMs
             let middle = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
             for piece in ["", String(call.arguments[..<middle]), String(call.arguments[middle...])] {
-                steps.append((script.intervalMs, event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "input_json_delta", "partial_json": .string(piece)]])))
+                steps.append(
+                    (
+                        script.intervalMs,
+                        event("content_block_delta", ["index": .int(Int64(block)), "delta": ["type": "input_json_delta", "partial_json": .string(piece)]])
+                    ))
                 output += 1
             }
             steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
             block += 1
         }
         let stopReason = script.toolCalls.isEmpty ? (script.finishReason == "length" ? "max_tokens" : "end_turn") : "tool_use"
-        steps.append((0, event("message_delta", [
-            "delta": ["stop_reason": .string(stopReason), "stop_sequence": .null],
-            "usage": ["output_tokens": .int(Int64(output))],
-        ])))
+        steps.append(
+            (
+                0,
+                event(
+                    "message_delta",
+                    [
+                        "delta": ["stop_reason": .string(stopReason), "stop_sequence": .null],
+                        "usage": ["output_tokens": .int(Int64(output))],
+                    ])
+            ))
         steps.append((0, event("message_stop", [:])))
         steps.append((0, .finish))
         return steps

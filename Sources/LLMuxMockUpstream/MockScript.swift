@@ -49,6 +49,13 @@ public struct MockScript: Sendable, Hashable {
     public var reasoningChunks: [String] = []
     /// Prompt tokens reported as served from the cache (Anthropic: `cache_read_input_tokens`).
     public var cachedTokens = 0
+    /// After `[DONE]` (Anthropic: `message_stop`), keep the chunked body open instead of ending it.
+    public var holdBodyOpenAfterDone = false
+    /// Answer with one `application/json` `chat.completion` (text, usage), as servers do that
+    /// ignore `stream: true`.
+    public var wholeJSONCompletion = false
+    /// The content type of a streamed answer, instead of `text/event-stream`.
+    public var streamContentType: String?
 
     public init(
         status: Int = 200,

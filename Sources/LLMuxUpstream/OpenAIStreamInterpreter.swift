@@ -132,7 +132,9 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
             try parser.readObject(allowingNull: false) { parser, key throws(JSONSyntaxError) in
                 switch key {
                 case "index": choice.index = try parser.readInt() ?? 0
-                case "delta":
+                // `message`: a whole `chat.completion` (a server that ignored `stream: true`)
+                // reads as one chunk whose choice carries the whole answer.
+                case "delta", "message":
                     if try !parser.readNull() { choice.delta = try Delta(reading: &parser) }
                 case "finish_reason": choice.finishReason = try parser.readString()
                 default: try parser.skipValue()

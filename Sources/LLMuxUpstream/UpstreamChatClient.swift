@@ -93,6 +93,23 @@ public struct UpstreamChatClient: Sendable {
             throw await Self.statusError(response, provider: provider, apiKey: apiKey)
         }
         var reader = UpstreamStreamReader(limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey)
+        switch try Self.bodyKind(response, provider: provider) {
+        case .eventStream:
+            break
+        case .wholeCompletion:
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: self.sseLimits.maxEventBytes)
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw UpstreamError(
+                    .truncated,
+                    "provider '\(provider.name)' sent a JSON answer that broke off or exceeds \(self.sseLimits.maxEventBytes) bytes: \(Self.describe(error))")
+            }
+            onProgress(.bytes)
+            try reader.readWholeCompletion(String(buffer: body), onEvent: onEvent)
+            return
+        }
         var iterator = response.body.makeAsyncIterator()
         while true {
             let chunk: ByteBuffer?
@@ -106,14 +123,53 @@ public struct UpstreamChatClient: Sendable {
             guard let chunk else { break }
             onProgress(.bytes)
             if try reader.read(chunk, onEvent: onEvent) {
-                // The answer is complete. Read the body's end (normally in the same
-                // segment as [DONE]) so that the connection returns to the pool
-                // instead of being closed; what may still come is ignored.
-                while (try? await iterator.next()) != nil {}
+                // The answer is complete: the caller gets its end now. The body's end
+                // (normally in the same segment as [DONE]) is read in the background so
+                // that the connection returns to the pool; a body that stays open is cut.
+                self.drainInBackground(iterator)
                 break
             }
         }
         try reader.finish()
+    }
+
+    /// What a 2xx answer's body holds, by its content type.
+    enum BodyKind {
+        /// `text/event-stream` (or no content type at all): the stream asked for.
+        case eventStream
+        /// `application/json` from an OpenAI-compatible server: a whole `chat.completion`,
+        /// from a server that ignores `stream: true`.
+        case wholeCompletion
+    }
+
+    static func bodyKind(_ response: HTTPClientResponse, provider: ProviderConfig) throws(UpstreamError) -> BodyKind {
+        guard let contentType = response.headers.first(name: "content-type") else { return .eventStream }
+        let mediaType = String(contentType.prefix { $0 != ";" }).trimmingSpaces.lowercased()
+        if mediaType == "text/event-stream" { return .eventStream }
+        if mediaType == "application/json" || mediaType.hasSuffix("+json"), provider.kind != .anthropic { return .wholeCompletion }
+        throw UpstreamError(
+            .protocolViolation,
+            "provider '\(provider.name)' answered HTTP \(response.status.code) with content type '\(OpenAIStreamInterpreter.preview(contentType))' instead of an event stream"
+        )
+    }
+
+    /// How long the rest of a body after its last event may take to arrive before the
+    /// connection is closed instead of returned to the pool.
+    static let drainLimitMs: Int64 = 2_000
+
+    /// Reads and drops what is left of a body after its last event, for up to `drainLimit`,
+    /// without holding the request it belonged to. Cancelling the read (at the limit)
+    /// cancels the HTTP request, which closes its connection.
+    func drainInBackground(_ iterator: sending HTTPClientResponse.Body.AsyncIterator) {
+        let drain = Task {
+            var iterator = iterator
+            while (try? await iterator.next()) != nil {}
+        }
+        // A timer on an event loop rather than a sleeping task: a scheduled closure is all it
+        // holds, and cancelling a drain that already ended does nothing.
+        self.httpClient.eventLoopGroup.next().scheduleTask(in: .milliseconds(Self.drainLimitMs)) {
+            drain.cancel()
+        }
     }
 
     /// The HTTP request for `provider`'s API, and the interpreter of its event stream.

@@ -33,30 +33,43 @@ struct UpstreamStreamReader {
             throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an invalid event stream: \(error)")
         }
         for event in self.events {
-            let normalized: [UpstreamEvent]
-            do {
-                normalized = try self.interpreter.interpret(event)
-            } catch {
-                throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an event that is not valid JSON")
-            }
-            for item in normalized {
-                switch item {
-                case .end:
-                    self.sawDone = true
-                case .finish:
-                    self.sawFinish = true
-                case .error(let message):
-                    var text = message
-                    if let apiKey = self.apiKey { text = apiKey.redact(in: text) }
-                    throw UpstreamError(.streamError, "provider '\(self.providerName)' reported an error mid-stream: \(text)")
-                default:
-                    break
-                }
-                try onEvent(item)
-            }
+            try self.handle(event, onEvent: onEvent)
             if self.sawDone { return true }
         }
         return false
+    }
+
+    /// Reads a whole answer that came as one JSON document (a `chat.completion`) as if it
+    /// were one chunk followed by `[DONE]`: its text, tool calls, finish reason and usage.
+    mutating func readWholeCompletion(_ body: String, onEvent: (UpstreamEvent) throws -> Void) throws {
+        for event in [SSEEvent(data: body), SSEEvent(data: "[DONE]")] {
+            try self.handle(event, onEvent: onEvent)
+        }
+        try self.finish()
+    }
+
+    private mutating func handle(_ event: SSEEvent, onEvent: (UpstreamEvent) throws -> Void) throws {
+        let normalized: [UpstreamEvent]
+        do {
+            normalized = try self.interpreter.interpret(event)
+        } catch {
+            throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an event that is not valid JSON")
+        }
+        for item in normalized {
+            switch item {
+            case .end:
+                self.sawDone = true
+            case .finish:
+                self.sawFinish = true
+            case .error(let message):
+                var text = message
+                if let apiKey = self.apiKey { text = apiKey.redact(in: text) }
+                throw UpstreamError(.streamError, "provider '\(self.providerName)' reported an error mid-stream: \(text)")
+            default:
+                break
+            }
+            try onEvent(item)
+        }
     }
 
     /// The body ended: it must have carried `[DONE]` or a finish reason.

@@ -1,0 +1,75 @@
+import Foundation
+import LLMuxConfig
+import LLMuxMockUpstream
+import LLMuxWire
+import Testing
+
+/// Answers that are complete but not shaped like a plain event stream: a body left open
+/// after `[DONE]`, a whole JSON `chat.completion`, a content type that is neither.
+@Suite("Upstream answer shapes")
+struct UpstreamAnswerShapeTests {
+    func chat(_ daemon: TestDaemon, id: String = "r") async throws -> FrameLog {
+        try await daemon.connect { connection in
+            try await connection.send(line: chatLine(id))
+            return try await FrameLog.read(from: connection, until: [id])
+        }
+    }
+
+    @Test func doneArrivesAtDoneEvenWhenTheBodyStaysOpen() async throws {
+        // An idle limit of 20 s: on the old reader `done` waited for it.
+        let timeouts = TimeoutConfig(connectMs: 10_000, headerMs: 10_000, firstTokenMs: 10_000, idleMs: 20_000, totalMs: 30_000)
+        try await TestDaemon.with(timeouts: timeouts) { daemon in
+            var script = MockScript.counting(3)
+            script.holdBodyOpenAfterDone = true
+            daemon.mock.setDefaultScript(script)
+            let started = ContinuousClock.now
+            let log = try await chat(daemon)
+            let took = ContinuousClock.now - started
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("no done: \(log.frames("r"))")
+                return
+            }
+            #expect(log.isWellFormed("r"))
+            #expect(log.text("r") == "000000000000000100000002")
+            #expect(done.finishReason == "stop")
+            #expect(took < .seconds(5), "done waited \(took) for a body that stayed open after [DONE]")
+            // The connection the body held open is closed in the background.
+            let connection = try #require(daemon.mock.requests.last?.connectionID)
+            #expect(await daemon.mock.waitForClose(ofConnection: connection, timeout: .seconds(10)) != nil)
+        }
+    }
+
+    @Test func aWholeJSONCompletionIsItsDeltasThenDone() async throws {
+        try await TestDaemon.with { daemon in
+            var script = MockScript(chunks: ["whole ", "answer"], finishReason: "length")
+            script.wholeJSONCompletion = true
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon)
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("no done: \(log.frames("r"))")
+                return
+            }
+            #expect(log.isWellFormed("r"))
+            #expect(log.text("r") == "whole answer")
+            #expect(done.finishReason == "length")
+            #expect(done.usage?.outputTokens == 2)
+            #expect((done.usage?.inputTokens ?? 0) > 0)
+        }
+    }
+
+    @Test func anotherContentTypeIsAProtocolErrorThatNamesIt() async throws {
+        try await TestDaemon.with { daemon in
+            var script = MockScript.counting(2)
+            script.streamContentType = "text/html; charset=utf-8"
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon)
+            guard case .error(_, let error)? = log.terminal("r") else {
+                Issue.record("no error: \(log.frames("r"))")
+                return
+            }
+            #expect(error.code == .upstreamProtocol)
+            #expect(!error.retryable)
+            #expect(error.message.contains("text/html"), "\(error.message)")
+        }
+    }
+}
