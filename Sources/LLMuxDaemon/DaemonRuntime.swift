@@ -195,16 +195,16 @@ public struct DaemonRuntime: Sendable {
                         guard !Task.isCancelled else { return }
                         logger.notice("shutting down", metadata: ["in_flight": "\(stats.inFlight)"])
                         stats.beginShutdown()
-                        SystemdIntegration.stopping()
                         server.stopAccepting()
+                        SystemdIntegration.stopping()
                         await front.stop()
                     }
                     await server.serve(session, grace: .milliseconds(config.shutdownGraceMs))
                     group.cancelAll()
                 }
             } onCancel: {
-                SystemdIntegration.stopping()
                 server.stopAccepting()
+                SystemdIntegration.stopping()
             }
         } catch {
             await live.shutdown()

@@ -1,5 +1,7 @@
 import CSystemd
+import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +69,26 @@ public enum SystemdIntegration {
         llmux_disable_dumping() == 0
     }
 
+    /// sd_notify sends on a blocking datagram socket: when systemd (or whatever listens on
+    /// `NOTIFY_SOCKET`) does not read, its queue fills and the send waits. Notifications are
+    /// therefore handed to one serial queue of their own, in order, and never waited for: no
+    /// event loop, task or shutdown is held up by them. Past `maxPending` waiting, new ones are
+    /// dropped (the receiver is not reading anyway).
+    private static let notifier = DispatchQueue(label: "llmuxd.sd_notify")
+    private static let pending = NIOLockedValueBox(0)
+    static let maxPending = 32
+
     private static func notify(_ state: String) {
-        _ = sd_notify(0, state)
+        guard
+            Self.pending.withLockedValue({ count in
+                guard count < Self.maxPending else { return false }
+                count += 1
+                return true
+            })
+        else { return }
+        Self.notifier.async {
+            _ = sd_notify(0, state)
+            Self.pending.withLockedValue { $0 -= 1 }
+        }
     }
 }

@@ -234,3 +234,71 @@ struct DaemonLoggingTests {
         }
     }
 }
+
+/// What systemd's protocols must not be able to do to llmuxd: block it, or open a door.
+@Suite("systemd integration: failures")
+struct SystemdFailureTests {
+    @Test func aNotifySocketThatIsNeverReadBlocksNeitherServingNorShutdown() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            let notifyPath = home.directory + "/notify.sock"
+            let notify = try NotifySocket(path: notifyPath)
+            defer { notify.close() }
+            // Fill the socket's queue, as a receiver that stopped reading leaves it.
+            let sender = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(sender) }
+            var queued = 0
+            var lastError: Int32 = 0
+            while queued < 100_000 {
+                let sent = SocketLocation.withAddress(notifyPath) { address, length in
+                    "STATUS=filler".withCString { sendto(sender, $0, 13, Int32(MSG_DONTWAIT), address, length) }
+                }
+                guard let sent, sent > 0 else {
+                    lastError = errno
+                    break
+                }
+                queued += 1
+            }
+            #expect(lastError == EAGAIN || lastError == EWOULDBLOCK, "the notify queue did not fill after \(queued): \(String(cString: strerror(lastError)))")
+            var env = home.environment
+            env["NOTIFY_SOCKET"] = notifyPath
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: env)
+            #expect(await waitUntilAnswering(home.socket), "llmuxd did not serve: \(daemon.stderr)")
+            let chat = try await ChildProcess.run(
+                Executables.llmux,
+                ["--socket", home.socket, "--no-autostart", "-m", "demo/mock:chunks=2,size=3", "hi"],
+                environment: cleanEnvironment()
+            )
+            #expect(chat.status == 0, "\(chat.stderr)")
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0, "llmuxd did not finish shutting down: \(daemon.stderr)")
+        }
+    }
+
+    @Test func socketActivationChecksTheDirectoryOfHTTPSock() async throws {
+        let activator = try #require(systemTool("systemd-socket-activate"), "systemd-socket-activate is required (Debian's systemd package)")
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonProcessTests.DaemonHome()
+            // http.sock would go into $XDG_RUNTIME_DIR/llmux, here open to everyone.
+            let open = home.directory + "/run/llmux"
+            mkdir(open, 0o777)
+            chmod(open, 0o777)
+            let socket = home.directory + "/activated.sock"
+            // systemd-socket-activate passes on only the variables named with -E: XDG_RUNTIME_DIR among them.
+            let passed = (ProcessSpawner.inheritedVariables.filter { ProcessInfo.processInfo.environment[$0] != nil } + home.environment.keys.sorted())
+                .flatMap { ["-E", $0] }
+            let daemon = try ChildProcess(activator, ["-l", socket] + passed + [Executables.llmuxd], environment: home.environment)
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
+            // The first connection starts llmuxd, which must refuse to bind http.sock there.
+            _ = try? await ChildProcess.run(
+                Executables.llmux,
+                ["--socket", socket, "--no-autostart", "-m", "demo/mock:chunks=1", "hi"],
+                environment: cleanEnvironment()
+            )
+            let status = await daemon.wait(timeout: .seconds(10))
+            #expect(status == 73, "llmuxd served with http.sock in a directory open to others: \(daemon.stderr)")
+            #expect(daemon.stderr.contains("open to other users"), "\(daemon.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: open + "/http.sock"))
+        }
+    }
+}
