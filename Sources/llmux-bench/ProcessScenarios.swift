@@ -66,7 +66,9 @@ struct ProcessScenarios: Sendable {
         for mock in mocks.dropFirst() { await mock.shutdown() }
         let perStream = Double(peak - baseline) / 1024 / Double(max(1, opened))
         return [
-            Figure(scenario: "c: memory", name: "streams open at once", value: Double(opened), unit: "streams", goal: "= \(streams)", met: opened == streams && alive),
+            Figure(
+                scenario: "c: memory", name: "streams open at once", value: Double(opened), unit: "streams", goal: "= \(streams)",
+                met: opened == streams && alive),
             Figure(scenario: "c: memory", name: "daemon RSS before (warm, idle)", value: Double(baseline) / 1_048_576, unit: "MB", goal: "", met: nil),
             Figure(scenario: "c: memory", name: "daemon RSS with the streams open", value: Double(peak) / 1_048_576, unit: "MB", goal: "", met: nil),
             Figure(scenario: "c: memory", name: "daemon RSS after they were cancelled", value: Double(after) / 1_048_576, unit: "MB", goal: "", met: nil),
@@ -171,16 +173,17 @@ struct ProcessScenarios: Sendable {
         if let python {
             var seed = Samples()
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Tests/python/seed_example.py").path
-            let pythonEnvironment = environment.merging(["LLMUX_BASE_URL": daemon.httpBaseURL, "LLMUX_TOKEN": daemon.token]) { _, new in new }
+                .appendingPathComponent("examples/openai_stream.py").path
+            let pythonEnvironment = environment.merging(["OPENAI_BASE_URL": daemon.httpBaseURL, "OPENAI_API_KEY": daemon.token]) { _, new in new }
             for _ in 0..<max(3, runs / 4) {
-                let run = try await FirstByteTimer.run(python, [script], environment: pythonEnvironment)
+                let run = try await FirstByteTimer.run(python, [script, "smart-select"], environment: pythonEnvironment)
                 guard run.status == 0, let first = run.firstByte else {
                     throw BenchmarkFailure("the seed's Python script failed (exit \(run.status)): \(run.output)")
                 }
                 seed.add(first)
             }
-            figures.append(Figure(scenario: "e: cli", name: "seed's Python (openai SDK) -> first byte p50", value: seed.percentile(0.5), unit: "ms", goal: "", met: nil))
+            figures.append(
+                Figure(scenario: "e: cli", name: "seed's Python (openai SDK) -> first byte p50", value: seed.percentile(0.5), unit: "ms", goal: "", met: nil))
         }
         return figures
     }

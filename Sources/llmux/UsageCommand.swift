@@ -47,14 +47,22 @@ struct UsageCommand: AsyncParsableCommand {
         }
         let since = UsageReport.parseSince(self.since)!
         let grouping = UsageReport.Grouping(rawValue: self.by)!
-        let ledger: UsageLedger
+        // No ledger yet (llmuxd has served no request): an empty report, not an error, so that
+        // a script reading --json or --csv gets the same shape as on any other day.
+        let ledger: UsageLedger?
         let report: UsageReport
-        do {
-            ledger = try UsageLedger(path: path, readOnly: true, logger: Logger(label: "llmux"))
-            report = UsageReport(entries: try ledger.entries(since: since), by: grouping)
-        } catch {
-            Output.error("\(error)")
-            throw ExitCode(ExitStatus.failure)
+        if FileManager.default.fileExists(atPath: path) {
+            do {
+                let opened = try UsageLedger(path: path, readOnly: true, logger: Logger(label: "llmux"))
+                ledger = opened
+                report = UsageReport(entries: try opened.entries(since: since), by: grouping)
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode(ExitStatus.failure)
+            }
+        } else {
+            ledger = nil
+            report = UsageReport(entries: [], by: grouping)
         }
         let budgets = self.budgets(ledger: ledger, environment: environment)
 
@@ -64,18 +72,21 @@ struct UsageCommand: AsyncParsableCommand {
             Output.line("\(grouping.rawValue),requests,input_tokens,output_tokens,cached_tokens,reasoning_tokens,cost_usd,estimated_cost_usd,unpriced_requests")
             for row in report.rows + [report.total] {
                 Output.line(
-                    [Self.csvField(row.key), "\(row.requests)", "\(row.inputTokens)", "\(row.outputTokens)", "\(row.cachedTokens)",
-                     "\(row.reasoningTokens)", Self.money(row.costUSD), Self.money(row.estimatedCostUSD), "\(row.unpricedRequests)"]
-                        .joined(separator: ",")
+                    [
+                        Self.csvField(row.key), "\(row.requests)", "\(row.inputTokens)", "\(row.outputTokens)", "\(row.cachedTokens)",
+                        "\(row.reasoningTokens)", Self.money(row.costUSD), Self.money(row.estimatedCostUSD), "\(row.unpricedRequests)",
+                    ]
+                    .joined(separator: ",")
                 )
             }
         } else {
+            if ledger == nil { Output.line("nothing recorded yet: llmuxd creates the ledger (\(path)) with its first request") }
             Self.table(report, grouping: grouping, budgets: budgets, since: since, aligned: isatty(STDOUT_FILENO) == 1)
         }
     }
 
     /// What is left of each budget in the config, from the ledger.
-    func budgets(ledger: UsageLedger, environment: [String: String]) -> [BudgetStatus] {
+    func budgets(ledger: UsageLedger?, environment: [String: String]) -> [BudgetStatus] {
         guard let config = try? ConfigLoader(environment: environment).load(explicitPath: self.config), !config.budgets.limits.isEmpty else {
             return []
         }
@@ -96,7 +107,8 @@ struct UsageCommand: AsyncParsableCommand {
             let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
             func line(_ cells: [String]) -> String {
                 cells.enumerated().map { index, cell in
-                    index == 0 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                    index == 0
+                        ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
                         : String(repeating: " ", count: widths[index] - cell.count) + cell
                 }.joined(separator: "  ")
             }

@@ -8,7 +8,8 @@ import Testing
 @Suite("llmux command line")
 struct CLITests {
     func llmux(_ daemon: TestDaemon, _ arguments: [String], stdin: String? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await ChildProcess.run(Executables.llmux, ["--socket", daemon.socketPath, "--no-autostart"] + arguments, environment: cleanEnvironment(), stdin: stdin)
+        try await ChildProcess.run(
+            Executables.llmux, ["--socket", daemon.socketPath, "--no-autostart"] + arguments, environment: cleanEnvironment(), stdin: stdin)
     }
 
     @Test func streamsTextToStdoutAndExitsZero() async throws {
@@ -18,6 +19,25 @@ struct CLITests {
             #expect(result.stdout == "echo: hello world")
             #expect(result.stderr.isEmpty)
         }
+    }
+
+    @Test func usageBeforeTheFirstRequestIsAnEmptyReport() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        let environment = cleanEnvironment(["XDG_STATE_HOME": directory + "/state", "XDG_CONFIG_HOME": directory + "/config"])
+        let json = try await ChildProcess.run(Executables.llmux, ["usage", "--json"], environment: environment)
+        #expect(json.status == 0, "\(json.stderr)")
+        let report = try #require(try? JSONValue.parse(json.stdout), "not JSON: \(json.stdout)")
+        #expect(report["rows"]?.arrayValue?.isEmpty == true)
+        #expect(report["total"]?["requests"]?.intValue == 0)
+        let csv = try await ChildProcess.run(Executables.llmux, ["usage", "--csv"], environment: environment)
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout.hasPrefix("day,requests,input_tokens"), "\(csv.stdout)")
+        let table = try await ChildProcess.run(Executables.llmux, ["usage"], environment: environment)
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("nothing recorded yet"), "\(table.stdout)")
+        // Reading never creates the ledger.
+        #expect(!FileManager.default.fileExists(atPath: directory + "/state/llmux/ledger.sqlite"))
     }
 
     @Test func argumentsThenPipedStdinFormTheMessage() async throws {
@@ -35,7 +55,10 @@ struct CLITests {
             let result = try await llmux(daemon, ["--json", "hi"])
             #expect(result.status == 0)
             let frames = try result.stdout.split(separator: "\n").map { try ServerFrame.decode(line: Array($0.utf8)) }
-            guard case .start = frames.first, case .done = frames.last else { Issue.record("not start ... done: \(result.stdout)"); return }
+            guard case .start = frames.first, case .done = frames.last else {
+                Issue.record("not start ... done: \(result.stdout)")
+                return
+            }
             #expect(frames.count == 4)
         }
     }
@@ -102,7 +125,8 @@ struct CLITests {
         ExitCase(name: "server error", script: .httpError(503), arguments: ["hi"], status: 75, stderr: "HTTP 503"),
         ExitCase(name: "bad key", script: .httpError(401), arguments: ["hi"], status: 77, stderr: "auth_failed"),
         ExitCase(name: "bad request", script: .httpError(400), arguments: ["hi"], status: 1, stderr: "HTTP 400"),
-        ExitCase(name: "truncated", script: MockScript(chunks: ["a", "b"], fault: .endAfterChunks(1)), arguments: ["hi"], status: 75, stderr: "upstream_interrupted"),
+        ExitCase(
+            name: "truncated", script: MockScript(chunks: ["a", "b"], fault: .endAfterChunks(1)), arguments: ["hi"], status: 75, stderr: "upstream_interrupted"),
         ExitCase(name: "no prompt", arguments: [], status: 2, stderr: "give a prompt"),
         ExitCase(name: "bad option", arguments: ["--frobnicate", "hi"], status: 2, stderr: "frobnicate"),
     ])
@@ -118,7 +142,8 @@ struct CLITests {
     @Test func noDaemonIsExit69() async throws {
         let directory = try TemporaryDirectory.make()
         defer { TemporaryDirectory.remove(directory) }
-        let result = try await ChildProcess.run(Executables.llmux, ["--socket", directory + "/none.sock", "--no-autostart", "hi"], environment: cleanEnvironment())
+        let result = try await ChildProcess.run(
+            Executables.llmux, ["--socket", directory + "/none.sock", "--no-autostart", "hi"], environment: cleanEnvironment())
         #expect(result.status == 69)
         #expect(result.stderr.contains("no llmuxd answers"))
     }

@@ -16,17 +16,22 @@ struct OpenAISDKTests {
 
     static var required: Bool { ProcessInfo.processInfo.environment["LLMUX_REQUIRE_OPENAI_SDK"] == "1" }
 
-    func run(_ script: String, _ daemon: TestDaemon) async throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs `script` (a path from the repository's root) with the SDK's own variables set to
+    /// the daemon's TCP front, as the README tells users to.
+    func run(_ script: String, arguments: [String] = [], _ daemon: TestDaemon) async throws -> (status: Int32, stdout: String, stderr: String) {
         let python = try #require(Self.python, "no Python with the openai package: run `python3 -m venv .venv-test && .venv-test/bin/pip install openai`")
         var environment = cleanEnvironment()
         environment["LLMUX_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
         environment["LLMUX_TOKEN"] = try #require(daemon.token)
+        environment["OPENAI_BASE_URL"] = environment["LLMUX_BASE_URL"]
+        environment["OPENAI_API_KEY"] = environment["LLMUX_TOKEN"]
         environment["LLMUX_HTTP_SOCKET"] = daemon.httpSocketPath
-        return try await ChildProcess.run(python, [RepositoryPaths.root + "/Tests/python/" + script], environment: environment)
+        return try await ChildProcess.run(python, [RepositoryPaths.root + "/" + script] + arguments, environment: environment)
     }
 
     static func configure(_ config: inout DaemonConfig, _ mock: MockUpstream) {
-        config.providers["claude"] = ProviderConfig(name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
+        config.providers["claude"] = ProviderConfig(
+            name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
         config.routes["smart-select"] = RouteConfig(
             name: "smart-select",
             targets: [RouteTarget(provider: "mock", upstreamModel: "down"), RouteTarget(provider: "mock", upstreamModel: "up")]
@@ -34,15 +39,44 @@ struct OpenAISDKTests {
     }
 
     @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
-    func seedExampleStreamsThroughAFallback() async throws {
+    func shippedExampleStreamsThroughAFallback() async throws {
         try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
             // The route's first target answers 503: the seed's code still streams, from the second.
             daemon.mock.setScript(.httpError(503), forModel: "down")
             daemon.mock.setScript(MockScript(chunks: ["Streaming ", "shows ", "words ", "as ", "they ", "come."]), forModel: "up")
-            let result = try await run("seed_example.py", daemon)
+            let result = try await run("examples/openai_stream.py", arguments: ["smart-select"], daemon)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout == "Streaming shows words as they come.")
             #expect(daemon.mock.requests.contains { $0.body?["model"]?.stringValue == "down" })
+        }
+    }
+
+    @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
+    func anSDKRequestClosedBeforeItsFirstTokenAbortsTheUpstreamRequest() async throws {
+        try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["late"], firstTokenDelayMs: 20_000), forModel: "slow")
+            let python = try #require(Self.python)
+            var environment = cleanEnvironment()
+            environment["OPENAI_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
+            environment["OPENAI_API_KEY"] = try #require(daemon.token)
+            // The SDK gives up after 0.5 s, before any token, and closes its connection.
+            let script = """
+                import openai
+                client = openai.OpenAI(timeout=0.5, max_retries=0)
+                try:
+                    for _ in client.chat.completions.create(model="mock/slow", stream=True, messages=[{"role": "user", "content": "x"}]):
+                        pass
+                    print("no timeout")
+                except openai.APITimeoutError:
+                    print("timed out")
+                """
+            let result = try await ChildProcess.run(python, ["-c", script], environment: environment)
+            let exited = ContinuousClock.now
+            #expect(result.stdout.contains("timed out"), "\(result.stdout) \(result.stderr)")
+            let connection = try #require(daemon.mock.requests.last?.connectionID, "the request never reached the mock")
+            let closed = await daemon.mock.waitForClose(ofConnection: connection, timeout: .seconds(5))
+            #expect(closed != nil, "the upstream request kept running after the SDK closed its connection")
+            if let closed { #expect(closed < exited + .seconds(1)) }
         }
     }
 
@@ -54,10 +88,10 @@ struct OpenAISDKTests {
             var tools = MockScript(chunks: [])
             tools.toolCalls = [MockToolCall(id: "call_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
             daemon.mock.setScript(tools, forModel: "tools")
-            let result = try await run("openai_sdk_check.py", daemon)
+            let result = try await run("Tests/python/openai_sdk_check.py", daemon)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(!result.stdout.contains("FAIL"), "\(result.stdout)")
-            #expect(result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count == 13, "\(result.stdout)")
+            #expect(result.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count == 15, "\(result.stdout)")
         }
     }
 }

@@ -108,6 +108,15 @@ try:
 except openai.NotFoundError as error:
     check("unknown model raises NotFoundError", "no-such-model" in str(error), str(error))
 
+# models.retrieve: one model by id, and NotFoundError for an unknown one.
+model = client.models.retrieve("smart-select")
+check("models.retrieve", model.id == "smart-select" and model.object == "model", repr(model))
+try:
+    client.models.retrieve("no-such-model")
+    check("models.retrieve unknown raises NotFoundError", False, "no exception")
+except openai.NotFoundError as error:
+    check("models.retrieve unknown raises NotFoundError", "no-such-model" in str(error), str(error))
+
 # TCP without the token is the SDK's AuthenticationError.
 try:
     OpenAI(base_url=BASE_URL, api_key="wrong", max_retries=0).models.list()
