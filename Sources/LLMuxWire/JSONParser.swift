@@ -319,9 +319,10 @@ public struct JSONParser {
                 return .int(Int64(magnitude))
             }
         }
-        // Fractions, exponents and integers beyond Int64: the standard library's
-        // correctly rounded conversion (the text is ASCII by construction).
+        // Fractions and exponents: the standard library's correctly rounded conversion (the
+        // text is ASCII by construction). Integers beyond Int64 keep their text.
         let text = String(decoding: UnsafeBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
+        if integral { return .bigInteger(text) }
         guard let double = Double(text), double.isFinite else {
             throw JSONSyntaxError("number out of range", offset: start)
         }

@@ -3,12 +3,15 @@
 /// known after looking at their `type`.
 ///
 /// Integers are kept apart from floating point numbers so that values such as
-/// `seed` survive a round trip exactly.
+/// `seed` survive a round trip exactly, and an integer too large for 64 bits is
+/// kept as the text the client wrote, so that pass-through never rewrites it.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
     case double(Double)
+    /// An integer beyond 64 bits, as its JSON text (`123456789012345678901234567890`).
+    case bigInteger(String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -47,6 +50,7 @@ extension JSONValue {
         switch self {
         case .int(let i): return Double(i)
         case .double(let d): return d
+        case .bigInteger(let text): return Double(text)
         default: return nil
         }
     }
@@ -76,7 +80,7 @@ extension JSONValue {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .int, .double: return "number"
+        case .int, .double, .bigInteger: return "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
@@ -111,6 +115,7 @@ extension JSONValue: Codable {
         case .bool(let b): try container.encode(b)
         case .int(let i): try container.encode(i)
         case .double(let d): try container.encode(d)
+        case .bigInteger(let text): try container.encode(Double(text) ?? 0)
         case .string(let s): try container.encode(s)
         case .array(let a): try container.encode(a)
         case .object(let o): try container.encode(o)

@@ -96,6 +96,10 @@ public struct JSONWriter {
         case .bool(let b): self.bool(b)
         case .int(let i): self.int(i)
         case .double(let d): self.double(d)
+        case .bigInteger(let text):
+            // Parsed from JSON, so it is a valid JSON integer already.
+            self.separate()
+            self.buffer.writeString(text)
         case .string(let s): self.string(s)
         case .array(let items):
             self.beginArray()

@@ -1,5 +1,6 @@
 import Foundation
 import LLMuxWire
+import NIOCore
 @testable import LLMuxFuzzing
 import Testing
 
@@ -19,15 +20,23 @@ struct JSONParserTests {
         )
     }
 
-    @Test("integers stay exact to Int64's limits; beyond them they become doubles")
+    @Test("integers stay exact to Int64's limits; beyond them they keep their text")
     func integers() throws {
         #expect(try JSONParser.parse("9223372036854775807") == .int(Int64.max))
         #expect(try JSONParser.parse("-9223372036854775808") == .int(Int64.min))
-        #expect(try JSONParser.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try JSONParser.parse("9223372036854775808") == .bigInteger("9223372036854775808"))
+        #expect(try JSONParser.parse("-9223372036854775809") == .bigInteger("-9223372036854775809"))
         #expect(try JSONParser.parse("-0") == .int(0))
         #expect(try JSONParser.parse("0.1") == .double(0.1))
         #expect(try JSONParser.parse("1E-2") == .double(0.01))
         #expect(try JSONParser.parse("123456789012345678901234567890").doubleValue == 1.2345678901234568e29)
+    }
+
+    @Test func integersBeyond64BitsAreWrittenBackAsTheyCame() throws {
+        let text = #"{"seed":123456789012345678901234567890,"n":[-98765432109876543210987,1.5e300]}"#
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(try JSONParser.parse(text))
+        #expect(String(buffer: writer.buffer) == #"{"n":[-98765432109876543210987,1.5e+300],"seed":123456789012345678901234567890}"#)
     }
 
     @Test("escapes, surrogate pairs and raw UTF-8")
@@ -131,7 +140,8 @@ struct JSONParserTests {
         var name: String?
         var count: Int?
         var tags: [String] = []
-        try JSONParser.read(#" {"skip":{"a":[1,{"b":"\u00e9"}],"c":null}, "name":"x", "count":3.0, "tags":["p","q"], "none":null} "#) { parser throws(JSONSyntaxError) in
+        try JSONParser.read(#" {"skip":{"a":[1,{"b":"\u00e9"}],"c":null}, "name":"x", "count":3.0, "tags":["p","q"], "none":null} "#) {
+            parser throws(JSONSyntaxError) in
             try parser.readObject { parser, key throws(JSONSyntaxError) in
                 seen.append(key)
                 switch key {

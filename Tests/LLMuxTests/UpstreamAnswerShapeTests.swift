@@ -73,3 +73,26 @@ struct UpstreamAnswerShapeTests {
         }
     }
 }
+
+/// Options the client passes through reach the upstream as the client wrote them.
+@Suite("Pass-through numbers")
+struct PassThroughNumberTests {
+    static let seed = "123456789012345678901234567890"
+
+    @Test func anIntegerBeyond64BitsReachesTheUpstreamAsWritten() async throws {
+        try await TestDaemon.with { daemon in
+            try await daemon.connect { connection in
+                try await connection.send(line: chatLine("big", extra: #","seed":\#(Self.seed)"#))
+                _ = try await FrameLog.read(from: connection, until: ["big"])
+            }
+            #expect(daemon.mock.requests.last?.body?["seed"] == .bigInteger(Self.seed))
+            let reply = try await HTTPFrontTests().send(
+                daemon,
+                "/v1/chat/completions",
+                body: HTTPFrontTests.chatBody(stream: false, extra: #","seed":-\#(Self.seed)"#)
+            )
+            #expect(reply.status == 200)
+            #expect(daemon.mock.requests.last?.body?["seed"] == .bigInteger("-" + Self.seed))
+        }
+    }
+}
