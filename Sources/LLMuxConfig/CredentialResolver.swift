@@ -16,6 +16,8 @@ public actor CredentialResolver {
     private let environment: [String: String]
     private let commandTimeout: Duration
     private var commandCache: [String: Secret] = [:]
+    /// The key commands running now, by provider: a second request waits for the same run.
+    private var commandsRunning: [String: Task<Result<Secret, Failure>, Never>] = [:]
     private let logger: Logger
 
     public init(
@@ -33,7 +35,7 @@ public actor CredentialResolver {
     /// then the configured `api_key_file`, `api_key_cmd` or `api_key_env`.
     public func key(for provider: ProviderConfig) async throws(Failure) -> Secret? {
         if let directory = self.environment["CREDENTIALS_DIRECTORY"], directory.hasPrefix("/"),
-            let data = FileManager.default.contents(atPath: directory + "/" + provider.name)
+            let data = await Self.contents(of: directory + "/" + provider.name)
         {
             let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if !value.isEmpty { return Secret(value) }
@@ -50,7 +52,7 @@ public actor CredentialResolver {
             return Secret(value)
         case .file(let path):
             let expanded = Self.expandHome(path, environment: self.environment)
-            guard let data = FileManager.default.contents(atPath: expanded) else {
+            guard let data = await Self.contents(of: expanded) else {
                 throw Failure(message: "provider '\(provider.name)': cannot read api_key_file \(expanded)")
             }
             let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -60,9 +62,7 @@ public actor CredentialResolver {
             return Secret(value)
         case .command(let argv):
             if let cached = self.commandCache[provider.name] { return cached }
-            let value = try await self.run(argv, provider: provider.name)
-            self.commandCache[provider.name] = value
-            return value
+            return try await self.commandKey(argv, provider: provider.name)
         }
     }
 
@@ -72,51 +72,54 @@ public actor CredentialResolver {
         self.commandCache[provider] = nil
     }
 
-    private func run(_ argv: [String], provider: String) async throws(Failure) -> Secret {
-        let process = Process()
-        let executable = argv[0]
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: Self.expandHome(executable, environment: self.environment))
-            process.arguments = Array(argv.dropFirst())
-        } else {
-            // Looked up in PATH by env(1), still without a shell.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = argv
-        }
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw Failure(message: "provider '\(provider)': api_key_cmd could not be started: \(executable)")
-        }
+    /// Runs the provider's command once for all requests that need its key at the same time.
+    private func commandKey(_ argv: [String], provider: String) async throws(Failure) -> Secret {
+        if let running = self.commandsRunning[provider] { return try await Self.value(of: running) }
+        let environment = Self.commandEnvironment(from: self.environment)
         let timeout = self.commandTimeout
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled && process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        let output: Data = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = stdout.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: data)
+        let executable = argv[0].contains("/") ? Self.expandHome(argv[0], environment: self.environment) : argv[0]
+        let running = Task { () -> Result<Secret, Failure> in
+            do throws(Failure) {
+                return .success(
+                    try await KeyCommand(executable: executable, arguments: Array(argv.dropFirst()), environment: environment, timeout: timeout)
+                        .run(provider: provider)
+                )
+            } catch {
+                return .failure(error)
             }
         }
-        timer.cancel()
-        if process.terminationReason == .uncaughtSignal {
-            throw Failure(message: "provider '\(provider)': api_key_cmd \(executable) did not finish within \(timeout)")
-        }
-        guard process.terminationStatus == 0 else {
-            throw Failure(message: "provider '\(provider)': api_key_cmd \(executable) exited with status \(process.terminationStatus)")
-        }
-        let value = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !value.isEmpty else {
-            throw Failure(message: "provider '\(provider)': api_key_cmd \(executable) printed nothing")
-        }
+        self.commandsRunning[provider] = running
+        defer { self.commandsRunning[provider] = nil }
+        let value = try await Self.value(of: running)
+        self.commandCache[provider] = value
         self.logger.debug("api_key_cmd succeeded", metadata: ["provider": "\(provider)"])
-        return Secret(value)
+        return value
+    }
+
+    private static func value(of task: Task<Result<Secret, Failure>, Never>) async throws(Failure) -> Secret {
+        try await task.value.get()
+    }
+
+    /// What a key command sees of llmuxd's environment: what password managers and keyrings
+    /// need to find the user's session (PATH, HOME, XDG_*, D-Bus, GnuPG, pass, 1Password, an
+    /// SSH or GPG agent, a display for a prompt), never the rest, which holds other providers' keys.
+    static func commandEnvironment(from environment: [String: String]) -> [String: String] {
+        let names: Set<String> = [
+            "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM",
+            "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY", "SSH_AUTH_SOCK",
+            "GNUPGHOME", "GPG_AGENT_INFO", "GPG_TTY", "KEYRING_CONTROL",
+            "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS",
+        ]
+        let prefixes = ["XDG_", "LC_", "PASSWORD_STORE_", "OP_"]
+        return environment.filter { name, _ in names.contains(name) || prefixes.contains { name.hasPrefix($0) } }
+    }
+
+    /// A key file's bytes, read on the global concurrent executor: a request's task prefers its
+    /// connection's event loop, and a blocking read must not stall the loop's other connections.
+    static func contents(of path: String) async -> Data? {
+        await withTaskExecutorPreference(globalConcurrentExecutor) {
+            FileManager.default.contents(atPath: path)
+        }
     }
 
     static func expandHome(_ path: String, environment: [String: String]) -> String {

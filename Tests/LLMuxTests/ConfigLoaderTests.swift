@@ -54,27 +54,50 @@ struct ConfigLoaderTests {
     }
 
     @Test(arguments: [
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example/v1\"\napi_key_env = \"A\"\napi_key_file = \"/k\"\n", line: 1, key: "providers.a", fragment: "exactly one"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example/v1\"\napi_key_env = \"A\"\napi_key_file = \"/k\"\n", line: 1, key: "providers.a",
+            fragment: "exactly one"),
         BadConfig(text: "[providers.a]\nbase_ur = \"https://x.example/v1\"\n", line: 2, key: "providers.a.base_ur", fragment: "unknown key"),
         BadConfig(text: "[providers.a]\nkind = \"openai\"\n", line: 1, key: "providers.a.base_url", fragment: "missing"),
         BadConfig(text: "[providers.a]\nbase_url = \"ftp://x\"\n", line: 2, key: "providers.a.base_url", fragment: "http"),
-        BadConfig(text: "[providers.a]\nkind = \"magic\"\nbase_url = \"https://x.example\"\n", line: 2, key: "providers.a.kind", fragment: "unknown provider kind"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\napi_key_cmd = \"pass show\"\n", line: 3, key: "providers.a.api_key_cmd", fragment: "array"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n\n[models.m]\nprovider = \"b\"\nmodel = \"x\"\n", line: 5, key: "models.m.provider", fragment: "no provider named 'b'"),
+        BadConfig(
+            text: "[providers.a]\nkind = \"magic\"\nbase_url = \"https://x.example\"\n", line: 2, key: "providers.a.kind", fragment: "unknown provider kind"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\napi_key_cmd = \"pass show\"\n", line: 3, key: "providers.a.api_key_cmd", fragment: "array"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n\n[models.m]\nprovider = \"b\"\nmodel = \"x\"\n", line: 5, key: "models.m.provider",
+            fragment: "no provider named 'b'"),
         BadConfig(text: "default_model = \"nowhere\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "default_model", fragment: "neither"),
-        BadConfig(text: "[timeouts]\nidle_ms = \"soon\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 2, key: "timeouts.idle_ms", fragment: "milliseconds"),
+        BadConfig(
+            text: "[timeouts]\nidle_ms = \"soon\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 2, key: "timeouts.idle_ms",
+            fragment: "milliseconds"),
         BadConfig(text: "this is = = not toml\n", line: 1, key: nil, fragment: "invalid TOML"),
         BadConfig(text: "log_level = \"loud\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "log_level", fragment: "must be one of"),
         BadConfig(text: "", line: nil, key: nil, fragment: "no providers"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"random\"\n", line: 5, key: "routes.r.strategy", fragment: "unknown strategy"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"b/x\"]\n", line: 4, key: "routes.r.targets", fragment: "provider 'b'"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"random\"\n", line: 5,
+            key: "routes.r.strategy", fragment: "unknown strategy"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"b/x\"]\n", line: 4, key: "routes.r.targets",
+            fragment: "provider 'b'"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = []\n", line: 4, key: "routes.r.targets", fragment: "empty"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"weighted\"\nweights = [1]\n", line: 6, key: "routes.r.weights", fragment: "1 entries for 2 targets"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"hedge\"\n", line: 3, key: "routes.r.hedge_ms", fragment: "needs hedge_ms"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nfallback_on = [200]\n", line: 5, key: "routes.r.fallback_on", fragment: "400 to 599"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/x\"]\n", line: 4, key: "routes.r.targets", fragment: "twice"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\n[routes.r.timeouts]\nidle_ms = -1\n", line: 6, key: "routes.r.timeouts.idle_ms", fragment: "milliseconds"),
-        BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\n[router]\nexploration = 2\n", line: 4, key: "router.exploration", fragment: "from 0 to 1"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"weighted\"\nweights = [1]\n",
+            line: 6, key: "routes.r.weights", fragment: "1 entries for 2 targets"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/y\"]\nstrategy = \"hedge\"\n", line: 3,
+            key: "routes.r.hedge_ms", fragment: "needs hedge_ms"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nfallback_on = [200]\n", line: 5,
+            key: "routes.r.fallback_on", fragment: "400 to 599"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\", \"a/x\"]\n", line: 4, key: "routes.r.targets",
+            fragment: "twice"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\n[routes.r.timeouts]\nidle_ms = -1\n", line: 6,
+            key: "routes.r.timeouts.idle_ms", fragment: "milliseconds"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[router]\nexploration = 2\n", line: 4, key: "router.exploration", fragment: "from 0 to 1"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\nmax_inflight = 0\n", line: 3, key: "providers.a.max_inflight", fragment: "from 1"),
     ])
     func errorsNameFileLineAndKey(_ bad: BadConfig) {
@@ -135,7 +158,8 @@ struct ConfigLoaderTests {
         #expect(config.providers["openai"]?.maxInflight == 4)
         #expect(config.providers["openai"]?.timeouts.firstTokenMs == 8000)
         let smart = try #require(config.routes["smart"])
-        #expect(smart.targets == [RouteTarget(provider: "openai", upstreamModel: "gpt-4o"), RouteTarget(provider: "groq", upstreamModel: "llama-3.1-8b-instant")])
+        #expect(
+            smart.targets == [RouteTarget(provider: "openai", upstreamModel: "gpt-4o"), RouteTarget(provider: "groq", upstreamModel: "llama-3.1-8b-instant")])
         #expect(smart.strategy == .fallback)
         #expect(smart.retries == 1)
         #expect(smart.fallbackStatuses == [429, 503])
@@ -224,6 +248,68 @@ struct ConfigLoaderTests {
         }
         #expect(ContinuousClock.now - started < .seconds(4))
     }
+
+    /// The processes whose command line contains `marker`.
+    static func processes(containing marker: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains(marker) == true
+        }
+    }
+
+    @Test func aBackgroundChildThatHoldsStdoutDoesNotHoldTheKey() async throws {
+        let resolver = CredentialResolver(environment: ["PATH": "/usr/bin:/bin"], commandTimeout: .seconds(10), logger: .init(label: "t"))
+        let started = ContinuousClock.now
+        let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 16.25 & echo KEY"]))
+        let key = try await resolver.key(for: provider)
+        #expect(key?.reveal() == "KEY")
+        #expect(ContinuousClock.now - started < .seconds(3), "the read waited \(ContinuousClock.now - started) for the background child")
+        for pid in Self.processes(containing: "16.25") { kill(pid_t(pid)!, SIGKILL) }
+    }
+
+    @Test func theLimitEndsTheCommandAndWhatItStarted() async throws {
+        let resolver = CredentialResolver(environment: ["PATH": "/usr/bin:/bin"], commandTimeout: .milliseconds(500), logger: .init(label: "t"))
+        let started = ContinuousClock.now
+        do {
+            let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 16.375 & sleep 16.5; echo KEY"]))
+            _ = try await resolver.key(for: provider)
+            Issue.record("a command that outlived its limit returned a key")
+        } catch {
+            #expect(error.message.contains("did not finish"), "\(error.message)")
+            #expect(error.message.contains("'vault'"), "\(error.message)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(3), "the limit took \(ContinuousClock.now - started)")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(Self.processes(containing: "16.375").isEmpty, "the command's background child is still running")
+        #expect(Self.processes(containing: "16.5").isEmpty, "the command is still running")
+    }
+
+    @Test func twoRequestsAtOnceRunTheCommandOnce() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        let log = directory + "/runs"
+        let resolver = CredentialResolver(environment: ["PATH": "/usr/bin:/bin"], logger: .init(label: "t"))
+        let provider = ProviderConfig(name: "once", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "echo run >> \(log); sleep 0.3; echo KEY"]))
+        async let first = resolver.key(for: provider)
+        async let second = resolver.key(for: provider)
+        let keys = try await [first, second]
+        #expect(keys.map { $0?.reveal() } == ["KEY", "KEY"])
+        let runs = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count
+        #expect(runs == 1, "the command ran \(runs) times")
+    }
+
+    @Test func theCommandSeesAMinimalEnvironment() async throws {
+        let environment = [
+            "PATH": "/usr/bin:/bin", "HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000",
+            "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus", "PASSWORD_STORE_DIR": "/home/u/.pw",
+            "GNUPGHOME": "/home/u/.gnupg", "OPENAI_API_KEY": "sk-other-provider", "ANTHROPIC_API_KEY": "sk-ant-other",
+            "LLMUX_CONFIG": "/x",
+        ]
+        let resolver = CredentialResolver(environment: environment, logger: .init(label: "t"))
+        let printed = try await resolver.key(for: ProviderConfig(name: "env", baseURL: "http://x", keySource: .command(["/usr/bin/env"])))
+        let names = Set((printed?.reveal() ?? "").split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
+        #expect(names.isSuperset(of: ["PATH", "HOME", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "PASSWORD_STORE_DIR", "GNUPGHOME"]), "\(names)")
+        #expect(!names.contains("OPENAI_API_KEY") && !names.contains("ANTHROPIC_API_KEY") && !names.contains("LLMUX_CONFIG"), "\(names)")
+    }
 }
 
 @Suite("Credential sources and secret files")
@@ -256,7 +342,10 @@ struct CredentialSourceTests {
         }
         chmod(path, 0o600)
         let config = try loader.load(file: path)
-        guard case .inline(let secret)? = config.providers["a"]?.keySource else { Issue.record("no inline key"); return }
+        guard case .inline(let secret)? = config.providers["a"]?.keySource else {
+            Issue.record("no inline key")
+            return
+        }
         #expect(secret.reveal() == "sk-inline-secret")
         #expect(!"\(config)".contains("sk-inline-secret"))
     }
