@@ -339,7 +339,9 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "LLMuxHTTPFront",
+                "LLMuxLedger",
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // Provider stream recordings, read from the source tree by ProviderFixtureTests.
             exclude: ["Fixtures"],

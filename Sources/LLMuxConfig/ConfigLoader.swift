@@ -222,7 +222,7 @@ public struct ConfigLoader: Sendable {
             for name in prices.keys.sorted() {
                 let at = ["prices", name]
                 guard let table = prices[name]?.table else { throw fail(at, "must be a table: { input = ..., output = ... }") }
-                try Self.checkKeys(table, allowed: ["input", "cached_input", "output"], at: at, fail)
+                try Self.checkKeys(table, allowed: ["input", "cached_input", "output", "cache_write", "cache_write_1h"], at: at, fail)
                 func price(_ key: String, required: Bool) throws(ConfigError) -> Double? {
                     guard let value = table[key] else {
                         if required { throw fail(at + [key], "missing; USD per million tokens") }
@@ -236,7 +236,9 @@ public struct ConfigLoader: Sendable {
                 config.prices[name] = PriceOverride(
                     inputPerMillion: try price("input", required: true)!,
                     cachedInputPerMillion: try price("cached_input", required: false),
-                    outputPerMillion: try price("output", required: true)!
+                    outputPerMillion: try price("output", required: true)!,
+                    cacheWritePerMillion: try price("cache_write", required: false),
+                    cacheWrite1hPerMillion: try price("cache_write_1h", required: false)
                 )
             }
         }

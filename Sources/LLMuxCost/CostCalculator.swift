@@ -3,12 +3,18 @@ public import LLMuxWire
 /// Turns token counts into dollars, and estimates the counts when the
 /// upstream reported none.
 public enum CostCalculator {
-    /// Uncached prompt tokens at the input price, cached ones at the cached
-    /// price, completion tokens (reasoning included) at the output price.
+    /// Plain prompt tokens at the input price, cached ones at the cached price, tokens
+    /// written to the cache at the cache-write price (the 1-hour ones at theirs), completion
+    /// tokens (reasoning included) at the output price.
     public static func usd(_ usage: Usage, _ price: ModelPrice) -> Double {
-        let cached = min(max(usage.cachedTokens, 0), usage.inputTokens)
-        let uncached = usage.inputTokens - cached
-        let micro = Double(uncached) * price.inputPerMillion + Double(cached) * price.cachedInputPerMillion
+        let input = max(usage.inputTokens, 0)
+        let cached = min(max(usage.cachedTokens, 0), input)
+        let written = min(max(usage.cacheWriteTokens, 0), input - cached)
+        let written1h = min(max(usage.cacheWrite1hTokens, 0), written)
+        let plain = input - cached - written
+        let micro =
+            Double(plain) * price.inputPerMillion + Double(cached) * price.cachedInputPerMillion
+            + Double(written - written1h) * price.cacheWritePerMillion + Double(written1h) * price.cacheWrite1hPerMillion
             + Double(usage.outputTokens) * price.outputPerMillion
         return Self.rounded(micro / 1_000_000)
     }

@@ -6,11 +6,30 @@ public struct ModelPrice: Sendable, Hashable {
     public var inputPerMillion: Double
     public var cachedInputPerMillion: Double
     public var outputPerMillion: Double
+    /// Prompt tokens written to the provider's cache (Anthropic's 5-minute cache).
+    public var cacheWritePerMillion: Double
+    /// Prompt tokens written to the 1-hour cache.
+    public var cacheWrite1hPerMillion: Double
 
-    public init(inputPerMillion: Double, cachedInputPerMillion: Double? = nil, outputPerMillion: Double) {
+    /// A missing cached price is the input price (no discount); a missing cache-write price is
+    /// the input price too, and a missing 1-hour one the cache-write price.
+    public init(
+        inputPerMillion: Double,
+        cachedInputPerMillion: Double? = nil,
+        outputPerMillion: Double,
+        cacheWritePerMillion: Double? = nil,
+        cacheWrite1hPerMillion: Double? = nil
+    ) {
         self.inputPerMillion = inputPerMillion
         self.cachedInputPerMillion = cachedInputPerMillion ?? inputPerMillion
         self.outputPerMillion = outputPerMillion
+        self.cacheWritePerMillion = cacheWritePerMillion ?? inputPerMillion
+        self.cacheWrite1hPerMillion = cacheWrite1hPerMillion ?? cacheWritePerMillion ?? inputPerMillion
+    }
+
+    /// The most one prompt token can cost, for worst-case reservations.
+    public var dearestPromptPerMillion: Double {
+        max(self.inputPerMillion, self.cachedInputPerMillion, self.cacheWritePerMillion, self.cacheWrite1hPerMillion)
     }
 }
 
@@ -27,7 +46,13 @@ public struct PriceTable: Sendable {
         self.taken = builtIn.taken
         self.sections = builtIn.sections
         self.overrides = overrides.mapValues {
-            ModelPrice(inputPerMillion: $0.inputPerMillion, cachedInputPerMillion: $0.cachedInputPerMillion, outputPerMillion: $0.outputPerMillion)
+            ModelPrice(
+                inputPerMillion: $0.inputPerMillion,
+                cachedInputPerMillion: $0.cachedInputPerMillion,
+                outputPerMillion: $0.outputPerMillion,
+                cacheWritePerMillion: $0.cacheWritePerMillion,
+                cacheWrite1hPerMillion: $0.cacheWrite1hPerMillion
+            )
         }
     }
 
@@ -93,8 +118,14 @@ public struct PriceTable: Sendable {
                 else {
                     throw Malformed(description: "\(name).\(model) needs input and output")
                 }
-                let cached = entry["cached_input"].flatMap { $0.double ?? $0.int.map(Double.init) }
-                entries[model] = ModelPrice(inputPerMillion: input, cachedInputPerMillion: cached, outputPerMillion: output)
+                func number(_ key: String) -> Double? { entry[key].flatMap { $0.double ?? $0.int.map(Double.init) } }
+                entries[model] = ModelPrice(
+                    inputPerMillion: input,
+                    cachedInputPerMillion: number("cached_input"),
+                    outputPerMillion: output,
+                    cacheWritePerMillion: number("cache_write"),
+                    cacheWrite1hPerMillion: number("cache_write_1h")
+                )
             }
             sections[name] = entries
         }

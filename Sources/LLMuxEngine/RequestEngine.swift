@@ -62,14 +62,18 @@ public final class RequestEngine: Sendable {
     }
 
     /// The most one request can cost at `target`: its estimated prompt at the
-    /// input price plus `max_tokens` (or `max_completion_tokens`, else the
-    /// budgets' `default_max_tokens`) at the output price; `nil` when unpriced.
+    /// input price (at the dearest cache-write price when the request marks anything
+    /// with `cache_control`, so that its whole prompt may be written to the cache) plus
+    /// `max_tokens` (or `max_completion_tokens`, else the budgets' `default_max_tokens`)
+    /// at the output price; `nil` when unpriced.
     /// `promptTokens` is the request's prompt estimate, computed once per request.
     func worstCase(_ request: ChatRequest, promptTokens: Int, at target: RouteTarget) -> Double? {
         guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return nil }
-        let maxTokens = (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
+        let maxTokens =
+            (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
             ?? self.config.budgets.defaultMaxTokens
-        return (Double(promptTokens) * price.inputPerMillion + Double(maxTokens) * price.outputPerMillion) / 1_000_000
+        let promptPrice = request.asksForPromptCaching ? price.dearestPromptPerMillion : price.inputPerMillion
+        return (Double(promptTokens) * promptPrice + Double(maxTokens) * price.outputPerMillion) / 1_000_000
     }
 
     /// What a budget reserves: the worst case at the dearest target of the route.
@@ -156,7 +160,8 @@ public final class RequestEngine: Sendable {
                 reservation = granted
             case .exceeded(let error):
                 if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other),
-                    case .granted(let granted) = budgets.reserve(self.worstCase(request, promptTokens: promptTokens(), cheaper), route: other, client: origin.client)
+                    case .granted(let granted) = budgets.reserve(
+                        self.worstCase(request, promptTokens: promptTokens(), cheaper), route: other, client: origin.client)
                 {
                     logger.notice("over budget: downgraded", metadata: ["from": "\(plan.routeName ?? "")", "to": "\(other)"])
                     downgradedFrom = plan.routeName
@@ -196,7 +201,8 @@ public final class RequestEngine: Sendable {
             shared: shared,
             logger: logger
         )
-        let order = plan.route.strategy == .cost ? self.cheapestFirst(request, promptTokens: promptTokens(), plan.route.targets) : self.planner.order(plan.route)
+        let order =
+            plan.route.strategy == .cost ? self.cheapestFirst(request, promptTokens: promptTokens(), plan.route.targets) : self.planner.order(plan.route)
         return Prepared(
             request: request,
             origin: origin,
@@ -261,6 +267,7 @@ public final class RequestEngine: Sendable {
                     outputTokens: usage.outputTokens,
                     cachedTokens: usage.cachedTokens,
                     reasoningTokens: usage.reasoningTokens,
+                    cacheWriteTokens: usage.cacheWriteTokens,
                     costUSD: cost?.usd,
                     estimated: usage.estimated,
                     outcome: outcome,
@@ -283,13 +290,17 @@ public final class RequestEngine: Sendable {
                 timeToFirstToken: result?.ttft,
                 inputTokens: usage.inputTokens,
                 outputTokens: usage.outputTokens,
+                cachedTokens: usage.cachedTokens,
+                cacheWriteTokens: usage.cacheWriteTokens,
                 costUSD: cost.usd
             )
             if let reservation { self.budgets?.settle(reservation, actual: cost.usd) }
             record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
             logger.info(
                 "request done",
-                metadata: ["outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)"]
+                metadata: [
+                    "outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)",
+                ]
             )
             emit(
                 .done(
@@ -331,7 +342,8 @@ public final class RequestEngine: Sendable {
             } else {
                 if let reservation { self.budgets?.settle(reservation, actual: 0) }
                 // Nothing was delivered: nothing is billed for the answer, but the request is on record.
-                record(target, usage: Usage(inputTokens: 0, outputTokens: 0), cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
+                record(
+                    target, usage: Usage(inputTokens: 0, outputTokens: 0), cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
             }
             logger.info(
                 "request failed",

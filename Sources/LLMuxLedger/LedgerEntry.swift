@@ -31,6 +31,8 @@ public struct LedgerEntry: Sendable, Hashable {
     public var outputTokens: Int
     public var cachedTokens: Int
     public var reasoningTokens: Int
+    /// Prompt tokens written to the provider's cache (part of `inputTokens`).
+    public var cacheWriteTokens: Int
     /// `nil` when the model has no price.
     public var costUSD: Double?
     public var estimated: Bool
@@ -54,6 +56,7 @@ public struct LedgerEntry: Sendable, Hashable {
         outputTokens: Int,
         cachedTokens: Int,
         reasoningTokens: Int,
+        cacheWriteTokens: Int = 0,
         costUSD: Double?,
         estimated: Bool,
         outcome: String,
@@ -74,6 +77,7 @@ public struct LedgerEntry: Sendable, Hashable {
         self.outputTokens = outputTokens
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
+        self.cacheWriteTokens = cacheWriteTokens
         self.costUSD = costUSD
         self.estimated = estimated
         self.outcome = outcome

@@ -93,6 +93,12 @@ public final class UsageLedger: Sendable {
                 t.column("ms", .integer).notNull()
             }
         }
+        // Cache writes bill apart from plain input; rows written before count 0 of them.
+        migrator.registerMigration("v2: cache-write tokens") { db in
+            try db.alter(table: "requests") { t in
+                t.add(column: "cache_write_tokens", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -152,13 +158,14 @@ public final class UsageLedger: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO requests (request_id, started_at, ended_at, client, peer_pid, peer_uid, route, provider, model,
-                    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, estimated, outcome, ttft_ms, duration_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, estimated, outcome,
+                    ttft_ms, duration_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 entry.requestID, entry.startedAt.timeIntervalSince1970, entry.endedAt.timeIntervalSince1970, entry.client,
                 entry.peerPID, entry.peerUID, entry.route, entry.provider, entry.model,
-                entry.inputTokens, entry.outputTokens, entry.cachedTokens, entry.reasoningTokens, entry.costUSD,
+                entry.inputTokens, entry.outputTokens, entry.cachedTokens, entry.reasoningTokens, entry.cacheWriteTokens, entry.costUSD,
                 entry.estimated, entry.outcome, entry.ttftMs, entry.durationMs,
             ]
         )
@@ -213,6 +220,8 @@ public final class UsageLedger: Sendable {
                             outputTokens: row["output_tokens"],
                             cachedTokens: row["cached_tokens"],
                             reasoningTokens: row["reasoning_tokens"],
+                            // A ledger that llmuxd has not migrated yet (read-only here) has no such column.
+                            cacheWriteTokens: (row["cache_write_tokens"] as Int?) ?? 0,
                             costUSD: row["cost_usd"],
                             estimated: row["estimated"],
                             outcome: row["outcome"],

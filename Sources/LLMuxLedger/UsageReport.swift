@@ -12,6 +12,7 @@ public struct UsageReport: Sendable, Hashable {
         public var inputTokens = 0
         public var outputTokens = 0
         public var cachedTokens = 0
+        public var cacheWriteTokens = 0
         public var reasoningTokens = 0
         /// Priced requests' cost, estimated ones included.
         public var costUSD: Double = 0
@@ -29,6 +30,7 @@ public struct UsageReport: Sendable, Hashable {
             self.inputTokens += entry.inputTokens
             self.outputTokens += entry.outputTokens
             self.cachedTokens += entry.cachedTokens
+            self.cacheWriteTokens += entry.cacheWriteTokens
             self.reasoningTokens += entry.reasoningTokens
             if let cost = entry.costUSD {
                 self.costUSD += cost

@@ -34,6 +34,8 @@ public final class RequestMetrics: Sendable {
         timeToFirstToken: Duration?,
         inputTokens: Int?,
         outputTokens: Int?,
+        cachedTokens: Int = 0,
+        cacheWriteTokens: Int = 0,
         costUSD: Double? = nil
     ) {
         self.inFlight.decrement()
@@ -59,6 +61,15 @@ public final class RequestMetrics: Sendable {
         if let outputTokens, outputTokens > 0 {
             Counter(label: "llmux_tokens_total", dimensions: [("provider", provider), ("kind", "output")], factory: self.factory)
                 .increment(by: outputTokens)
+        }
+        // Parts of the input count, for cache hit and write rates.
+        if cachedTokens > 0 {
+            Counter(label: "llmux_tokens_total", dimensions: [("provider", provider), ("kind", "cached")], factory: self.factory)
+                .increment(by: cachedTokens)
+        }
+        if cacheWriteTokens > 0 {
+            Counter(label: "llmux_tokens_total", dimensions: [("provider", provider), ("kind", "cache_write")], factory: self.factory)
+                .increment(by: cacheWriteTokens)
         }
     }
 

@@ -295,12 +295,13 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let finishReason = script.toolCalls.isEmpty ? script.finishReason : "tool_calls"
         steps.append((0, .data(Self.chunkJSON(model: model, delta: [:], finishReason: finishReason))))
         if includeUsage && script.sendUsage {
-            let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+            // Prompt tokens count the cache writes too, as OpenAI-shaped usage does.
+            let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4) + script.cacheWriteTokens
             let usage: JSONValue = [
                 "prompt_tokens": .int(Int64(promptTokens)),
                 "completion_tokens": .int(Int64(chunks.count)),
                 "total_tokens": .int(Int64(promptTokens + chunks.count)),
-                "prompt_tokens_details": ["cached_tokens": 0],
+                "prompt_tokens_details": ["cached_tokens": 0, "cache_write_tokens": .int(Int64(script.cacheWriteTokens))],
                 "completion_tokens_details": ["reasoning_tokens": 0],
             ]
             let object: JSONValue = [
@@ -353,7 +354,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
                         "message": [
                             "id": "msg_mock", "type": "message", "role": "assistant", "model": .string(model), "content": [],
                             "usage": [
-                                "input_tokens": .int(Int64(promptTokens)), "cache_creation_input_tokens": 0,
+                                "input_tokens": .int(Int64(promptTokens)), "cache_creation_input_tokens": .int(Int64(script.cacheWriteTokens)),
+                                "cache_creation": [
+                                    "ephemeral_5m_input_tokens": .int(Int64(script.cacheWriteTokens - script.cacheWrite1hTokens)),
+                                    "ephemeral_1h_input_tokens": .int(Int64(script.cacheWrite1hTokens)),
+                                ],
                                 "cache_read_input_tokens": .int(Int64(script.cachedTokens)), "output_tokens": 1,
                             ],
                         ]

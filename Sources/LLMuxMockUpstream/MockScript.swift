@@ -49,6 +49,11 @@ public struct MockScript: Sendable, Hashable {
     public var reasoningChunks: [String] = []
     /// Prompt tokens reported as served from the cache (Anthropic: `cache_read_input_tokens`).
     public var cachedTokens = 0
+    /// Prompt tokens reported as written to the cache (Anthropic: `cache_creation_input_tokens`,
+    /// with the `cache_creation` breakdown; OpenAI shape: `prompt_tokens_details.cache_write_tokens`).
+    public var cacheWriteTokens = 0
+    /// The part of `cacheWriteTokens` written to the 1-hour cache.
+    public var cacheWrite1hTokens = 0
     /// After `[DONE]` (Anthropic: `message_stop`), keep the chunked body open instead of ending it.
     public var holdBodyOpenAfterDone = false
     /// Answer with one `application/json` `chat.completion` (text, usage), as servers do that

@@ -11,6 +11,7 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
     private var nextTool = 0
     private var inputTokens = 0
     private var cacheCreation = 0
+    private var cacheCreation1h = 0
     private var cacheRead = 0
     private var outputTokens = 0
 
@@ -78,19 +79,27 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
     private mutating func absorb(_ usage: UsageBody) {
         if let input = usage.inputTokens { self.inputTokens = input }
         if let creation = usage.cacheCreationInputTokens { self.cacheCreation = creation }
+        if let oneHour = usage.cacheCreation1h { self.cacheCreation1h = oneHour }
+        // Without the total, the breakdown's sum is the total.
+        if usage.cacheCreationInputTokens == nil, usage.cacheCreation5m != nil || usage.cacheCreation1h != nil {
+            self.cacheCreation = Usage.clampedUpstreamCount(usage.cacheCreation5m) + Usage.clampedUpstreamCount(usage.cacheCreation1h)
+        }
         if let read = usage.cacheReadInputTokens { self.cacheRead = read }
         // Cumulative: the last count is the total.
         if let output = usage.outputTokens { self.outputTokens = output }
     }
 
-    /// Prompt tokens include both kinds of cache tokens; cached ones are the cache reads.
+    /// Prompt tokens include both kinds of cache tokens; cached ones are the cache reads, cache
+    /// writes are counted apart (they bill at 1.25x the input price, 2x for the 1-hour cache).
     private var usage: Usage {
         // Each part clamped before adding: an upstream's huge or negative counts neither overflow nor go below 0.
         let part = Usage.clampedUpstreamCount
         return Usage.fromUpstream(
             input: part(self.inputTokens) + part(self.cacheCreation) + part(self.cacheRead),
             output: self.outputTokens,
-            cached: self.cacheRead
+            cached: self.cacheRead,
+            cacheWrite: self.cacheCreation,
+            cacheWrite1h: self.cacheCreation1h
         )
     }
 
@@ -170,12 +179,19 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
         var outputTokens: Int?
         var cacheCreationInputTokens: Int?
         var cacheReadInputTokens: Int?
+        /// `cache_creation.ephemeral_5m_input_tokens` and `ephemeral_1h_input_tokens`.
+        var cacheCreation5m: Int?
+        var cacheCreation1h: Int?
 
         init(_ fields: JSONFields) throws(JSONFieldError) {
             self.inputTokens = try fields.int("input_tokens")
             self.outputTokens = try fields.int("output_tokens")
             self.cacheCreationInputTokens = try fields.int("cache_creation_input_tokens")
             self.cacheReadInputTokens = try fields.int("cache_read_input_tokens")
+            if let breakdown = try fields.fields("cache_creation") {
+                self.cacheCreation5m = try breakdown.int("ephemeral_5m_input_tokens")
+                self.cacheCreation1h = try breakdown.int("ephemeral_1h_input_tokens")
+            }
         }
     }
 

@@ -102,13 +102,21 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
             var completion: Int?
             var cached: Int?
             var reasoning: Int?
+            var cacheWrite: Int?
             try parser.readObject { parser, key throws(JSONSyntaxError) in
                 switch key {
                 case "prompt_tokens": prompt = try parser.readInt()
                 case "completion_tokens": completion = try parser.readInt()
+                // Anthropic's own name, which proxies in front of Claude pass on.
+                case "cache_creation_input_tokens": cacheWrite = try parser.readInt()
                 case "prompt_tokens_details":
                     try parser.readObject { parser, key throws(JSONSyntaxError) in
-                        if key == "cached_tokens" { cached = try parser.readInt() } else { try parser.skipValue() }
+                        switch key {
+                        case "cached_tokens": cached = try parser.readInt()
+                        // OpenRouter's count of prompt tokens written to the cache.
+                        case "cache_write_tokens": cacheWrite = try parser.readInt()
+                        default: try parser.skipValue()
+                        }
                     }
                 case "completion_tokens_details":
                     try parser.readObject { parser, key throws(JSONSyntaxError) in
@@ -118,7 +126,7 @@ public struct OpenAIStreamInterpreter: StreamInterpreter {
                 }
             }
             guard prompt != nil || completion != nil else { return nil }
-            return Usage.fromUpstream(input: prompt, output: completion, cached: cached, reasoning: reasoning)
+            return Usage.fromUpstream(input: prompt, output: completion, cached: cached, reasoning: reasoning, cacheWrite: cacheWrite)
         }
     }
 

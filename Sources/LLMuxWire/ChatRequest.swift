@@ -105,3 +105,22 @@ public struct ChatRequest: Sendable, Hashable {
         writer.endObject()
     }
 }
+
+extension ChatRequest {
+    /// Whether anything in the messages or options carries Anthropic's `cache_control`
+    /// marker: such a request may write its prompt to the provider's cache.
+    public var asksForPromptCaching: Bool {
+        self.messages.contains { $0.containsKey("cache_control") } || self.options.values.contains { $0.containsKey("cache_control") }
+    }
+}
+
+extension JSONValue {
+    /// Whether `key` is a key of this object or of any object nested in it.
+    func containsKey(_ key: String) -> Bool {
+        switch self {
+        case .object(let object): return object[key] != nil || object.values.contains { $0.containsKey(key) }
+        case .array(let items): return items.contains { $0.containsKey(key) }
+        default: return false
+        }
+    }
+}

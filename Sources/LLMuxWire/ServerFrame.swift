@@ -86,6 +86,7 @@ extension ServerFrame {
                 w.field("output_tokens", usage.outputTokens)
                 w.field("cached_tokens", usage.cachedTokens)
                 w.field("reasoning_tokens", usage.reasoningTokens)
+                w.field("cache_write_tokens", usage.cacheWriteTokens)
                 if usage.estimated { w.field("estimated", true) }
                 w.endObject()
             } else {
@@ -294,6 +295,7 @@ extension ServerFrame {
             var output_tokens: Int
             var cached_tokens: Int?
             var reasoning_tokens: Int?
+            var cache_write_tokens: Int?
             var estimated: Bool?
 
             init(_ f: JSONFields) throws(JSONFieldError) {
@@ -301,6 +303,7 @@ extension ServerFrame {
                 self.output_tokens = try Fields.need(try f.int("output_tokens"), "output_tokens")
                 self.cached_tokens = try f.int("cached_tokens")
                 self.reasoning_tokens = try f.int("reasoning_tokens")
+                self.cache_write_tokens = try f.int("cache_write_tokens")
                 self.estimated = try f.bool("estimated")
             }
         }
@@ -547,6 +550,7 @@ extension ServerFrame {
                                 outputTokens: $0.output_tokens,
                                 cachedTokens: $0.cached_tokens ?? 0,
                                 reasoningTokens: $0.reasoning_tokens ?? 0,
+                                cacheWriteTokens: $0.cache_write_tokens ?? 0,
                                 estimated: $0.estimated ?? false
                             )
                         },

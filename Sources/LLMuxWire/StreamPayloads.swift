@@ -26,14 +26,30 @@ public struct Usage: Sendable, Hashable {
     public var cachedTokens: Int
     /// Completion tokens spent on reasoning.
     public var reasoningTokens: Int
+    /// Prompt tokens written to the provider's cache (Anthropic's `cache_creation_input_tokens`),
+    /// billed above the input price; part of `inputTokens`, apart from `cachedTokens`.
+    public var cacheWriteTokens: Int
+    /// The part of `cacheWriteTokens` written to the 1-hour cache (billed higher than the
+    /// 5-minute one). Used for the cost; not sent in frames.
+    public var cacheWrite1hTokens: Int
     /// The counts were estimated by llmux, not reported by the upstream.
     public var estimated: Bool
 
-    public init(inputTokens: Int, outputTokens: Int, cachedTokens: Int = 0, reasoningTokens: Int = 0, estimated: Bool = false) {
+    public init(
+        inputTokens: Int,
+        outputTokens: Int,
+        cachedTokens: Int = 0,
+        reasoningTokens: Int = 0,
+        cacheWriteTokens: Int = 0,
+        cacheWrite1hTokens: Int = 0,
+        estimated: Bool = false
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.cacheWrite1hTokens = cacheWrite1hTokens
         self.estimated = estimated
     }
 }

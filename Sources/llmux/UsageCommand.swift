@@ -69,12 +69,15 @@ struct UsageCommand: AsyncParsableCommand {
         if self.json {
             Output.line(Self.json(report, since: since, by: grouping, budgets: budgets))
         } else if self.csv {
-            Output.line("\(grouping.rawValue),requests,input_tokens,output_tokens,cached_tokens,reasoning_tokens,cost_usd,estimated_cost_usd,unpriced_requests")
+            Output.line(
+                "\(grouping.rawValue),requests,input_tokens,output_tokens,cached_tokens,reasoning_tokens,cost_usd,estimated_cost_usd,unpriced_requests,cache_write_tokens"
+            )
             for row in report.rows + [report.total] {
                 Output.line(
                     [
                         Self.csvField(row.key), "\(row.requests)", "\(row.inputTokens)", "\(row.outputTokens)", "\(row.cachedTokens)",
                         "\(row.reasoningTokens)", Self.money(row.costUSD), Self.money(row.estimatedCostUSD), "\(row.unpricedRequests)",
+                        "\(row.cacheWriteTokens)",
                     ]
                     .joined(separator: ",")
                 )
@@ -100,7 +103,7 @@ struct UsageCommand: AsyncParsableCommand {
     }
 
     static func table(_ report: UsageReport, grouping: UsageReport.Grouping, budgets: [BudgetStatus], since: Date, aligned: Bool) {
-        let header = [grouping.rawValue, "requests", "input", "output", "cached", "reasoning", "cost USD"]
+        let header = [grouping.rawValue, "requests", "input", "output", "cached", "cache write", "reasoning", "cost USD"]
         var rows = report.rows.map(Self.cells)
         rows.append(Self.cells(report.total))
         if aligned {
@@ -139,7 +142,10 @@ struct UsageCommand: AsyncParsableCommand {
 
     static func cells(_ row: UsageReport.Row) -> [String] {
         let cost = Self.money(row.costUSD) + (row.estimatedCostUSD > 0 ? " ~" : "")
-        return [row.key, "\(row.requests)", "\(row.inputTokens)", "\(row.outputTokens)", "\(row.cachedTokens)", "\(row.reasoningTokens)", cost]
+        return [
+            row.key, "\(row.requests)", "\(row.inputTokens)", "\(row.outputTokens)", "\(row.cachedTokens)", "\(row.cacheWriteTokens)", "\(row.reasoningTokens)",
+            cost,
+        ]
     }
 
     static func json(_ report: UsageReport, since: Date, by grouping: UsageReport.Grouping, budgets: [BudgetStatus]) -> String {
@@ -150,6 +156,7 @@ struct UsageCommand: AsyncParsableCommand {
                 "input_tokens": .int(Int64(row.inputTokens)),
                 "output_tokens": .int(Int64(row.outputTokens)),
                 "cached_tokens": .int(Int64(row.cachedTokens)),
+                "cache_write_tokens": .int(Int64(row.cacheWriteTokens)),
                 "reasoning_tokens": .int(Int64(row.reasoningTokens)),
                 "cost_usd": .double(CostCalculator.rounded(row.costUSD)),
                 "estimated_cost_usd": .double(CostCalculator.rounded(row.estimatedCostUSD)),

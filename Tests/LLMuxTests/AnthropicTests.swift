@@ -67,8 +67,9 @@ struct AnthropicTests {
         #expect(calls[1]?.id == "toolu_02" && calls[1]?.arguments == #"{"city": "Oslo"}"#)
         #expect(finish == "tool_calls")
         #expect(ended)
-        // Prompt = input + cache creation + cache read; cached = cache read; output cumulative.
-        #expect(usage == Usage(inputTokens: 135, outputTokens: 87, cachedTokens: 100))
+        // Prompt = input + cache creation + cache read; cached = cache read; cache writes = cache
+        // creation, counted apart; output cumulative.
+        #expect(usage == Usage(inputTokens: 135, outputTokens: 87, cachedTokens: 100, cacheWriteTokens: 10))
         #expect(errors == ["Overloaded (overloaded_error)"])
     }
 
@@ -78,27 +79,29 @@ struct AnthropicTests {
     ])
     func stopReasons(_ pair: (String, String)) throws {
         var interpreter = AnthropicStreamInterpreter()
-        let events = try interpreter.interpret(SSEEvent(event: "message_delta", data: #"{"type":"message_delta","delta":{"stop_reason":"\#(pair.0)"},"usage":{"output_tokens":3}}"#))
+        let events = try interpreter.interpret(
+            SSEEvent(event: "message_delta", data: #"{"type":"message_delta","delta":{"stop_reason":"\#(pair.0)"},"usage":{"output_tokens":3}}"#))
         #expect(events.contains(.finish(reason: pair.1)))
     }
 
     @Test func requestTranslation() throws {
-        let request = try #require({ () -> ChatRequest? in
-            let line = #"""
-                {"type":"chat","id":"t","model":"claude/x","max_tokens":300,"temperature":0.3,"stop":"END","n":1,"frequency_penalty":1,
-                "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
-                "tool_choice":"required",
-                "messages":[
-                  {"role":"system","content":"Be brief."},
-                  {"role":"user","content":[{"type":"text","text":"Look:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0K"}}]},
-                  {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
-                  {"role":"tool","tool_call_id":"call_1","content":"sunny"},
-                  {"role":"user","content":"thanks"}
-                ]}
-                """#.replacingOccurrences(of: "\n", with: "")
-            guard case .chat(let request) = try? ClientFrame.decode(line: ByteBuffer(string: line)) else { return nil }
-            return request
-        }())
+        let request = try #require(
+            { () -> ChatRequest? in
+                let line = #"""
+                    {"type":"chat","id":"t","model":"claude/x","max_tokens":300,"temperature":0.3,"stop":"END","n":1,"frequency_penalty":1,
+                    "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+                    "tool_choice":"required",
+                    "messages":[
+                      {"role":"system","content":"Be brief."},
+                      {"role":"user","content":[{"type":"text","text":"Look:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0K"}}]},
+                      {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+                      {"role":"tool","tool_call_id":"call_1","content":"sunny"},
+                      {"role":"user","content":"thanks"}
+                    ]}
+                    """#.replacingOccurrences(of: "\n", with: "")
+                guard case .chat(let request) = try? ClientFrame.decode(line: ByteBuffer(string: line)) else { return nil }
+                return request
+            }())
         let body = try JSONValue.parse(String(buffer: AnthropicRequestBuilder.body(for: request, upstreamModel: "claude-sonnet-4")))
         #expect(body["model"] == "claude-sonnet-4")
         #expect(body["stream"] == true)
@@ -123,7 +126,8 @@ struct AnthropicTests {
     }
 
     static func configure(_ config: inout DaemonConfig, _ mock: MockUpstream) {
-        config.providers["claude"] = ProviderConfig(name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
+        config.providers["claude"] = ProviderConfig(
+            name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
     }
 
     @Test func anthropicAndOpenAIUpstreamsGiveTheSameFrames() async throws {
@@ -142,7 +146,10 @@ struct AnthropicTests {
                     return try await FrameLog.read(from: connection, until: ["r"])
                 }
                 #expect(log.isWellFormed("r"))
-                guard case .done(let done)? = log.terminal("r") else { Issue.record("\(model): \(log.all)"); return }
+                guard case .done(let done)? = log.terminal("r") else {
+                    Issue.record("\(model): \(log.all)")
+                    return
+                }
                 dones.append(done)
                 texts.append(log.text("r"))
                 reasonings.append(log.frames("r").compactMap { if case .delta(let d) = $0 { return d.reasoning } else { return nil } }.joined())
@@ -179,7 +186,10 @@ struct AnthropicTests {
                 try await connection.send(line: chatLine("r", model: "smart"))
                 return try await FrameLog.read(from: connection, until: ["r"])
             }
-            guard case .done(let done)? = log.terminal("r") else { Issue.record("\(log.all)"); return }
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("\(log.all)")
+                return
+            }
             #expect(log.text("r") == "from openai")
             #expect(done.attempts.map(\.outcome) == [fault == "529" ? "upstream_http" : "upstream_error", "ok"])
         }
