@@ -183,7 +183,7 @@ let package = Package(
                 "LLMuxEngine",
                 "LLMuxConfig",
                 "LLMuxUpstream",
-                "LLMuxMockUpstream",
+                "LLMuxMockScript",
                 "LLMuxHTTPFront",
                 "LLMuxMetrics",
                 "LLMuxLedger",
@@ -239,11 +239,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Scripts for a scripted upstream (chunks, delays, faults, `mock:` model specs): values only,
+        // played by the mock HTTP upstream and by the in-process demo provider.
+        .target(
+            name: "LLMuxMockScript",
+            swiftSettings: swiftSettings
+        ),
         // Test support: a scriptable OpenAI-compatible mock upstream with fault injection.
         .target(
             name: "LLMuxMockUpstream",
             dependencies: [
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "LLMuxMockScript",
                 "LLMuxWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -265,7 +272,6 @@ let package = Package(
                 "LLMuxCommandLine",
                 "LLMuxDaemon",
                 "LLMuxConfig",
-                "LLMuxMockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

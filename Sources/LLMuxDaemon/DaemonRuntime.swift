@@ -2,7 +2,6 @@ public import LLMuxConfig
 import LLMuxEngine
 import LLMuxHTTPFront
 import LLMuxLedger
-import LLMuxMockUpstream
 import LLMuxUpstream
 public import LLMuxWire
 public import Logging

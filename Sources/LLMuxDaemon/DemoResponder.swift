@@ -1,7 +1,7 @@
-import LLMuxMockUpstream
+import LLMuxMockScript
 
-/// The built-in demo provider: the bundled mock upstream with a script that
-/// says plainly it is a demo. It exists so that `llmux "..."` shows streaming
+/// The built-in demo provider's answer: a script that says plainly it is a demo, played in
+/// process by `DemoTransport`. It exists so that `llmux "..."` shows streaming
 /// end to end on a machine without any provider key.
 enum DemoResponder {
     static let script: MockScript = {

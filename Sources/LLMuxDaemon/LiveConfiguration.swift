@@ -3,7 +3,6 @@ public import LLMuxEngine
 public import LLMuxCost
 public import LLMuxLedger
 import LLMuxMetrics
-import LLMuxMockUpstream
 import LLMuxRouting
 import LLMuxUpstream
 public import LLMuxWire
@@ -28,6 +27,8 @@ public final class LiveConfiguration: Sendable {
     private let configBox: NIOLockedValueBox<DaemonConfig>
     private let source: Source?
     private let clients: UpstreamHTTPClients
+    /// HTTP for configured providers, in process for the demo.
+    private let transports: UpstreamTransports
     private let credentials: CredentialResolver
     private let board: TargetHealthBoard
     private let queues: ProviderQueues
@@ -36,12 +37,10 @@ public final class LiveConfiguration: Sendable {
     /// The budgets, kept across reloads (running requests hold reservations).
     public let budgets: BudgetGuard
     private let logger: Logger
-    /// The built-in demo upstream, started the first time a configuration needs it.
-    private let demo: NIOLockedValueBox<MockUpstream?>
     /// One reload at a time.
     private let reloading = NIOLockedValueBox(false)
 
-    /// Starts serving `config` (starting the demo upstream when it needs one).
+    /// Starts serving `config`.
     public static func start(
         config: DaemonConfig,
         source: Source?,
@@ -61,8 +60,7 @@ public final class LiveConfiguration: Sendable {
             ledger: ledger,
             logger: logger
         )
-        let prepared = try await live.prepare(config)
-        live.install(prepared)
+        live.announceDemo(config)
         return live
     }
 
@@ -80,16 +78,18 @@ public final class LiveConfiguration: Sendable {
         self.budgets = BudgetGuard(limits: config.budgets.limits, spent: BudgetGuard.spent(from: ledger))
         self.source = source
         self.clients = clients
+        let http = UpstreamTransports.http(clients)
+        let demo = DemoTransport()
+        self.transports = UpstreamTransports { provider in provider.isDemo ? demo : http.transport(for: provider) }
         self.credentials = credentials
         self.board = board
         self.queues = queues
         self.logger = logger
-        self.demo = NIOLockedValueBox(nil)
         self.configBox = NIOLockedValueBox(config)
         self.engineBox = NIOLockedValueBox(
             RequestEngine(
                 config: config,
-                clients: clients,
+                transports: self.transports,
                 credentials: credentials,
                 board: board,
                 queues: queues,
@@ -105,27 +105,17 @@ public final class LiveConfiguration: Sendable {
     public var engine: RequestEngine { self.engineBox.withLockedValue { $0 } }
     public var config: DaemonConfig { self.configBox.withLockedValue { $0 } }
 
-    /// Points demo providers at the built-in mock upstream, starting it if needed.
-    private func prepare(_ config: DaemonConfig) async throws -> DaemonConfig {
-        guard config.usesDemo else { return config }
-        var prepared = config
-        var mock = self.demo.withLockedValue { $0 }
-        if mock == nil {
-            let started = try await MockUpstream.start(host: "127.0.0.1", port: 0, defaultScript: DemoResponder.script)
-            self.demo.withLockedValue { $0 = started }
-            mock = started
+    /// Says once that answers come from the demo, when a configuration serves it.
+    private func announceDemo(_ config: DaemonConfig) {
+        if config.usesDemo {
             self.logger.notice("serving the built-in DEMO provider (no real model); set OPENAI_API_KEY or write a config file for real answers")
         }
-        for (name, provider) in prepared.providers where provider.isDemo {
-            prepared.providers[name]?.baseURL = mock!.baseURL
-        }
-        return prepared
     }
 
     private func install(_ config: DaemonConfig) {
         let engine = RequestEngine(
             config: config,
-            clients: self.clients,
+            transports: self.transports,
             credentials: self.credentials,
             board: self.board,
             queues: self.queues,
@@ -140,7 +130,12 @@ public final class LiveConfiguration: Sendable {
 
     /// Loads the configuration again and, if it is valid, serves it from now on.
     public func reload() async -> Result<ReloadSummary, WireError> {
-        guard self.reloading.withLockedValue({ busy in defer { busy = true }; return !busy }) else {
+        guard
+            self.reloading.withLockedValue({ busy in
+                defer { busy = true }
+                return !busy
+            })
+        else {
             return .failure(WireError(.configError, "a reload is already running", retryable: true))
         }
         defer { self.reloading.withLockedValue { $0 = false } }
@@ -156,13 +151,8 @@ public final class LiveConfiguration: Sendable {
             self.logger.error("reload failed; keeping the current configuration", metadata: ["error": "\(error)"])
             return .failure(WireError(.configError, "reload failed, the current configuration stays: \(error)"))
         }
-        let next: DaemonConfig
-        do {
-            next = try await self.prepare(loaded)
-        } catch {
-            self.logger.error("reload failed; keeping the current configuration", metadata: ["error": "\(error)"])
-            return .failure(WireError(.configError, "reload failed, the current configuration stays: cannot start the demo upstream: \(error)"))
-        }
+        let next = loaded
+        if next.usesDemo && !self.config.usesDemo { self.announceDemo(next) }
         let previous = self.config
         // What was learned about a provider whose settings changed no longer applies.
         let changed = Set(previous.providers.keys).union(next.providers.keys).filter { previous.providers[$0] != next.providers[$0] }
@@ -188,10 +178,8 @@ public final class LiveConfiguration: Sendable {
         return .success(summary)
     }
 
-    /// Closes the HTTP clients and the demo upstream.
+    /// Closes the HTTP clients.
     func shutdown() async {
         try? await self.clients.shutdown()
-        let demo = self.demo.withLockedValue { $0 }
-        await demo?.shutdown()
     }
 }

@@ -70,7 +70,7 @@ struct AttemptRunner: Sendable {
 
     struct LostRace: Error {}
 
-    let clients: UpstreamHTTPClients
+    let transports: UpstreamTransports
     let credentials: CredentialResolver
     let queues: ProviderQueues
 
@@ -116,7 +116,8 @@ struct AttemptRunner: Sendable {
             if Task.isCancelled { return result }
             result.outcome = .timedOut(
                 .total,
-                message: "the request's total time limit passed while it waited for a free slot of provider '\(provider.name)' (max_inflight \(provider.maxInflight ?? 0))"
+                message:
+                    "the request's total time limit passed while it waited for a free slot of provider '\(provider.name)' (max_inflight \(provider.maxInflight ?? 0))"
             )
             return result
         }
@@ -132,7 +133,7 @@ struct AttemptRunner: Sendable {
         if Task.isCancelled { return result }
 
         // A passed deadline cancels the attempt through its signal; the stream then ends as cancelled.
-        let httpClient = self.clients.client(for: provider)
+        let transport = self.transports.transport(for: provider)
         let watchdog = RequestWatchdog(
             limits: .init(
                 header: limits.headerMs.map { .milliseconds($0) },
@@ -141,7 +142,7 @@ struct AttemptRunner: Sendable {
                 total: shared.deadline.map { $0 - attemptStart }
             ),
             start: attemptStart,
-            eventLoop: httpClient.eventLoopGroup.any(),
+            eventLoop: transport.eventLoop,
             onTimeout: { _ in cancellation.cancel() }
         )
         let attempt = await Self.stream(
@@ -149,7 +150,7 @@ struct AttemptRunner: Sendable {
             target: target,
             provider: provider,
             apiKey: apiKey,
-            upstream: UpstreamChatClient(httpClient: httpClient),
+            upstream: transport,
             watchdog: watchdog,
             shared: shared,
             logger: logger,
@@ -159,7 +160,8 @@ struct AttemptRunner: Sendable {
         result = attempt
         if case .cancelled = attempt.outcome, let timeout = watchdog.expiredPhase {
             // A deadline that hit after the answer was complete (while reading the body's end) changes nothing.
-            let description = timeout == .total
+            let description =
+                timeout == .total
                 ? "the request exceeded its total time limit of \(limits.totalMs ?? 0) ms"
                 : watchdog.describe(timeout)
             result.outcome = attempt.complete ? .finished : .timedOut(timeout, message: "provider '\(provider.name)': \(description)")
@@ -201,7 +203,7 @@ struct AttemptRunner: Sendable {
         target: RouteTarget,
         provider: ProviderConfig,
         apiKey: Secret?,
-        upstream: UpstreamChatClient,
+        upstream: any UpstreamTransport,
         watchdog: RequestWatchdog,
         shared: Shared,
         logger: Logger,
@@ -238,7 +240,8 @@ struct AttemptRunner: Sendable {
                         }
                         shared.emit(.delta(DeltaFrame(id: request.id, seq: result.nextSeq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
                         result.nextSeq += 1
-                        result.outputBytes += (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
+                        result.outputBytes +=
+                            (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
                             + toolCalls.reduce(0) { $0 + ($1.arguments?.utf8.count ?? 0) + ($1.name?.utf8.count ?? 0) }
                         for fragment in toolCalls {
                             var call = result.toolCalls[fragment.index] ?? ToolCallFragment(index: fragment.index, arguments: "")

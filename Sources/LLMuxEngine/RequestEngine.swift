@@ -38,7 +38,7 @@ public final class RequestEngine: Sendable {
 
     public init(
         config: DaemonConfig,
-        clients: UpstreamHTTPClients,
+        transports: UpstreamTransports,
         credentials: CredentialResolver,
         board: TargetHealthBoard? = nil,
         queues: ProviderQueues = ProviderQueues(),
@@ -55,7 +55,7 @@ public final class RequestEngine: Sendable {
         let board = board ?? TargetHealthBoard(settings: config.router)
         self.board = board
         self.planner = RoutePlanner(board: board, exploration: config.router.exploration)
-        self.runner = AttemptRunner(clients: clients, credentials: credentials, queues: queues)
+        self.runner = AttemptRunner(transports: transports, credentials: credentials, queues: queues)
         self.credentials = credentials
         self.config = config
         self.logger = logger

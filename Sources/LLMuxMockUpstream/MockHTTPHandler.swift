@@ -1,3 +1,4 @@
+import LLMuxMockScript
 import LLMuxWire
 import NIOCore
 import NIOHTTP1

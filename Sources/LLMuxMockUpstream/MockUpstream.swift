@@ -1,12 +1,13 @@
 public import LLMuxWire
+// The scripts are this module's vocabulary: whoever starts a mock upstream writes them.
+@_exported public import LLMuxMockScript
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// A scriptable OpenAI-compatible server on loopback, for tests, benchmarks
-/// and the built-in demo provider. It serves `POST /v1/chat/completions`
+/// A scriptable OpenAI-compatible server on loopback, for tests and benchmarks. It serves `POST /v1/chat/completions`
 /// (streamed) and `GET /v1/models`, records every request and connection, and
 /// injects the faults of `MockScript.Fault`.
 ///

@@ -14,13 +14,13 @@ public enum UpstreamProgress: Sendable {
     case bytes
 }
 
-/// Streams chat completions from a provider: an OpenAI-compatible
-/// `/chat/completions` endpoint or Anthropic's `/messages`, each with its own
-/// request shape, headers and event interpreter, and one shared reading loop.
+/// The HTTP transport: streams chat completions from a provider in its `ProviderDialect`
+/// (OpenAI-compatible, Azure, Anthropic), with one shared reading loop, error answers and
+/// whole-JSON answers.
 ///
 /// One `stream` call is one upstream HTTP request. Cancelling the calling task
 /// cancels the request inside async-http-client, which closes the connection.
-public struct UpstreamChatClient: Sendable {
+public struct UpstreamChatClient: UpstreamTransport {
     public static let userAgent = "llmux/\(LLMuxVersion.current)"
     /// The most of an error body that is read to build a message.
     static let maxErrorBodyBytes = 64 * 1024
@@ -32,6 +32,8 @@ public struct UpstreamChatClient: Sendable {
         self.httpClient = httpClient
         self.sseLimits = sseLimits
     }
+
+    public var eventLoop: any EventLoop { self.httpClient.eventLoopGroup.any() }
 
     /// The upstream request body: the client's options, then the fields llmux owns.
     public static func requestBody(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
@@ -146,7 +148,7 @@ public struct UpstreamChatClient: Sendable {
         guard let contentType = response.headers.first(name: "content-type") else { return .eventStream }
         let mediaType = String(contentType.prefix { $0 != ";" }).trimmingSpaces.lowercased()
         if mediaType == "text/event-stream" { return .eventStream }
-        if mediaType == "application/json" || mediaType.hasSuffix("+json"), provider.kind != .anthropic { return .wholeCompletion }
+        if mediaType == "application/json" || mediaType.hasSuffix("+json"), provider.kind.dialect.readsWholeJSONAnswer { return .wholeCompletion }
         throw UpstreamError(
             .protocolViolation,
             "provider '\(provider.name)' answered HTTP \(response.status.code) with content type '\(OpenAIStreamInterpreter.preview(contentType))' instead of an event stream"
@@ -172,7 +174,7 @@ public struct UpstreamChatClient: Sendable {
         }
     }
 
-    /// The HTTP request for `provider`'s API, and the interpreter of its event stream.
+    /// The HTTP request for `provider`'s API in its dialect, and the interpreter of its event stream.
     @inline(never)
     static func httpRequest(
         _ request: ChatRequest,
@@ -180,29 +182,8 @@ public struct UpstreamChatClient: Sendable {
         upstreamModel: String,
         apiKey: Secret?
     ) -> (HTTPClientRequest, any StreamInterpreter) {
-        var http: HTTPClientRequest
-        let interpreter: any StreamInterpreter
-        switch provider.kind {
-        case .openai:
-            http = HTTPClientRequest(url: Self.chatCompletionsURL(baseURL: provider.baseURL))
-            if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-            http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
-            interpreter = OpenAIStreamInterpreter()
-        case .azure:
-            let deployment = provider.deployment ?? upstreamModel
-            var url = Self.endpoint(baseURL: provider.baseURL, path: "/openai/deployments/\(Self.pathSegment(deployment))/chat/completions")
-            url += "?api-version=" + Self.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
-            http = HTTPClientRequest(url: url)
-            if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
-            http.body = .bytes(Self.requestBody(for: request, upstreamModel: upstreamModel))
-            interpreter = OpenAIStreamInterpreter()
-        case .anthropic:
-            http = HTTPClientRequest(url: Self.endpoint(baseURL: provider.baseURL, path: "/messages"))
-            if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
-            http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
-            http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
-            interpreter = AnthropicStreamInterpreter()
-        }
+        let dialect = provider.kind.dialect
+        var http = dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         if !provider.query.isEmpty {
             let items = provider.query.keys.sorted().map { "\(Self.queryValue($0))=\(Self.queryValue(provider.query[$0]!))" }
             http.url += (http.url.contains("?") ? "&" : "?") + items.joined(separator: "&")
@@ -212,7 +193,7 @@ public struct UpstreamChatClient: Sendable {
         http.headers.add(name: "content-type", value: "application/json")
         http.headers.add(name: "accept", value: "text/event-stream")
         http.headers.add(name: "user-agent", value: Self.userAgent)
-        return (http, interpreter)
+        return (http, dialect.makeInterpreter())
     }
 
     /// The error for a response whose status is not 2xx, with the message its body gives (key redacted).

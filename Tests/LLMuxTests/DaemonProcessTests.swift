@@ -127,7 +127,8 @@ struct DaemonProcessTests {
             #expect(failed.stderr.contains("\(bad):3: providers.x.api_key_enV: unknown key"), "\(failed.stderr)")
 
             let good = directory + "/good.toml"
-            try "default_model = \"x/m\"\n[providers.x]\nbase_url = \"https://example.invalid/v1\"\napi_key_env = \"X\"\n".write(toFile: good, atomically: true, encoding: .utf8)
+            try "default_model = \"x/m\"\n[providers.x]\nbase_url = \"https://example.invalid/v1\"\napi_key_env = \"X\"\n".write(
+                toFile: good, atomically: true, encoding: .utf8)
             let passed = try await ChildProcess.run(Executables.llmuxd, ["--check-config"], environment: cleanEnvironment(["LLMUX_CONFIG": good]))
             #expect(passed.status == 0)
             #expect(passed.stdout.contains("config OK"))
@@ -135,6 +136,55 @@ struct DaemonProcessTests {
 
             let usage = try await ChildProcess.run(Executables.llmuxd, ["--nonsense"], environment: cleanEnvironment())
             #expect(usage.status == 2)
+        }
+    }
+
+    /// The TCP ports process `pid` listens on, from its socket descriptors and /proc/net/tcp{,6}.
+    static func listeningTCPPorts(of pid: pid_t) -> [Int] {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let inodes = Set(
+            descriptors.compactMap { fd -> String? in
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                    target.hasPrefix("socket:[")
+                else { return nil }
+                return String(target.dropFirst(8).dropLast())
+            }
+        )
+        var ports: [Int] = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let lines = ((try? String(contentsOfFile: table, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst()
+            for line in lines {
+                let fields = line.split(separator: " ")
+                // local_address st ... inode: fields 1, 3 and 9; 0A is LISTEN.
+                guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
+                if let port = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) { ports.append(port) }
+            }
+        }
+        return ports
+    }
+
+    @Test func theDemoIsServedInProcessWithoutATCPPort() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let home = try DaemonHome()
+            let daemon = try ChildProcess(Executables.llmuxd, [], environment: home.environment)
+            #expect(await waitUntilAnswering(home.socket), "\(daemon.stderr)")
+            let demo = try await ChildProcess.run(Executables.llmux, ["--socket", home.socket, "--no-autostart", "hi"], environment: cleanEnvironment())
+            #expect(demo.status == 0, "\(demo.stderr)")
+            #expect(demo.stdout.contains("[llmux demo]"))
+            let scripted = try await ChildProcess.run(
+                Executables.llmux,
+                ["--socket", home.socket, "--no-autostart", "-m", "demo/mock:chunks=3,size=4", "hi"],
+                environment: cleanEnvironment()
+            )
+            #expect(scripted.stdout == "000000010002", "\(scripted.stderr)")
+            #expect(Self.listeningTCPPorts(of: daemon.pid).isEmpty, "llmuxd listens on TCP ports \(Self.listeningTCPPorts(of: daemon.pid))")
+            // The check itself sees a listener: a mock upstream in this process.
+            let mock = try await MockUpstream.start()
+            let port = mock.port
+            #expect(Self.listeningTCPPorts(of: getpid()).contains(port))
+            await mock.shutdown()
+            kill(daemon.pid, SIGTERM)
+            #expect(await daemon.wait(timeout: .seconds(10)) == 0)
         }
     }
 
@@ -167,24 +217,32 @@ struct DaemonProcessTests {
         let path = try #require(socat, "socat is required (.ci/run installs it)")
         try await TestDaemon.with { daemon in
             daemon.mock.setScript(MockScript.counting(30, size: 4, intervalMs: 10), forModel: "slow")
-            let session = [
-                #"{"type":"hello","protocol":[1],"client":"socat"}"#,
-                chatLine("a"),
-                chatLine("b", model: "mock/slow"),
-                "garbage that is not json",
-                #"{"type":"cancel","id":"b"}"#,
-                #"{"type":"ping","id":"p1"}"#,
-            ].joined(separator: "\n") + "\n"
-            let result = try await ChildProcess.run(path, ["-t", "5", "-", "UNIX-CONNECT:\(daemon.socketPath)"], environment: cleanEnvironment(), stdin: session)
+            let session =
+                [
+                    #"{"type":"hello","protocol":[1],"client":"socat"}"#,
+                    chatLine("a"),
+                    chatLine("b", model: "mock/slow"),
+                    "garbage that is not json",
+                    #"{"type":"cancel","id":"b"}"#,
+                    #"{"type":"ping","id":"p1"}"#,
+                ].joined(separator: "\n") + "\n"
+            let result = try await ChildProcess.run(
+                path, ["-t", "5", "-", "UNIX-CONNECT:\(daemon.socketPath)"], environment: cleanEnvironment(), stdin: session)
             #expect(result.status == 0, "\(result.stderr)")
             var log = FrameLog()
             for line in result.stdout.split(separator: "\n") {
                 log.append(try ServerFrame.decode(line: Array(line.utf8)))
             }
-            guard case .hello = log.all.first else { Issue.record("hello must come first"); return }
+            guard case .hello = log.all.first else {
+                Issue.record("hello must come first")
+                return
+            }
             #expect(log.isWellFormed("a") && log.isWellFormed("b"))
             #expect(log.text("a") == "echo: hello a")
-            guard case .done(let cancelled)? = log.terminal("b") else { Issue.record("b must end with done"); return }
+            guard case .done(let cancelled)? = log.terminal("b") else {
+                Issue.record("b must end with done")
+                return
+            }
             #expect(cancelled.finishReason == "cancelled")
             #expect(log.frames("b").count < 32, "b was cancelled before its 30 deltas")
             #expect(log.frames("p1") == [.pong(id: "p1")])

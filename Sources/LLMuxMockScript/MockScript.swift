@@ -1,4 +1,6 @@
-/// What the mock upstream does with one chat-completions request.
+/// What a scripted upstream does with one chat-completions request: the mock
+/// HTTP upstream (tests, benchmarks) and the built-in demo provider both play
+/// these scripts, so `mock:` model specs mean the same to each.
 public struct MockScript: Sendable, Hashable {
     /// A failure to inject.
     public enum Fault: Sendable, Hashable {

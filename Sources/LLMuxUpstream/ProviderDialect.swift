@@ -1,0 +1,88 @@
+public import AsyncHTTPClient
+public import LLMuxConfig
+public import LLMuxWire
+
+/// What differs between providers' HTTP APIs: the request (path, auth headers, body shape), the
+/// interpreter of the answer's event stream, and what a 2xx answer that is not a stream may be.
+/// The reading loop, error answers, timeouts and cancellation are shared (`UpstreamChatClient`).
+public protocol ProviderDialect: Sendable {
+    /// The request for `upstreamModel`, with its URL, auth header and body; the headers every
+    /// dialect sends (content type, accept, user agent, the provider's own) are added after.
+    func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest
+
+    /// A fresh interpreter for one answer's events.
+    func makeInterpreter() -> any StreamInterpreter
+
+    /// Whether a 2xx `application/json` answer is a whole completion this dialect reads as one
+    /// event (servers that ignore `stream: true`); otherwise such an answer is a protocol error.
+    var readsWholeJSONAnswer: Bool { get }
+}
+
+extension ProviderConfig.Kind {
+    /// The dialect providers of this kind speak.
+    public var dialect: any ProviderDialect {
+        switch self {
+        case .openai: OpenAIDialect()
+        case .azure: AzureOpenAIDialect()
+        case .anthropic: AnthropicDialect()
+        }
+    }
+}
+
+/// OpenAI-compatible `POST {base}/chat/completions`, `Authorization: Bearer`.
+public struct OpenAIDialect: ProviderDialect {
+    public init() {}
+
+    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: UpstreamChatClient.chatCompletionsURL(baseURL: provider.baseURL))
+        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+        http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
+        return http
+    }
+
+    public func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
+
+    public var readsWholeJSONAnswer: Bool { true }
+}
+
+/// Azure OpenAI: `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`,
+/// `api-key` header; the OpenAI body and stream.
+public struct AzureOpenAIDialect: ProviderDialect {
+    public init() {}
+
+    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+        let deployment = provider.deployment ?? upstreamModel
+        var url = UpstreamChatClient.endpoint(
+            baseURL: provider.baseURL,
+            path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/chat/completions"
+        )
+        url += "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
+        var http = HTTPClientRequest(url: url)
+        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
+        http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
+        return http
+    }
+
+    public func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
+
+    public var readsWholeJSONAnswer: Bool { true }
+}
+
+/// Anthropic Messages: `POST {base}/messages`, `x-api-key` and `anthropic-version`; the body
+/// translated from the OpenAI shape, the stream read by `AnthropicStreamInterpreter`.
+public struct AnthropicDialect: ProviderDialect {
+    public init() {}
+
+    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/messages"))
+        if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
+        http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
+        http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
+        return http
+    }
+
+    public func makeInterpreter() -> any StreamInterpreter { AnthropicStreamInterpreter() }
+
+    /// A whole Anthropic `message` is not read (no server is known to send one for a streamed request).
+    public var readsWholeJSONAnswer: Bool { false }
+}
