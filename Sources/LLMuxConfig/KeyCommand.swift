@@ -46,7 +46,7 @@ struct KeyCommand: Sendable {
                     ) { execution in
                         started.record(execution.processIdentifier.value)
                     }
-                    return .finished(result.terminationStatus, result.standardOutput ?? "")
+                    return .finished(result.terminationStatus, result.standardOutput)
                 }
                 group.addTask {
                     try await Task.sleep(for: self.timeout)

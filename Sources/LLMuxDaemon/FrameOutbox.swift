@@ -58,15 +58,19 @@ final class FrameOutbox: Sendable {
     private let onOverflow: @Sendable () -> Void
     private let onBackpressure: @Sendable (String) -> Void
     private let schedule: Scheduler
+    /// The clock of the coalescing windows (a test's manual clock, or the continuous clock).
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     init(
         maxPendingBytes: Int,
         mergeThresholdBytes: Int? = nil,
         schedule: @escaping Scheduler,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         onBackpressure: @escaping @Sendable (String) -> Void = { _ in },
         onOverflow: @escaping @Sendable () -> Void
     ) {
         self.schedule = schedule
+        self.now = now
         self.maxPendingBytes = maxPendingBytes
         self.mergeThresholdBytes = mergeThresholdBytes ?? min(1 << 20, maxPendingBytes / 4)
         self.onBackpressure = onBackpressure
@@ -87,6 +91,7 @@ final class FrameOutbox: Sendable {
         var overflowedNow = false
         var victim: String?
         var release: (id: String, after: Duration)?
+        let now = self.now()
         let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
             guard !state.closed, !state.overflowed else { return (false, nil, nil) }
             // A `duplicate_id` error rejects a new request; it never ends the one running under that id.
@@ -102,18 +107,18 @@ final class FrameOutbox: Sendable {
             where state.merged[delta.id] != nil || state.pending.readableBytes + state.mergedBytes > self.mergeThresholdBytes:
                 Self.merge(delta, into: &state)
             case .delta(let delta)
-            where state.windows[delta.id] != nil && state.lastSent[delta.id].map { ContinuousClock.now < $0 + state.windows[delta.id]! } == true:
+            where state.windows[delta.id] != nil && state.lastSent[delta.id].map { now < $0 + state.windows[delta.id]! } == true:
                 // Within the window after the last delta sent: hold it until the window ends.
                 Self.merge(delta, into: &state)
                 state.held.insert(delta.id)
-                release = (delta.id, state.lastSent[delta.id]! + state.windows[delta.id]! - ContinuousClock.now)
+                release = (delta.id, state.lastSent[delta.id]! + state.windows[delta.id]! - now)
             case .delta(var delta):
                 delta.seq = Self.nextSeq(delta.id, &state)
                 ServerFrame.delta(delta).encode(into: &state.pending)
-                if state.windows[delta.id] != nil { state.lastSent[delta.id] = .now }
+                if state.windows[delta.id] != nil { state.lastSent[delta.id] = now }
             default:
                 if endsRequest, let id = frame.id {
-                    Self.flushMerged(id, into: &state)
+                    self.flushMerged(id, into: &state)
                     state.sequences[id] = nil
                     state.windows[id] = nil
                     state.lastSent[id] = nil
@@ -149,7 +154,7 @@ final class FrameOutbox: Sendable {
             }
             if state.hasSendable, let waiter = state.waiter {
                 state.waiter = nil
-                return (true, waiter, Self.take(&state))
+                return (true, waiter, self.take(&state))
             }
             return (true, nil, nil)
         }
@@ -166,7 +171,7 @@ final class FrameOutbox: Sendable {
             guard state.held.remove(id) != nil else { return (nil, nil) }
             guard state.hasSendable, let waiter = state.waiter else { return (nil, nil) }
             state.waiter = nil
-            return (waiter, Self.take(&state))
+            return (waiter, self.take(&state))
         }
         waiter?.resume(returning: buffer)
     }
@@ -189,19 +194,19 @@ final class FrameOutbox: Sendable {
     }
 
     /// Encodes the merged delta of `id`, if any, into `pending`.
-    private static func flushMerged(_ id: String, into state: inout State) {
+    private func flushMerged(_ id: String, into state: inout State) {
         guard var merged = state.merged.removeValue(forKey: id) else { return }
         state.mergedOrder.removeAll { $0 == id }
         state.mergedBytes -= merged.byteCount
         state.held.remove(id)
         merged.seq = Self.nextSeq(id, &state)
         ServerFrame.delta(merged).encode(into: &state.pending)
-        if state.windows[id] != nil { state.lastSent[id] = .now }
+        if state.windows[id] != nil { state.lastSent[id] = self.now() }
     }
 
     /// Everything pending, merged deltas included, except those held for a coalescing window.
-    private static func take(_ state: inout State) -> ByteBuffer {
-        for id in state.mergedOrder where !state.held.contains(id) { Self.flushMerged(id, into: &state) }
+    private func take(_ state: inout State) -> ByteBuffer {
+        for id in state.mergedOrder where !state.held.contains(id) { self.flushMerged(id, into: &state) }
         let buffer = state.pending
         state.pending = ByteBuffer()
         return buffer
@@ -216,7 +221,7 @@ final class FrameOutbox: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
             let immediate: ByteBuffer?? = self.state.withLockedValue { state in
                 if state.hasSendable {
-                    return .some(Self.take(&state))
+                    return .some(self.take(&state))
                 }
                 if state.closed { return .some(nil) }
                 state.waiter = continuation
@@ -234,7 +239,7 @@ final class FrameOutbox: Sendable {
             state.held.removeAll()
             guard let waiter = state.waiter else { return (nil, nil) }
             state.waiter = nil
-            return (waiter, state.hasSendable ? Self.take(&state) : nil)
+            return (waiter, state.hasSendable ? self.take(&state) : nil)
         }
         waiter?.resume(returning: buffer)
     }

@@ -141,7 +141,7 @@ struct AttemptRunner: Sendable {
                 idle: limits.idleMs.map { .milliseconds($0) },
                 total: shared.deadline.map { $0 - attemptStart }
             ),
-            start: attemptStart,
+            elapsed: ContinuousClock.now - attemptStart,
             eventLoop: transport.eventLoop,
             onTimeout: { _ in cancellation.cancel() }
         )

@@ -12,6 +12,9 @@ import NIOConcurrencyHelpers
 /// nothing runs per token. When a deadline passes, `onTimeout` is called once
 /// with its phase (the attempt runner cancels the attempt there) and
 /// `expiredPhase` keeps it.
+///
+/// All of its time is the event loop's (`EventLoop.now`), so a test drives it with an
+/// `EmbeddedEventLoop`'s clock instead of sleeping.
 final class RequestWatchdog: Sendable {
     struct Limits: Sendable {
         var header: Duration?
@@ -22,27 +25,29 @@ final class RequestWatchdog: Sendable {
 
     private enum Phase {
         case awaitingHeaders
-        case awaitingFirstToken(since: ContinuousClock.Instant)
+        case awaitingFirstToken(since: NIODeadline)
         case streaming
     }
 
     private struct State {
         var phase: Phase = .awaitingHeaders
-        var lastActivity: ContinuousClock.Instant
+        var lastActivity: NIODeadline
         var timer: Scheduled<Void>?
         var expired: TimeoutPhase?
         var stopped = false
     }
 
     private let limits: Limits
-    private let start: ContinuousClock.Instant
+    private let start: NIODeadline
     private let eventLoop: any EventLoop
     private let onTimeout: @Sendable (TimeoutPhase) -> Void
     private let state: NIOLockedValueBox<State>
 
-    /// Arms the first deadline at once; call `stop()` when the attempt ends.
-    init(limits: Limits, start: ContinuousClock.Instant, eventLoop: any EventLoop, onTimeout: @escaping @Sendable (TimeoutPhase) -> Void) {
+    /// Arms the first deadline at once; call `stop()` when the attempt ends. `elapsed` is how
+    /// long the attempt has already run (waiting for a slot or a key) when the watchdog starts.
+    init(limits: Limits, elapsed: Duration = .zero, eventLoop: any EventLoop, onTimeout: @escaping @Sendable (TimeoutPhase) -> Void) {
         self.limits = limits
+        let start = eventLoop.now - TimeAmount(elapsed)
         self.start = start
         self.eventLoop = eventLoop
         self.onTimeout = onTimeout
@@ -54,7 +59,7 @@ final class RequestWatchdog: Sendable {
     var expiredPhase: TimeoutPhase? { self.state.withLockedValue { $0.expired } }
 
     func headersReceived() {
-        let now = ContinuousClock.now
+        let now = self.eventLoop.now
         self.state.withLockedValue { state in
             state.lastActivity = now
             guard case .awaitingHeaders = state.phase else { return }
@@ -64,12 +69,12 @@ final class RequestWatchdog: Sendable {
     }
 
     func bytesReceived() {
-        let now = ContinuousClock.now
+        let now = self.eventLoop.now
         self.state.withLockedValue { $0.lastActivity = now }
     }
 
     func firstTokenReceived() {
-        let now = ContinuousClock.now
+        let now = self.eventLoop.now
         self.state.withLockedValue { state in
             state.lastActivity = now
             if case .streaming = state.phase { return }
@@ -88,19 +93,19 @@ final class RequestWatchdog: Sendable {
     }
 
     /// The earliest deadline in force, and the phase it belongs to.
-    private func nextDeadline(_ state: State) -> (ContinuousClock.Instant, TimeoutPhase)? {
-        var next: (ContinuousClock.Instant, TimeoutPhase)?
-        func consider(_ deadline: ContinuousClock.Instant, _ phase: TimeoutPhase) {
+    private func nextDeadline(_ state: State) -> (NIODeadline, TimeoutPhase)? {
+        var next: (NIODeadline, TimeoutPhase)?
+        func consider(_ deadline: NIODeadline, _ phase: TimeoutPhase) {
             if next == nil || deadline < next!.0 { next = (deadline, phase) }
         }
-        if let total = self.limits.total { consider(self.start + total, .total) }
+        if let total = self.limits.total { consider(self.start + TimeAmount(total), .total) }
         switch state.phase {
         case .awaitingHeaders:
-            if let header = self.limits.header { consider(self.start + header, .header) }
+            if let header = self.limits.header { consider(self.start + TimeAmount(header), .header) }
         case .awaitingFirstToken(let since):
-            if let firstToken = self.limits.firstToken { consider(since + firstToken, .firstToken) }
+            if let firstToken = self.limits.firstToken { consider(since + TimeAmount(firstToken), .firstToken) }
         case .streaming:
-            if let idle = self.limits.idle { consider(state.lastActivity + idle, .idle) }
+            if let idle = self.limits.idle { consider(state.lastActivity + TimeAmount(idle), .idle) }
         }
         return next
     }
@@ -111,13 +116,12 @@ final class RequestWatchdog: Sendable {
         state.timer?.cancel()
         state.timer = nil
         guard !state.stopped, state.expired == nil, let (deadline, _) = self.nextDeadline(state) else { return }
-        let delay = max(.zero, deadline - .now)
-        state.timer = self.eventLoop.scheduleTask(in: TimeAmount(delay)) { [weak self] in self?.check() }
+        state.timer = self.eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.check() }
     }
 
     /// Fires the timeout when a deadline has passed, otherwise re-arms for the next one.
     private func check() {
-        let now = ContinuousClock.now
+        let now = self.eventLoop.now
         let expired = self.state.withLockedValue { state -> TimeoutPhase? in
             guard !state.stopped, state.expired == nil else { return nil }
             if let (deadline, phase) = self.nextDeadline(state), deadline <= now {

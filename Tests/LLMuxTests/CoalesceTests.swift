@@ -134,4 +134,41 @@ struct CoalesceTests {
         outbox.close()
         #expect(await outbox.next() == nil)
     }
+
+    /// The window on a clock the test moves: a delta less than a window after the last one sent
+    /// is held for exactly the rest of the window; one that comes later goes out at once.
+    @Test func theWindowIsMeasuredOnTheOutboxClock() async {
+        let clock = NIOLockedValueBox(ContinuousClock.now)
+        let delays = NIOLockedValueBox<[Duration]>([])
+        let outbox = FrameOutbox(
+            maxPendingBytes: 1 << 20,
+            schedule: { delay, _ in delays.withLockedValue { $0.append(delay) } },
+            now: { clock.withLockedValue { $0 } },
+            onOverflow: {}
+        )
+        func advance(_ by: Duration) { clock.withLockedValue { $0 += by } }
+        outbox.coalesce("a", window: .milliseconds(100))
+        outbox.send(.delta(DeltaFrame(id: "a", seq: 0, text: "one ")))
+        #expect(await outbox.next().map { String(buffer: $0) }?.contains("one ") == true)
+        advance(.milliseconds(30))
+        outbox.send(.delta(DeltaFrame(id: "a", seq: 0, text: "two ")))
+        #expect(delays.withLockedValue { $0 } == [.milliseconds(70)], "held for the rest of the window")
+        outbox.close()
+        #expect(await outbox.next().map { String(buffer: $0) }?.contains("two ") == true, "close releases what is held")
+
+        let later = FrameOutbox(
+            maxPendingBytes: 1 << 20,
+            schedule: { delay, _ in delays.withLockedValue { $0.append(delay) } },
+            now: { clock.withLockedValue { $0 } },
+            onOverflow: {}
+        )
+        delays.withLockedValue { $0 = [] }
+        later.coalesce("b", window: .milliseconds(100))
+        later.send(.delta(DeltaFrame(id: "b", seq: 0, text: "first")))
+        _ = await later.next()
+        advance(.milliseconds(100))
+        later.send(.delta(DeltaFrame(id: "b", seq: 0, text: "second")))
+        #expect(delays.withLockedValue { $0 }.isEmpty, "a delta a whole window after the last is not held")
+        #expect(await later.next().map { String(buffer: $0) }?.contains("second") == true)
+    }
 }

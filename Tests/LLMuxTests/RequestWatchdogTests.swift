@@ -1,88 +1,102 @@
 @testable import LLMuxEngine
 import LLMuxUpstream
-import NIOCore
-import NIOPosix
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
 import Testing
 
-/// The phase deadlines of one attempt, as timers on an event loop.
+/// The phase deadlines of one attempt, as timers on an event loop whose clock the test moves:
+/// no sleeping, so the limits can be checked to the millisecond.
 @Suite("Request watchdog")
 struct RequestWatchdogTests {
-    /// What a watchdog reported, and when.
+    /// What a watchdog reported, and at what loop time.
     final class Expiry: Sendable {
-        let fired = NIOLockedValueBox<[(TimeoutPhase, ContinuousClock.Instant)]>([])
-        func record(_ phase: TimeoutPhase) { self.fired.withLockedValue { $0.append((phase, .now)) } }
+        let fired = NIOLockedValueBox<[(TimeoutPhase, NIODeadline)]>([])
         var phases: [TimeoutPhase] { self.fired.withLockedValue { $0.map(\.0) } }
-        var firstAt: ContinuousClock.Instant? { self.fired.withLockedValue { $0.first?.1 } }
+        var firstAt: NIODeadline? { self.fired.withLockedValue { $0.first?.1 } }
     }
 
-    func watchdog(_ limits: RequestWatchdog.Limits, _ expiry: Expiry, start: ContinuousClock.Instant = .now) -> RequestWatchdog {
-        RequestWatchdog(limits: limits, start: start, eventLoop: MultiThreadedEventLoopGroup.singleton.any(), onTimeout: expiry.record)
+    func watchdog(_ limits: RequestWatchdog.Limits, _ expiry: Expiry, on loop: EmbeddedEventLoop, elapsed: Duration = .zero) -> RequestWatchdog {
+        RequestWatchdog(limits: limits, elapsed: elapsed, eventLoop: loop) { phase in
+            expiry.fired.withLockedValue { $0.append((phase, loop.now)) }
+        }
     }
 
-    @Test func headerDeadlineFiresOnce() async throws {
+    @Test func headerDeadlineFiresOnceAtItsLimit() {
+        let loop = EmbeddedEventLoop()
         let expiry = Expiry()
-        let start = ContinuousClock.now
-        let dog = self.watchdog(.init(header: .milliseconds(50)), expiry, start: start)
-        try await Task.sleep(for: .milliseconds(400))
+        let start = loop.now
+        let dog = self.watchdog(.init(header: .milliseconds(50)), expiry, on: loop)
+        loop.advanceTime(by: .milliseconds(49))
+        #expect(expiry.phases.isEmpty)
+        loop.advanceTime(by: .milliseconds(1))
         #expect(expiry.phases == [.header])
+        #expect(expiry.firstAt == start + .milliseconds(50))
+        loop.advanceTime(by: .seconds(10))
+        #expect(expiry.phases == [.header], "a deadline fires once")
         #expect(dog.expiredPhase == .header)
-        #expect(try #require(expiry.firstAt) - start >= .milliseconds(50))
     }
 
     /// After the head arrives, a first-token limit shorter than the header limit
     /// is re-armed at once instead of waiting for the header timer.
-    @Test func phaseChangeRearmsAnEarlierDeadline() async throws {
+    @Test func phaseChangeRearmsAnEarlierDeadline() {
+        let loop = EmbeddedEventLoop()
         let expiry = Expiry()
-        let start = ContinuousClock.now
-        let dog = self.watchdog(.init(header: .seconds(30), firstToken: .milliseconds(50)), expiry, start: start)
+        let dog = self.watchdog(.init(header: .seconds(30), firstToken: .milliseconds(50)), expiry, on: loop)
+        loop.advanceTime(by: .milliseconds(10))
         dog.headersReceived()
-        try await Task.sleep(for: .milliseconds(500))
+        loop.advanceTime(by: .milliseconds(49))
+        #expect(expiry.phases.isEmpty)
+        loop.advanceTime(by: .milliseconds(1))
         #expect(expiry.phases == [.firstToken])
-        #expect(try #require(expiry.firstAt) - start < .seconds(5))
+        #expect(expiry.firstAt.map { $0 - loop.now } == .zero)
     }
 
     /// Reads push the idle deadline later; only a real gap fires it.
-    @Test func readsKeepTheIdleDeadlineAway() async throws {
+    @Test func readsKeepTheIdleDeadlineAway() {
+        let loop = EmbeddedEventLoop()
         let expiry = Expiry()
-        let limit = Duration.milliseconds(1000)
-        let dog = self.watchdog(.init(idle: limit), expiry)
+        let dog = self.watchdog(.init(idle: .milliseconds(1000)), expiry, on: loop)
         dog.headersReceived()
         dog.firstTokenReceived()
-        // 1.5 s of reads 100 ms apart. The claim holds only if each read came within the limit
-        // of the one before, so the gaps are measured: a machine too loaded to keep them under
-        // the limit makes the first check meaningless, not false.
-        var last = ContinuousClock.now
-        var longestGap = Duration.zero
         for _ in 0..<15 {
-            try await Task.sleep(for: .milliseconds(100))
-            let now = ContinuousClock.now
-            longestGap = max(longestGap, now - last)
-            last = now
+            loop.advanceTime(by: .milliseconds(999))
             dog.bytesReceived()
         }
-        if longestGap < limit - .milliseconds(200) {
-            #expect(expiry.phases.isEmpty, "reads at most \(longestGap) apart tripped a \(limit) idle limit")
-        }
-        try await Task.sleep(for: .milliseconds(2500))
+        #expect(expiry.phases.isEmpty, "reads 999 ms apart tripped a 1000 ms idle limit")
+        loop.advanceTime(by: .milliseconds(999))
+        #expect(expiry.phases.isEmpty)
+        loop.advanceTime(by: .milliseconds(1))
         #expect(expiry.phases == [.idle])
     }
 
-    @Test func stopDisarms() async throws {
+    @Test func stopDisarms() {
+        let loop = EmbeddedEventLoop()
         let expiry = Expiry()
-        let dog = self.watchdog(.init(header: .milliseconds(50), total: .milliseconds(80)), expiry)
+        let dog = self.watchdog(.init(header: .milliseconds(50), total: .milliseconds(80)), expiry, on: loop)
         dog.stop()
-        try await Task.sleep(for: .milliseconds(300))
+        loop.advanceTime(by: .seconds(1))
         #expect(expiry.phases.isEmpty)
         #expect(dog.expiredPhase == nil)
     }
 
-    @Test func totalLimitHoldsAcrossPhases() async throws {
+    @Test func totalLimitHoldsAcrossPhasesAndCountsTimeAlreadySpent() {
+        let loop = EmbeddedEventLoop()
+        // Away from the embedded clock's zero, below which a deadline cannot go.
+        loop.advanceTime(by: .seconds(1))
         let expiry = Expiry()
-        let dog = self.watchdog(.init(header: .seconds(30), firstToken: .seconds(30), idle: .seconds(30), total: .milliseconds(100)), expiry)
+        // 30 ms already went into waiting for a provider slot.
+        let dog = self.watchdog(
+            .init(header: .seconds(30), firstToken: .seconds(30), idle: .seconds(30), total: .milliseconds(100)),
+            expiry,
+            on: loop,
+            elapsed: .milliseconds(30)
+        )
         dog.headersReceived()
         dog.firstTokenReceived()
-        try await Task.sleep(for: .milliseconds(500))
+        loop.advanceTime(by: .milliseconds(69))
+        #expect(expiry.phases.isEmpty)
+        loop.advanceTime(by: .milliseconds(1))
         #expect(expiry.phases == [.total])
     }
 }
