@@ -24,7 +24,8 @@ public enum APIToken {
             guard !token.isEmpty else { throw Failure(description: "the token file \(path) is empty; delete it to get a new token") }
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-                throw Failure(description: "the token file \(path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+                throw Failure(
+                    description: "the token file \(path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
             }
             return Secret(token)
         }

@@ -95,7 +95,8 @@ public final class BudgetGuard: Sendable {
                     var error = WireError(
                         .budgetExceeded,
                         String(
-                            format: "the %@ %@ budget of $%.2f is used up ($%.4f spent, $%.4f reserved by running requests; this request may cost up to $%.4f); it resets at %@",
+                            format:
+                                "the %@ %@ budget of $%.2f is used up ($%.4f spent, $%.4f reserved by running requests; this request may cost up to $%.4f); it resets at %@",
                             key.scope.description, key.period == .day ? "daily" : "monthly", account.usd, account.spent, account.reserved, amount,
                             Self.format(resets)
                         ),

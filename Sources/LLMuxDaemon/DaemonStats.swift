@@ -15,7 +15,6 @@ public final class DaemonStats: Sendable {
     public var inFlight: Int { self.inFlightCount.load(ordering: .relaxed) }
     public var requestsTotal: Int { self.totalCount.load(ordering: .relaxed) }
 
-
     /// Counts a new connection unless `limit` are already open; `false` when full.
     func tryOpenConnection(limit: Int) -> Bool {
         var current = self.connectionsCount.load(ordering: .relaxed)

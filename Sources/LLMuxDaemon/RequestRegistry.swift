@@ -53,4 +53,3 @@ final class RequestRegistry: Sendable {
         for cancellation in all { cancellation.cancel() }
     }
 }
-

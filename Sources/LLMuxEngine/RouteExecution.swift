@@ -297,7 +297,8 @@ final class RouteExecution {
     private func ended(_ index: Int, _ result: AttemptResult, _ group: inout DiscardingTaskGroup) -> String? {
         guard let attempt = self.running.removeValue(forKey: index) else { return nil }
         let target = attempt.target
-        let isWinner = self.winner?.index == index
+        let isWinner =
+            self.winner?.index == index
             || (self.winner == nil && self.terminal == nil && result.outcome.isFinished && self.shared.gate.claim(index))
         self.attempts.append(self.record(result, target: target, winner: isWinner, lost: self.losers.contains(index) || result.lost))
         self.board.report(self.healthReport(result, winner: isWinner), for: target)

@@ -53,7 +53,8 @@ public final class ProviderQueues: Sendable {
                     if state.cancelledTickets.remove(ticket) != nil { return true }
                     var queue = state.queues[provider] ?? Queue()
                     // Interactive waiters go before every background one.
-                    let position = priority == .interactive
+                    let position =
+                        priority == .interactive
                         ? (queue.waiting.firstIndex { $0.priority == .background } ?? queue.waiting.count)
                         : queue.waiting.count
                     queue.waiting.insert(Waiter(ticket: ticket, priority: priority, continuation: continuation), at: position)

@@ -73,11 +73,15 @@ public enum AnthropicRequestBuilder {
                 }
                 append("assistant", blocks)
             case "tool":
-                append("user", [[
-                    "type": "tool_result",
-                    "tool_use_id": message["tool_call_id"] ?? "",
-                    "content": .string(Self.text(of: message["content"])),
-                ]])
+                append(
+                    "user",
+                    [
+                        [
+                            "type": "tool_result",
+                            "tool_use_id": message["tool_call_id"] ?? "",
+                            "content": .string(Self.text(of: message["content"])),
+                        ]
+                    ])
             default:
                 append("user", Self.contentBlocks(message["content"]))
             }

@@ -1,4 +1,4 @@
-public import LLMuxWire
+import LLMuxWire
 
 extension Usage {
     /// The most tokens one count may claim; anything above is an upstream's garbage.

@@ -39,7 +39,8 @@ struct DaemonProcess: Sendable {
             provider = "mock"
             model = "default"
 
-            """ + mocks.enumerated().map { index, mock in
+            """
+            + mocks.enumerated().map { index, mock in
                 "[providers.mock\(index == 0 ? "" : String(index))]\nbase_url = \"\(mock.baseURL)\"\n"
             }.joined() + extraConfig
         try config.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)

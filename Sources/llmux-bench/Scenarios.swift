@@ -174,7 +174,9 @@ struct Scenarios: Sendable {
         let daemonSeconds = daemonCPU() - startDaemonCPU
         let rate = Double(count) / seconds
         return [
-            Figure(scenario: "b: throughput", name: "deltas relayed", value: Double(count), unit: "deltas", goal: "= \(streams * deltas)", met: count == streams * deltas),
+            Figure(
+                scenario: "b: throughput", name: "deltas relayed", value: Double(count), unit: "deltas", goal: "= \(streams * deltas)",
+                met: count == streams * deltas),
             Figure(scenario: "b: throughput", name: "delta frames (merged for a slow reader)", value: Double(frames), unit: "frames", goal: "", met: nil),
             Figure(scenario: "b: throughput", name: "failed requests", value: Double(errors.count), unit: "requests", goal: "= 0", met: errors.isEmpty),
             Figure(scenario: "b: throughput", name: "delta rate", value: rate, unit: "deltas/s", goal: ">= 200000", met: rate >= 200_000),

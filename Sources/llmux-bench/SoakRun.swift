@@ -236,70 +236,77 @@ struct SoakRun: Sendable {
         let progress = NIOLockedValueBox(SessionProgress(open: Set(ids)))
         let session: @Sendable () async throws -> Report = { [report, plan, malformed, cancelPlan, ids] in
             try await LLMuxConnection.withConnection(socketPath: socket) { connection in
-            var report = report
-            try await connection.send(.hello(ClientHello(client: "soak", coalesceMs: coalesce)))
-            for frame in plan { try await connection.send(frame) }
-            for _ in 0..<malformed { try await connection.sendRaw(ByteBuffer(string: "this is not json {\n")) }
-            report.malformedLines = malformed
-            for (id, after) in cancelPlan where after == 0 {
-                try await connection.send(.cancel(id: id))
-                report.cancels += 1
-            }
-            var frames: [String: [ServerFrame]] = [:]
-            var deltas: [String: Int] = [:]
-            var parseErrors = 0
-            var open = Set(ids)
-            var seen = 0
-            var sawHello = false
-            for try await received in connection.frames {
-                seen += 1
-                let frame = received.frame
-                progress.withLockedValue { $0.saw(received.raw) }
-                if case .hello = frame { sawHello = true; continue }
-                guard let id = frame.id else {
-                    if case .error(_, let error) = frame, error.code == .parseError { parseErrors += 1 } else { report.violation("\(tag): unexpected frame without id: \(received.raw)") }
-                    // A parse error can be the last frame the session waits for (the daemon read the
-                    // malformed line after the last request ended): the session is complete then too.
+                var report = report
+                try await connection.send(.hello(ClientHello(client: "soak", coalesceMs: coalesce)))
+                for frame in plan { try await connection.send(frame) }
+                for _ in 0..<malformed { try await connection.sendRaw(ByteBuffer(string: "this is not json {\n")) }
+                report.malformedLines = malformed
+                for (id, after) in cancelPlan where after == 0 {
+                    try await connection.send(.cancel(id: id))
+                    report.cancels += 1
+                }
+                var frames: [String: [ServerFrame]] = [:]
+                var deltas: [String: Int] = [:]
+                var parseErrors = 0
+                var open = Set(ids)
+                var seen = 0
+                var sawHello = false
+                for try await received in connection.frames {
+                    seen += 1
+                    let frame = received.frame
+                    progress.withLockedValue { $0.saw(received.raw) }
+                    if case .hello = frame {
+                        sawHello = true
+                        continue
+                    }
+                    guard let id = frame.id else {
+                        if case .error(_, let error) = frame, error.code == .parseError {
+                            parseErrors += 1
+                        } else {
+                            report.violation("\(tag): unexpected frame without id: \(received.raw)")
+                        }
+                        // A parse error can be the last frame the session waits for (the daemon read the
+                        // malformed line after the last request ended): the session is complete then too.
+                        if open.isEmpty && parseErrors >= malformed { break }
+                        continue
+                    }
+                    if !ids.contains(id) {
+                        report.violation("\(tag): frame for an unknown id: \(received.raw)")
+                        continue
+                    }
+                    frames[id, default: []].append(frame)
+                    if case .delta = frame {
+                        deltas[id, default: 0] += 1
+                        if let after = cancelPlan[id], after > 0, deltas[id] == after {
+                            try await connection.send(.cancel(id: id))
+                            report.cancels += 1
+                        }
+                    }
+                    if frame.isTerminal {
+                        if !open.contains(id) { report.violation("\(tag): a second terminal frame for \(id)") }
+                        open.remove(id)
+                        progress.withLockedValue { [open] in $0.open = open }
+                        report.terminals += 1
+                        let outcome: String
+                        switch frame {
+                        case .done(let done): outcome = "done:\(done.finishReason)"
+                        case .error(_, let error): outcome = "error:\(error.code.rawValue)"
+                        default: outcome = "?"
+                        }
+                        report.outcomes[outcome, default: 0] += 1
+                    }
+                    if behaviour == .hangup && seen >= hangupAfter {
+                        report.hangups = 1
+                        return report
+                    }
+                    if behaviour == .slowReader { try await Task.sleep(for: slowDelay) }
                     if open.isEmpty && parseErrors >= malformed { break }
-                    continue
                 }
-                if !ids.contains(id) {
-                    report.violation("\(tag): frame for an unknown id: \(received.raw)")
-                    continue
-                }
-                frames[id, default: []].append(frame)
-                if case .delta = frame {
-                    deltas[id, default: 0] += 1
-                    if let after = cancelPlan[id], after > 0, deltas[id] == after {
-                        try await connection.send(.cancel(id: id))
-                        report.cancels += 1
-                    }
-                }
-                if frame.isTerminal {
-                    if !open.contains(id) { report.violation("\(tag): a second terminal frame for \(id)") }
-                    open.remove(id)
-                    progress.withLockedValue { [open] in $0.open = open }
-                    report.terminals += 1
-                    let outcome: String
-                    switch frame {
-                    case .done(let done): outcome = "done:\(done.finishReason)"
-                    case .error(_, let error): outcome = "error:\(error.code.rawValue)"
-                    default: outcome = "?"
-                    }
-                    report.outcomes[outcome, default: 0] += 1
-                }
-                if behaviour == .hangup && seen >= hangupAfter {
-                    report.hangups = 1
-                    return report
-                }
-                if behaviour == .slowReader { try await Task.sleep(for: slowDelay) }
-                if open.isEmpty && parseErrors >= malformed { break }
-            }
-            if !sawHello { report.violation("\(tag): no hello answer") }
-            if !open.isEmpty { report.violation("\(tag): the connection ended before terminal frames for \(open.sorted())") }
-            if parseErrors != malformed { report.violation("\(tag): \(malformed) malformed lines got \(parseErrors) parse errors") }
-            for id in ids { Self.checkOrder(frames[id] ?? [], id: id, tag: tag, into: &report) }
-            return report
+                if !sawHello { report.violation("\(tag): no hello answer") }
+                if !open.isEmpty { report.violation("\(tag): the connection ended before terminal frames for \(open.sorted())") }
+                if parseErrors != malformed { report.violation("\(tag): \(malformed) malformed lines got \(parseErrors) parse errors") }
+                for id in ids { Self.checkOrder(frames[id] ?? [], id: id, tag: tag, into: &report) }
+                return report
             }
         }
         // A session that waits longer than any of its behaviours can take has lost a frame (or the

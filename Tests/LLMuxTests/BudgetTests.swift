@@ -30,8 +30,14 @@ struct BudgetTests {
         }
         #expect(seeded.withLockedValue { $0.count } == 2, "both budgets were seeded from the ledger")
         // 0.5 spent of 1.0: a 0.4 reservation fits, a second one does not.
-        guard case .granted(let first) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else { Issue.record("refused"); return }
-        guard case .exceeded(let error) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else { Issue.record("admitted over budget"); return }
+        guard case .granted(let first) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else {
+            Issue.record("refused")
+            return
+        }
+        guard case .exceeded(let error) = guardian.reserve(0.4, route: nil, client: nil, now: noon) else {
+            Issue.record("admitted over budget")
+            return
+        }
         #expect(error.code == .budgetExceeded)
         #expect(!error.retryable)
         #expect(error.resetsAt == "2026-11-26T00:00:00Z")
@@ -119,7 +125,10 @@ struct BudgetTests {
                 try await chat(connection, "d1", model: "smart")
                 return try await FrameLog.read(from: connection, until: ["d1"])
             }
-            guard case .done(let done)? = log.terminal("d1") else { Issue.record("expected done: \(log.all)"); return }
+            guard case .done(let done)? = log.terminal("d1") else {
+                Issue.record("expected done: \(log.all)")
+                return
+            }
             #expect(done.route == "budget")
             #expect(done.downgradedFrom == "smart")
             #expect(done.model == "cheap")
@@ -136,7 +145,10 @@ struct BudgetTests {
                 try await connection.send(.hello(ClientHello(client: "script")))
                 try await chat(connection, "r1")
                 let log = try await FrameLog.read(from: connection, until: ["r1"])
-                guard case .error(_, let error)? = log.terminal("r1") else { Issue.record("expected budget_exceeded"); return }
+                guard case .error(_, let error)? = log.terminal("r1") else {
+                    Issue.record("expected budget_exceeded")
+                    return
+                }
                 #expect(error.code == .budgetExceeded)
                 #expect(error.message.contains("client:script daily budget"))
                 let resets = try #require(error.resetsAt)
@@ -167,7 +179,10 @@ struct UsageCommandTests {
                 for index in 0..<3 {
                     try await connection.send(line: chatLine("u\(index)"))
                     let log = try await FrameLog.read(from: connection, until: ["u\(index)"])
-                    guard case .done(let done)? = log.terminal("u\(index)") else { Issue.record("expected done"); return }
+                    guard case .done(let done)? = log.terminal("u\(index)") else {
+                        Issue.record("expected done")
+                        return
+                    }
                     doneCost += done.cost?.usd ?? 0
                     tokens.input += done.usage?.inputTokens ?? 0
                     tokens.output += done.usage?.outputTokens ?? 0

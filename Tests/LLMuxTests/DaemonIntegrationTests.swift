@@ -29,10 +29,16 @@ struct DaemonIntegrationTests {
             let log = try await chat(daemon, extra: #","temperature":0.2,"tools":[{"type":"function","function":{"name":"f"}}]"#)
             #expect(log.isWellFormed("r"))
             #expect(log.text("r") == "echo: hello r")
-            guard case .start(_, let model, let provider, _)? = log.frames("r").first else { Issue.record("no start"); return }
+            guard case .start(_, let model, let provider, _)? = log.frames("r").first else {
+                Issue.record("no start")
+                return
+            }
             #expect(model == "default")
             #expect(provider == "mock")
-            guard case .done(let done)? = log.terminal("r") else { Issue.record("no done"); return }
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("no done")
+                return
+            }
             #expect(done.finishReason == "stop")
             #expect(done.usage?.outputTokens == 3)
             #expect(done.timing.ttftMs != nil)
@@ -101,7 +107,10 @@ struct DaemonIntegrationTests {
                         for try await received in third.frames { return received.frame }
                         return nil
                     }
-                    guard case .error(nil, let error)? = refusal else { Issue.record("expected a refusal, got \(String(describing: refusal))"); return }
+                    guard case .error(nil, let error)? = refusal else {
+                        Issue.record("expected a refusal, got \(String(describing: refusal))")
+                        return
+                    }
                     #expect(error.code == .tooManyConnections)
                     #expect(error.retryable)
                 }
@@ -109,14 +118,15 @@ struct DaemonIntegrationTests {
             // Once the daemon has seen those close, a new connection is served again.
             var pong = false
             for _ in 0..<100 where !pong {
-                pong = (try? await daemon.connect { connection -> Bool in
-                    try await connection.send(.ping(id: "again"))
-                    for try await received in connection.frames {
-                        if case .pong = received.frame { return true }
-                        if case .error = received.frame { return false }
-                    }
-                    return false
-                }) ?? false
+                pong =
+                    (try? await daemon.connect { connection -> Bool in
+                        try await connection.send(.ping(id: "again"))
+                        for try await received in connection.frames {
+                            if case .pong = received.frame { return true }
+                            if case .error = received.frame { return false }
+                        }
+                        return false
+                    }) ?? false
                 if !pong { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(pong)
@@ -185,7 +195,10 @@ struct DaemonIntegrationTests {
                 return (cancelSentAt!, log)
             }
             #expect(log.isWellFormed("long"))
-            guard case .done(let done)? = log.terminal("long") else { Issue.record("cancel must end with done"); return }
+            guard case .done(let done)? = log.terminal("long") else {
+                Issue.record("cancel must end with done")
+                return
+            }
             #expect(done.finishReason == "cancelled")
             let connectionID = try #require(daemon.mock.requests.last?.connectionID)
             let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: connectionID, timeout: .seconds(2)))
@@ -240,7 +253,10 @@ struct DaemonIntegrationTests {
                     if case .pong = received.frame { break }
                 }
                 #expect(log.isWellFormed("a"))
-                guard case .done(let done)? = log.terminal("a") else { Issue.record("no done"); return }
+                guard case .done(let done)? = log.terminal("a") else {
+                    Issue.record("no done")
+                    return
+                }
                 #expect(done.finishReason == "stop")
                 #expect(log.frames("never-existed").isEmpty)
                 #expect(log.frames("a").count(where: { $0.isTerminal }) == 1)
@@ -297,10 +313,11 @@ struct DaemonIntegrationTests {
                     guard case .error(let id, let error) = frame else { return nil }
                     return "\(id ?? "null"):\(error.code.rawValue)"
                 }
-                #expect(codes == [
-                    "null:parse_error", "bad1:invalid_request", "bad2:invalid_request", "bad3:invalid_request",
-                    "null:invalid_request", "good:duplicate_id", "null:frame_too_large",
-                ])
+                #expect(
+                    codes == [
+                        "null:parse_error", "bad1:invalid_request", "bad2:invalid_request", "bad3:invalid_request",
+                        "null:invalid_request", "good:duplicate_id", "null:frame_too_large",
+                    ])
                 // The rejected duplicate did not end the original request early.
                 #expect(log.frames("good").count(where: { if case .done = $0 { return true } else { return false } }) == 1)
             }
@@ -373,7 +390,9 @@ struct DaemonIntegrationTests {
 
     @Test func outboxMergesPerStreamAndNumbersSequences() async {
         let stopped = NIOLockedValueBox<[String]>([])
-        let outbox = FrameOutbox(maxPendingBytes: 4096, mergeThresholdBytes: 100, schedule: { _, _ in }, onBackpressure: { id in stopped.withLockedValue { $0.append(id) } }, onOverflow: {})
+        let outbox = FrameOutbox(
+            maxPendingBytes: 4096, mergeThresholdBytes: 100, schedule: { _, _ in }, onBackpressure: { id in stopped.withLockedValue { $0.append(id) } },
+            onOverflow: {})
         // Below the threshold frames queue one by one; above it deltas of one id merge.
         for index in 0..<40 {
             outbox.send(.delta(DeltaFrame(id: index % 2 == 0 ? "a" : "b", seq: 999, text: "x\(index) ")))
@@ -394,8 +413,9 @@ struct DaemonIntegrationTests {
         #expect(aDeltas.count < 20, "deltas were merged")
         #expect(aDeltas.compactMap(\.text).joined() == (0..<40).filter { $0 % 2 == 0 }.map { "x\($0) " }.joined() + "tail ")
         #expect(log.frames("a").last.map { if case .done = $0 { return true } else { return false } } == true)
-        #expect(log.frames("b").compactMap { if case .delta(let d) = $0 { return d.text } else { return nil } }.joined()
-            == (0..<40).filter { $0 % 2 == 1 }.map { "x\($0) " }.joined())
+        #expect(
+            log.frames("b").compactMap { if case .delta(let d) = $0 { return d.text } else { return nil } }.joined()
+                == (0..<40).filter { $0 % 2 == 1 }.map { "x\($0) " }.joined())
         #expect(stopped.withLockedValue { $0 }.isEmpty)
     }
 
@@ -433,7 +453,8 @@ struct DaemonIntegrationTests {
 
     @Test(arguments: [
         UpstreamHTTPCase(status: 429, headers: ["retry-after": "2"], code: .upstreamHTTP, retryable: true, retryAfterMs: 2000, message: "Rate limit reached"),
-        UpstreamHTTPCase(status: 503, headers: ["retry-after-ms": "1500"], code: .upstreamHTTP, retryable: true, retryAfterMs: 1500, message: "Rate limit reached"),
+        UpstreamHTTPCase(
+            status: 503, headers: ["retry-after-ms": "1500"], code: .upstreamHTTP, retryable: true, retryAfterMs: 1500, message: "Rate limit reached"),
         UpstreamHTTPCase(status: 400, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
         UpstreamHTTPCase(status: 404, code: .upstreamHTTP, retryable: false, message: "Rate limit reached"),
         UpstreamHTTPCase(status: 401, code: .authFailed, retryable: false, message: "Incorrect API key provided: <redacted>"),
@@ -441,7 +462,8 @@ struct DaemonIntegrationTests {
     ])
     func upstreamHTTPErrorsMapToErrorFrames(_ testCase: UpstreamHTTPCase) async throws {
         try await TestDaemon.with { daemon in
-            let body = testCase.status == 401
+            let body =
+                testCase.status == 401
                 ? #"{"error":{"message":"Incorrect API key provided: \#(TestDaemon.apiKey)","type":"invalid_request_error"}}"#
                 : #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit"}}"#
             daemon.mock.setDefaultScript(.httpError(testCase.status, body: body, headers: testCase.headers))
@@ -504,7 +526,10 @@ struct DaemonIntegrationTests {
             script.keepAliveComments = 2
             daemon.mock.setDefaultScript(script)
             let log = try await chat(daemon)
-            guard case .done(let done)? = log.terminal("r") else { Issue.record("expected done"); return }
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("expected done")
+                return
+            }
             #expect(done.finishReason == "stop")
             #expect(log.text("r") == "000000000000000100000002")
         }
@@ -543,10 +568,18 @@ struct DaemonIntegrationTests {
     }
 
     @Test(arguments: [
-        TimeoutCase(script: MockScript(fault: .stallHeaders), timeouts: .init(connectMs: 1000, headerMs: 300, firstTokenMs: nil, idleMs: nil, totalMs: nil), phaseText: "no response head"),
-        TimeoutCase(script: MockScript(firstTokenDelayMs: 3000), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: 300, idleMs: nil, totalMs: nil), phaseText: "no first token"),
-        TimeoutCase(script: MockScript(chunks: ["a", "b", "c"], fault: .stallAfterChunks(2)), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: 300, totalMs: nil), phaseText: "stalled", code: .upstreamInterrupted),
-        TimeoutCase(script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil), extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
+        TimeoutCase(
+            script: MockScript(fault: .stallHeaders), timeouts: .init(connectMs: 1000, headerMs: 300, firstTokenMs: nil, idleMs: nil, totalMs: nil),
+            phaseText: "no response head"),
+        TimeoutCase(
+            script: MockScript(firstTokenDelayMs: 3000), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: 300, idleMs: nil, totalMs: nil),
+            phaseText: "no first token"),
+        TimeoutCase(
+            script: MockScript(chunks: ["a", "b", "c"], fault: .stallAfterChunks(2)),
+            timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: 300, totalMs: nil), phaseText: "stalled", code: .upstreamInterrupted),
+        TimeoutCase(
+            script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil),
+            extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
     ])
     func phaseTimeouts(_ testCase: TimeoutCase) async throws {
         try await TestDaemon.with(exclusive: true, timeouts: testCase.timeouts) { daemon in
@@ -591,17 +624,29 @@ struct DaemonIntegrationTests {
                     frames.append(received.frame)
                     if frames.count == 5 { break }
                 }
-                guard case .hello(let hello) = frames[0] else { Issue.record("no hello"); return }
+                guard case .hello(let hello) = frames[0] else {
+                    Issue.record("no hello")
+                    return
+                }
                 #expect(hello.protocolVersion == 1)
                 #expect(hello.limits == .default)
                 #expect(frames[1] == .pong(id: "p"))
-                guard case .models(_, let models, let defaultModel) = frames[2] else { Issue.record("no models"); return }
+                guard case .models(_, let models, let defaultModel) = frames[2] else {
+                    Issue.record("no models")
+                    return
+                }
                 #expect(models.map(\.id).contains("fast"))
                 #expect(defaultModel == "mock/default")
-                guard case .status(_, let status) = frames[3] else { Issue.record("no status"); return }
+                guard case .status(_, let status) = frames[3] else {
+                    Issue.record("no status")
+                    return
+                }
                 #expect(status.connections == 1)
                 #expect(status.providers == ["mock"])
-                guard case .error(nil, let error) = frames[4] else { Issue.record("no error"); return }
+                guard case .error(nil, let error) = frames[4] else {
+                    Issue.record("no error")
+                    return
+                }
                 #expect(error.code == .unsupportedProtocol)
             }
         }

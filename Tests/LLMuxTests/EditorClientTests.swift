@@ -32,7 +32,9 @@ struct EditorClientTests {
     func run(_ executable: String, _ arguments: [String], _ daemon: TestDaemon) async throws -> (status: Int32, stdout: String, stderr: String) {
         let home = try TemporaryDirectory.make()
         defer { TemporaryDirectory.remove(home) }
-        let environment = cleanEnvironment(["LLMUX_SOCKET": daemon.socketPath, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home, "XDG_STATE_HOME": home, "TERM": "dumb"])
+        let environment = cleanEnvironment([
+            "LLMUX_SOCKET": daemon.socketPath, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home, "XDG_STATE_HOME": home, "TERM": "dumb",
+        ])
         return try await ChildProcess.run(executable, arguments, environment: environment, timeout: .seconds(120))
     }
 

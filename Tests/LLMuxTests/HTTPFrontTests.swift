@@ -164,7 +164,9 @@ struct HTTPFrontTests {
     @Test(arguments: [
         ErrorCase(name: "unknown model", model: "nope", status: 404, code: "unknown_model", shouldRetryFalse: true),
         ErrorCase(name: "upstream 400", script: .httpError(400), status: 400, code: "upstream_http", shouldRetryFalse: true),
-        ErrorCase(name: "upstream 429", script: .httpError(429, headers: ["retry-after": "60"]), status: 429, code: "upstream_http", shouldRetryFalse: false, retryAfter: "60", secondCode: "rate_limited"),
+        ErrorCase(
+            name: "upstream 429", script: .httpError(429, headers: ["retry-after": "60"]), status: 429, code: "upstream_http", shouldRetryFalse: false,
+            retryAfter: "60", secondCode: "rate_limited"),
         ErrorCase(name: "upstream 503", script: .httpError(503), status: 502, code: "upstream_http", shouldRetryFalse: false),
         ErrorCase(name: "upstream 401", script: .httpError(401), status: 502, code: "auth_failed", shouldRetryFalse: true),
         ErrorCase(name: "upstream unreachable", script: MockScript(fault: .resetBeforeHeaders), status: 502, code: "upstream_connect", shouldRetryFalse: false),
@@ -222,7 +224,8 @@ struct HTTPFrontTests {
     @Test func aClientThatHangsUpAbortsTheUpstreamRequest() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(.counting(1000, intervalMs: 20))
-            var request = HTTPClientRequest(url: "http+unix://" + daemon.httpSocketPath.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "/v1/chat/completions")
+            var request = HTTPClientRequest(
+                url: "http+unix://" + daemon.httpSocketPath.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "/v1/chat/completions")
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: Self.chatBody(stream: true)))
             let reader = Task {

@@ -22,7 +22,8 @@ struct OpenAISDKTests {
         let python = try #require(Self.python, "no Python with the openai package: run `python3 -m venv .venv-test && .venv-test/bin/pip install openai`")
         var environment = cleanEnvironment()
         environment["LLMUX_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
-        environment["LLMUX_TOKEN"] = try #require(daemon.token)
+        let token: String = try #require(daemon.token)
+        environment["LLMUX_TOKEN"] = token
         environment["OPENAI_BASE_URL"] = environment["LLMUX_BASE_URL"]
         environment["OPENAI_API_KEY"] = environment["LLMUX_TOKEN"]
         environment["LLMUX_HTTP_SOCKET"] = daemon.httpSocketPath
@@ -58,7 +59,8 @@ struct OpenAISDKTests {
             let python = try #require(Self.python)
             var environment = cleanEnvironment()
             environment["OPENAI_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
-            environment["OPENAI_API_KEY"] = try #require(daemon.token)
+            let token: String = try #require(daemon.token)
+            environment["OPENAI_API_KEY"] = token
             // The SDK gives up after 0.5 s, before any token, and closes its connection.
             let script = """
                 import openai

@@ -29,12 +29,14 @@ struct OpenAIStreamInterpreterTests {
     }
 
     @Test func finishReasonAndUsageInTheSameChunk() throws {
-        let chunk = #"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.001}}"#
+        let chunk =
+            #"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.001}}"#
         #expect(try events(chunk) == [.usage(Usage(inputTokens: 10, outputTokens: 5)), .finish(reason: "length")])
     }
 
     @Test func usageChunkWithDetails() throws {
-        let chunk = #"{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":12}}}"#
+        let chunk =
+            #"{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":12}}}"#
         #expect(try events(chunk) == [.usage(Usage(inputTokens: 100, outputTokens: 40, cachedTokens: 60, reasoningTokens: 12))])
     }
 
@@ -49,7 +51,8 @@ struct OpenAIStreamInterpreterTests {
     }
 
     @Test func toolCallFragments() throws {
-        let first = #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#
+        let first =
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#
         let next = #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}"#
         #expect(try events(first) == [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: 0, id: "call_1", name: "get_weather")])])
         #expect(try events(next) == [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: 0, arguments: "{\"city\":")])])
@@ -61,12 +64,14 @@ struct OpenAIStreamInterpreterTests {
     }
 
     @Test func openRouterErrorWithFinishReasonError() throws {
-        let chunk = #"{"error":{"code":"server_error","message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#
+        let chunk =
+            #"{"error":{"code":"server_error","message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#
         #expect(try events(chunk) == [.error(message: "Provider disconnected")])
     }
 
     @Test func unknownKeysAndUnknownFinishReasonsPassThrough() throws {
-        let chunk = #"{"weird":true,"choices":[{"index":0,"delta":{"content":"x","mystery":1},"finish_reason":"brand_new_reason","logprobs":null}],"timings":{"predicted_ms":3}}"#
+        let chunk =
+            #"{"weird":true,"choices":[{"index":0,"delta":{"content":"x","mystery":1},"finish_reason":"brand_new_reason","logprobs":null}],"timings":{"predicted_ms":3}}"#
         #expect(try events(chunk) == [.delta(text: "x", reasoning: nil, toolCalls: []), .finish(reason: "brand_new_reason")])
     }
 
@@ -96,4 +101,3 @@ struct RetryAfterTests {
         #expect(RetryAfter.milliseconds(from: ["x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"]) == 360_000)
     }
 }
-

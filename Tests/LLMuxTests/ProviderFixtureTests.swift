@@ -63,7 +63,9 @@ struct ProviderFixtureTests {
         },
         Case(file: "groq.sse") { Summary(text: "Fast answer.", usage: Usage(inputTokens: 12, outputTokens: 2), finish: "stop", ended: true) },
         Case(file: "deepseek.sse") {
-            Summary(text: "4", reasoning: "First, 2+2.", usage: Usage(inputTokens: 10, outputTokens: 9, cachedTokens: 8, reasoningTokens: 8), finish: "stop", ended: true)
+            Summary(
+                text: "4", reasoning: "First, 2+2.", usage: Usage(inputTokens: 10, outputTokens: 9, cachedTokens: 8, reasoningTokens: 8), finish: "stop",
+                ended: true)
         },
         Case(file: "vllm.sse") { Summary(text: "Part", reasoning: "hmm", ended: true, errors: ["CUDA out of memory (InternalServerError)"]) },
         Case(file: "llamacpp.sse") { Summary(text: "Local model", ended: false, errors: ["slot unavailable (server_error)"]) },
@@ -121,7 +123,8 @@ struct ProviderOptionTests {
         #expect(throws: ConfigError.self) {
             try loader.parse("[providers.a]\nbase_url = \"https://x.example\"\ndeployment = \"d\"\n", path: "c.toml")
         }
-        let azure = try? loader.parse("[providers.az]\nkind = \"azure\"\nbase_url = \"https://r.openai.azure.com\"\ndeployment = \"d\"\napi_key_env = \"AZ\"\n", path: "c.toml")
+        let azure = try? loader.parse(
+            "[providers.az]\nkind = \"azure\"\nbase_url = \"https://r.openai.azure.com\"\ndeployment = \"d\"\napi_key_env = \"AZ\"\n", path: "c.toml")
         #expect(azure?.providers["az"]?.deployment == "d")
         #expect(azure?.providers["az"]?.kind == .azure)
     }

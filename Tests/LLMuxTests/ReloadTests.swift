@@ -90,7 +90,10 @@ struct ReloadTests {
             try await daemon.connect { connection in
                 try await connection.send(line: chatLine("before"))
                 _ = try await FrameLog.read(from: connection, until: ["before"])
-                guard case .reloaded(_, let summary)? = try await ask(connection, .reload(id: "x")) else { Issue.record("no reloaded"); return }
+                guard case .reloaded(_, let summary)? = try await ask(connection, .reload(id: "x")) else {
+                    Issue.record("no reloaded")
+                    return
+                }
                 #expect(summary.routes == 1)
                 try await connection.send(line: chatLine("after"))
                 _ = try await FrameLog.read(from: connection, until: ["after"])
@@ -105,15 +108,22 @@ struct ReloadTests {
         let next = NextConfig()
         try await TestDaemon.with(reloadSource: { next.source(base: $0) }) { daemon in
             next.value.withLockedValue {
-                $0 = .failure(ConfigError(file: "/home/u/.config/llmux/config.toml", line: 7, key: "routes.smart.strategy", message: "unknown strategy 'fastest'"))
+                $0 = .failure(
+                    ConfigError(file: "/home/u/.config/llmux/config.toml", line: 7, key: "routes.smart.strategy", message: "unknown strategy 'fastest'"))
             }
             try await daemon.connect { connection in
                 let answer = try await ask(connection, .reload(id: "r1"))
-                guard case .error(_, let error)? = answer else { Issue.record("expected an error, got \(String(describing: answer))"); return }
+                guard case .error(_, let error)? = answer else {
+                    Issue.record("expected an error, got \(String(describing: answer))")
+                    return
+                }
                 #expect(error.code == .configError)
                 #expect(error.message.contains("config.toml:7: routes.smart.strategy: unknown strategy"), "\(error.message)")
                 // The old configuration still serves.
-                guard case .models(_, let models, _)? = try await ask(connection, .models(id: "m")) else { Issue.record("no models"); return }
+                guard case .models(_, let models, _)? = try await ask(connection, .models(id: "m")) else {
+                    Issue.record("no models")
+                    return
+                }
                 #expect(models.map(\.id).contains("fast"))
                 try await connection.send(line: chatLine("c"))
                 let log = try await FrameLog.read(from: connection, until: ["c"])
@@ -126,7 +136,10 @@ struct ReloadTests {
     @Test func withoutASourceReloadIsRefusedClearly() async throws {
         try await TestDaemon.with { daemon in
             try await daemon.connect { connection in
-                guard case .error(_, let error)? = try await ask(connection, .reload(id: "r")) else { Issue.record("expected an error"); return }
+                guard case .error(_, let error)? = try await ask(connection, .reload(id: "r")) else {
+                    Issue.record("expected an error")
+                    return
+                }
                 #expect(error.code == .configError)
                 #expect(error.message.contains("no configuration source"))
             }

@@ -87,11 +87,16 @@ struct RoutingTests {
         Trigger(name: "reset before headers", script: MockScript(fault: .resetBeforeHeaders), outcome: "upstream_connect"),
         Trigger(name: "header timeout", script: MockScript(fault: .stallHeaders), outcome: "upstream_timeout", shortTimeouts: true),
         Trigger(name: "first-token timeout", script: MockScript(firstTokenDelayMs: 5000), outcome: "upstream_timeout", shortTimeouts: true),
-        Trigger(name: "idle stall before the first token", script: MockScript(chunks: ["a"], fault: .stallAfterChunks(0)), outcome: "upstream_timeout", shortTimeouts: true),
+        Trigger(
+            name: "idle stall before the first token", script: MockScript(chunks: ["a"], fault: .stallAfterChunks(0)), outcome: "upstream_timeout",
+            shortTimeouts: true),
         Trigger(name: "end before the first token", script: MockScript(chunks: ["a"], fault: .endAfterChunks(0)), outcome: "upstream_truncated"),
         Trigger(name: "reset before the first token", script: MockScript(chunks: ["a"], fault: .resetAfterChunks(0)), outcome: "upstream_truncated"),
-        Trigger(name: "error event before the first token", script: MockScript(chunks: ["a"], fault: .errorEventAfterChunks(0, message: "overloaded")), outcome: "upstream_error"),
-        Trigger(name: "malformed event before the first token", script: MockScript(chunks: ["a"], fault: .malformedAfterChunks(0)), outcome: "upstream_protocol"),
+        Trigger(
+            name: "error event before the first token", script: MockScript(chunks: ["a"], fault: .errorEventAfterChunks(0, message: "overloaded")),
+            outcome: "upstream_error"),
+        Trigger(
+            name: "malformed event before the first token", script: MockScript(chunks: ["a"], fault: .malformedAfterChunks(0)), outcome: "upstream_protocol"),
     ]
 
     @Test(arguments: triggers)
@@ -123,7 +128,10 @@ struct RoutingTests {
             #expect(done.attempts.map(\.outcome) == [trigger.outcome, "ok"])
             #expect(done.attempts.first?.httpStatus == trigger.status)
             // `start` names the target that streamed, not the one that failed.
-            guard case .start(_, let model, _, let route)? = log.frames("r").first else { Issue.record("no start"); return }
+            guard case .start(_, let model, _, let route)? = log.frames("r").first else {
+                Issue.record("no start")
+                return
+            }
             #expect(model == "good")
             #expect(route == "smart")
         }
@@ -136,7 +144,10 @@ struct RoutingTests {
             daemon.mock.setScript(MockScript(chunks: ["fine"]), forModel: "good")
             let log = try await chat(daemon)
             #expect(log.isWellFormed("r"))
-            guard case .error(_, let error)? = log.terminal("r") else { Issue.record("expected an error"); return }
+            guard case .error(_, let error)? = log.terminal("r") else {
+                Issue.record("expected an error")
+                return
+            }
             #expect(error.httpStatus == status)
             #expect(error.code == (status == 401 || status == 403 ? .authFailed : .upstreamHTTP))
             #expect(error.message.contains("status \(status) from upstream"))
@@ -176,7 +187,10 @@ struct RoutingTests {
             daemon.mock.setScript(.httpError(503), forModel: "c")
             let log = try await chat(daemon)
             #expect(log.isWellFormed("r"))
-            guard case .error(_, let error)? = log.terminal("r") else { Issue.record("expected an error"); return }
+            guard case .error(_, let error)? = log.terminal("r") else {
+                Issue.record("expected an error")
+                return
+            }
             #expect(error.httpStatus == 503)
             #expect(error.attempts?.map(\.httpStatus) == [500, 502, 503])
         }
@@ -228,7 +242,10 @@ struct RoutingTests {
             _ = try await chat(daemon, id: "prime", extra: #","timeout_ms":5000"#)
             let log = try await chat(daemon, extra: #","timeout_ms":5000"#)
             #expect(log.isWellFormed("r"))
-            guard case .error(_, let error)? = log.terminal("r") else { Issue.record("expected rate_limited"); return }
+            guard case .error(_, let error)? = log.terminal("r") else {
+                Issue.record("expected rate_limited")
+                return
+            }
             #expect(error.code == .rateLimited)
             #expect(error.retryable)
             #expect((error.retryAfterMs ?? 0) > 25_000)
@@ -276,9 +293,12 @@ struct RoutingTests {
     }
 
     @Test func hedgeWinnerStreamsAndTheLoserIsClosed() async throws {
-        try await TestDaemon.with(exclusive: true, configure: { config, _ in
-            config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .hedge(delayMs: 100))
-        }) { daemon in
+        try await TestDaemon.with(
+            exclusive: true,
+            configure: { config, _ in
+                config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .hedge(delayMs: 100))
+            }
+        ) { daemon in
             daemon.mock.setScript(MockScript(chunks: ["slow"], firstTokenDelayMs: 3000), forModel: "slow")
             daemon.mock.setScript(MockScript(chunks: ["fast"]), forModel: "fast")
             let started = ContinuousClock.now
@@ -286,7 +306,10 @@ struct RoutingTests {
             #expect(ContinuousClock.now - started < .seconds(2))
             #expect(log.isWellFormed("r"))
             #expect(log.text("r") == "fast")
-            guard case .done(let done)? = log.terminal("r") else { Issue.record("expected done"); return }
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("expected done")
+                return
+            }
             #expect(done.model == "fast")
             #expect(Set(done.attempts.map(\.outcome)) == ["hedge_lost", "ok"])
             // The loser's upstream connection closes.
@@ -343,10 +366,13 @@ struct RoutingTests {
 
     @Test func latencyStrategyMovesTrafficToTheFasterTarget() async throws {
         // Exclusive: on a loaded machine the fast target's first measurement could exceed the slow one's.
-        try await TestDaemon.with(exclusive: true, configure: { config, _ in
-            config.router.exploration = 0
-            config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .latency)
-        }) { daemon in
+        try await TestDaemon.with(
+            exclusive: true,
+            configure: { config, _ in
+                config.router.exploration = 0
+                config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .latency)
+            }
+        ) { daemon in
             daemon.mock.setScript(MockScript(chunks: ["s"], firstTokenDelayMs: 400), forModel: "slow")
             daemon.mock.setScript(MockScript(chunks: ["f"]), forModel: "fast")
             var served: [String] = []
@@ -429,7 +455,10 @@ struct RoutingTests {
                 try await connection.send(line: chatLine("short", extra: #","timeout_ms":300"#))
                 return try await FrameLog.read(from: connection, until: ["long", "short"])
             }
-            guard case .error(_, let error)? = log.terminal("short") else { Issue.record("expected a timeout"); return }
+            guard case .error(_, let error)? = log.terminal("short") else {
+                Issue.record("expected a timeout")
+                return
+            }
             #expect(error.code == .upstreamTimeout)
             #expect(error.message.contains("free slot"), "\(error.message)")
         }
@@ -453,7 +482,10 @@ struct CostStrategyTests {
                 try await connection.send(line: chatLine("c", model: "thrifty"))
                 return try await FrameLog.read(from: connection, until: ["c"])
             }
-            guard case .done(let done)? = log.terminal("c") else { Issue.record("expected done"); return }
+            guard case .done(let done)? = log.terminal("c") else {
+                Issue.record("expected done")
+                return
+            }
             // cheap (failing) first, then dear; the unpriced target comes last.
             #expect(done.attempts.map(\.target) == ["mock/cheap", "mock/dear"])
             #expect(done.model == "dear")

@@ -11,7 +11,8 @@ struct SoakTests {
         try await ExclusiveTestLock.shared.withLock {
             let options = SoakRun.Options(connections: 40, duration: .seconds(15), warmUpFraction: 0.4, llmuxd: Executables.llmuxd)
             let report = try await SoakRun(options: options).run()
-            let summary = "sessions \(report.sessions), requests \(report.requests), outcomes \(report.outcomes), "
+            let summary =
+                "sessions \(report.sessions), requests \(report.requests), outcomes \(report.outcomes), "
                 + "RSS \(report.rssSamples), violations \(report.violations)"
             // Under AddressSanitizer freed memory stays in quarantine, so RSS only grows.
             for (check, held) in report.checks where !(SanitizedBuild.address && check.hasPrefix("RSS")) {

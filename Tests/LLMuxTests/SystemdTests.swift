@@ -129,10 +129,16 @@ struct GracefulShutdownTests {
     @Test func requestsInFlightFinishWithinTheGracePeriod() async throws {
         let (log, status, late) = try await shutdownDuringRequest(graceMs: 8000, chunks: 30)
         #expect(log.isWellFormed("long"))
-        guard case .done(let done)? = log.terminal("long") else { Issue.record("expected done: \(log.all)"); return }
+        guard case .done(let done)? = log.terminal("long") else {
+            Issue.record("expected done: \(log.all)")
+            return
+        }
         #expect(done.finishReason == "stop")
         #expect(log.text("long") == (0..<30).map { String(repeating: "0", count: 4 - String($0).count) + String($0) }.joined())
-        guard case .error(_, let refused)? = late.first else { Issue.record("the late request got \(late)"); return }
+        guard case .error(_, let refused)? = late.first else {
+            Issue.record("the late request got \(late)")
+            return
+        }
         #expect(refused.code == .shuttingDown)
         #expect(status == 0)
     }
@@ -140,7 +146,10 @@ struct GracefulShutdownTests {
     @Test func requestsStillRunningAfterTheGracePeriodEndWithShuttingDown() async throws {
         let (log, status, _) = try await shutdownDuringRequest(graceMs: 300, chunks: 200)
         #expect(log.isWellFormed("long"))
-        guard case .error(_, let error)? = log.terminal("long") else { Issue.record("expected an error: \(log.all)"); return }
+        guard case .error(_, let error)? = log.terminal("long") else {
+            Issue.record("expected an error: \(log.all)")
+            return
+        }
         #expect(error.code == .shuttingDown)
         #expect(error.retryable)
         #expect(status == 0)

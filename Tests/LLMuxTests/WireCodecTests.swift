@@ -23,8 +23,14 @@ struct WireCodecTests {
         .start(id: "a", model: "gpt-4o-mini", provider: "openai"),
         .delta(DeltaFrame(id: "a", seq: 0, text: "line one\nline \"two\"\t\u{1}")),
         .delta(DeltaFrame(id: "a", seq: 3, reasoning: "thinking…")),
-        .delta(DeltaFrame(id: "a", seq: 4, toolCalls: [ToolCallFragment(index: 0, id: "call_1", name: "f", arguments: "{\"x\":"), ToolCallFragment(index: 1, arguments: "1}")])),
-        .done(DoneFrame(id: "a", finishReason: "stop", usage: Usage(inputTokens: 3, outputTokens: 5, cachedTokens: 1, reasoningTokens: 2), model: "m", provider: "p", timing: Timing(ttftMs: 12, totalMs: 40))),
+        .delta(
+            DeltaFrame(
+                id: "a", seq: 4,
+                toolCalls: [ToolCallFragment(index: 0, id: "call_1", name: "f", arguments: "{\"x\":"), ToolCallFragment(index: 1, arguments: "1}")])),
+        .done(
+            DoneFrame(
+                id: "a", finishReason: "stop", usage: Usage(inputTokens: 3, outputTokens: 5, cachedTokens: 1, reasoningTokens: 2), model: "m", provider: "p",
+                timing: Timing(ttftMs: 12, totalMs: 40))),
         .done(DoneFrame(id: "b", finishReason: "cancelled", usage: nil, model: "m", provider: "p", timing: Timing(ttftMs: nil, totalMs: 4))),
         .error(id: nil, WireError(.parseError, "bad")),
         .error(id: "c", WireError(.upstreamHTTP, "rate limited", retryable: true, httpStatus: 429, retryAfterMs: 2000)),
@@ -39,9 +45,15 @@ struct WireCodecTests {
     @Test func clientFramesRoundTrip() throws {
         let frames: [ClientFrame] = [
             .hello(ClientHello(protocols: [1], client: "nvim")),
-            .chat(ChatRequest(id: "r1", model: "smart", messages: [["role": "user", "content": "hi"]], timeoutMs: 5000, options: ["temperature": 0.5, "tools": [["type": "function"]], "seed": 9_007_199_254_740_993])),
+            .chat(
+                ChatRequest(
+                    id: "r1", model: "smart", messages: [["role": "user", "content": "hi"]], timeoutMs: 5000,
+                    options: ["temperature": 0.5, "tools": [["type": "function"]], "seed": 9_007_199_254_740_993])),
             // Integral doubles stay doubles (the frame fuzzer found 0e-7 coming back as the integer 0).
-            .chat(ChatRequest(id: "r2", model: nil, messages: [["role": "user", "content": "hi"]], options: ["temperature": .double(0), "top_p": .double(1), "big": .double(1e16), "neg": .double(-2)])),
+            .chat(
+                ChatRequest(
+                    id: "r2", model: nil, messages: [["role": "user", "content": "hi"]],
+                    options: ["temperature": .double(0), "top_p": .double(1), "big": .double(1e16), "neg": .double(-2)])),
             .cancel(id: "r1"), .ping(id: "p"), .models(id: "m"), .status(id: "s"),
         ]
         for frame in frames {
@@ -66,8 +78,13 @@ struct WireCodecTests {
     }
 
     @Test func chatPassesUnknownOpenAIFieldsThrough() throws {
-        let frame = try decodeClient(#"{"type":"chat","id":"x","messages":[{"role":"user","content":"q"}],"tool_choice":"auto","max_tokens":5,"stream":true,"stream_options":{"include_usage":false},"future_field":{"a":[1,2]}}"#)
-        guard case .chat(let request) = frame else { Issue.record("not a chat"); return }
+        let frame = try decodeClient(
+            #"{"type":"chat","id":"x","messages":[{"role":"user","content":"q"}],"tool_choice":"auto","max_tokens":5,"stream":true,"stream_options":{"include_usage":false},"future_field":{"a":[1,2]}}"#
+        )
+        guard case .chat(let request) = frame else {
+            Issue.record("not a chat")
+            return
+        }
         #expect(request.options["tool_choice"] == "auto")
         #expect(request.options["max_tokens"] == 5)
         #expect(request.options["future_field"] == ["a": [1, 2]])
@@ -190,9 +207,11 @@ struct ProtocolDocumentTests {
                 continue
             }
             guard inCode else { continue }
-            if line.hasPrefix("C: {") { client.append(String(line.dropFirst(3))) }
-            else if line.hasPrefix("S: {") { server.append(String(line.dropFirst(3))) }
-            else if line.hasPrefix("{\"type\"") {
+            if line.hasPrefix("C: {") {
+                client.append(String(line.dropFirst(3)))
+            } else if line.hasPrefix("S: {") {
+                server.append(String(line.dropFirst(3)))
+            } else if line.hasPrefix("{\"type\"") {
                 // Bare examples: server frames carry fields clients never send.
                 let type = (try? JSONValue.parse(String(line)))?["type"]?.stringValue
                 let serverOnly: Set<String> = ["start", "delta", "done", "error", "pong", "reloaded"]
