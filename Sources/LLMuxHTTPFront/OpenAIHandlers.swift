@@ -215,25 +215,15 @@ struct OpenAIHandlers: Sendable {
     // MARK: - Models and health
 
     private func models() -> Response {
-        let resolver = self.hooks.engine().resolver
         var w = JSONWriter(buffer: ByteBuffer())
         w.beginObject()
         w.field("object", "list")
         w.key("data")
         w.beginArray()
-        for model in resolver.listedModels() {
-            w.beginObject()
-            w.field("id", model.id)
-            w.field("object", "model")
-            w.field("created", 0)
-            w.field("owned_by", model.route == nil ? model.provider : "llmux-route")
-            w.endObject()
-        }
+        for model in self.hooks.engine().resolver.listedModels() { Self.write(model, into: &w) }
         w.endArray()
         w.endObject()
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+        return Self.json(w.buffer)
     }
 
     private func model(id: String) -> Response {
@@ -241,15 +231,24 @@ struct OpenAIHandlers: Sendable {
             return Self.httpError(.notFound, "the model '\(id)' does not exist; GET /v1/models lists them", code: "model_not_found")
         }
         var w = JSONWriter(buffer: ByteBuffer())
+        Self.write(model, into: &w)
+        return Self.json(w.buffer)
+    }
+
+    /// One entry of `/v1/models`, in OpenAI's model object shape.
+    private static func write(_ model: ModelInfo, into w: inout JSONWriter) {
         w.beginObject()
         w.field("id", model.id)
         w.field("object", "model")
         w.field("created", 0)
         w.field("owned_by", model.route == nil ? model.provider : "llmux-route")
         w.endObject()
+    }
+
+    private static func json(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// `GET /`: what answers here, for a person or a probe.
@@ -260,9 +259,7 @@ struct OpenAIHandlers: Sendable {
         w.field("version", LLMuxVersion.current)
         w.field("api", "/v1")
         w.endObject()
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+        return Self.json(w.buffer)
     }
 
     private func health() -> Response {
@@ -273,9 +270,7 @@ struct OpenAIHandlers: Sendable {
         w.field("version", LLMuxVersion.current)
         w.field("in_flight", self.hooks.inFlight())
         w.endObject()
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: stopping ? .serviceUnavailable : .ok, headers: headers, body: .init(byteBuffer: w.buffer))
+        return Self.json(w.buffer, status: stopping ? .serviceUnavailable : .ok)
     }
 
     static func randomHex(_ bytes: Int) -> String {

@@ -134,15 +134,28 @@ struct HTTPFrontAnswerTests {
 
     // MARK: - Header-read and idle timeouts (defect 10)
 
-    @Test(arguments: [true, false])
-    func aSlowRequestHeadIsClosedAndOthersAreServed(tcp: Bool) async throws {
+    /// Runs `body` with a daemon whose HTTP front has these limits, and the address of its TCP
+    /// listener or Unix socket.
+    func withFront(
+        headerTimeoutMs: Int,
+        idleTimeoutMs: Int,
+        tcp: Bool,
+        _ body: (TestDaemon, String) async throws -> Void
+    ) async throws {
         try await TestDaemon.with(
             configure: { config, _ in
-                config.http.headerTimeoutMs = 400
-                config.http.idleTimeoutMs = 60_000
-            }, tcpHTTP: true
+                config.http.headerTimeoutMs = headerTimeoutMs
+                config.http.idleTimeoutMs = idleTimeoutMs
+            },
+            tcpHTTP: true
         ) { daemon in
-            let address = tcp ? try #require(daemon.httpBaseURL) : daemon.httpSocketPath
+            try await body(daemon, tcp ? try #require(daemon.httpBaseURL) : daemon.httpSocketPath)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func aSlowRequestHeadIsClosedAndOthersAreServed(tcp: Bool) async throws {
+        try await self.withFront(headerTimeoutMs: 400, idleTimeoutMs: 60_000, tcp: tcp) { daemon, address in
             var slow: [RawConnection] = []
             for _ in 0..<8 {
                 let connection = try RawConnection(address)
@@ -161,13 +174,7 @@ struct HTTPFrontAnswerTests {
 
     @Test(arguments: [true, false])
     func anIdleKeepAliveConnectionIsClosed(tcp: Bool) async throws {
-        try await TestDaemon.with(
-            configure: { config, _ in
-                config.http.headerTimeoutMs = 60_000
-                config.http.idleTimeoutMs = 400
-            }, tcpHTTP: true
-        ) { daemon in
-            let address = tcp ? try #require(daemon.httpBaseURL) : daemon.httpSocketPath
+        try await self.withFront(headerTimeoutMs: 60_000, idleTimeoutMs: 400, tcp: tcp) { daemon, address in
             let connection = try RawConnection(address)
             try connection.send(Self.request("GET", "/health", token: tcp ? daemon.token : nil))
             let started = ContinuousClock.now
