@@ -282,19 +282,34 @@ struct OpenAIHandlers: Sendable {
     }
 }
 
-/// Lets the queue's overflow handler cancel the engine task created after the queue.
+/// Lets the queue's overflow handler cancel the engine task created after the queue. One lock
+/// holds both the task and whether it was cancelled, so a `cancel` that comes before, during or
+/// after `set` always reaches the task (with two locks, `set` could read "not cancelled", then
+/// `cancel` find no task yet, and the task would run on).
 final class QueueBox: Sendable {
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
-    private let cancelled = NIOLockedValueBox(false)
+    private enum State {
+        case waiting
+        case running(Task<Void, Never>)
+        case cancelled
+    }
+
+    private let state = NIOLockedValueBox(State.waiting)
 
     func set(_ task: Task<Void, Never>) {
-        let cancelNow = self.cancelled.withLockedValue { $0 }
-        self.task.withLockedValue { $0 = task }
+        let cancelNow = self.state.withLockedValue { state -> Bool in
+            if case .cancelled = state { return true }
+            state = .running(task)
+            return false
+        }
         if cancelNow { task.cancel() }
     }
 
     func cancel() {
-        self.cancelled.withLockedValue { $0 = true }
-        self.task.withLockedValue { $0 }?.cancel()
+        let task = self.state.withLockedValue { state -> Task<Void, Never>? in
+            defer { state = .cancelled }
+            if case .running(let task) = state { return task }
+            return nil
+        }
+        task?.cancel()
     }
 }
