@@ -17,8 +17,15 @@ public final class UsageLedger: Sendable {
     }
 
     private let pool: DatabasePool
-    private let pending = NIOLockedValueBox<[LedgerEntry]>([])
-    private let wake = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
+    /// Entries waiting for the writer, the writer waiting for entries, and whether it was told to
+    /// stop: one lock, so that no entry and no stop can slip between a check and the wait.
+    private struct Queue {
+        var entries: [LedgerEntry] = []
+        var writer: CheckedContinuation<Void, Never>?
+        var stopping = false
+    }
+
+    private let queue = NIOLockedValueBox(Queue())
     private let flushInterval: Duration
     private let logger: Logger
 
@@ -106,11 +113,11 @@ public final class UsageLedger: Sendable {
 
     /// Queues `entry`; the writer commits it within `flushInterval`.
     public func record(_ entry: LedgerEntry) {
-        let first = self.pending.withLockedValue { pending in
-            pending.append(entry)
-            return pending.count == 1
+        let writer = self.queue.withLockedValue { queue in
+            queue.entries.append(entry)
+            return queue.writer.take()
         }
-        if first { self.wake.withLockedValue { $0.take() }?.resume() }
+        writer?.resume()
     }
 
     /// Commits queued entries until cancelled, then commits what is left.
@@ -118,17 +125,18 @@ public final class UsageLedger: Sendable {
         while !Task.isCancelled {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = self.pending.withLockedValue { !$0.isEmpty }
-                    if ready || Task.isCancelled {
-                        continuation.resume()
-                        return
+                    let resumeNow = self.queue.withLockedValue { queue in
+                        if !queue.entries.isEmpty || queue.stopping { return true }
+                        queue.writer = continuation
+                        return false
                     }
-                    self.wake.withLockedValue { $0 = continuation }
-                    // An entry may have arrived between the check and the store.
-                    if self.pending.withLockedValue({ !$0.isEmpty }) { self.wake.withLockedValue { $0.take() }?.resume() }
+                    if resumeNow { continuation.resume() }
                 }
             } onCancel: {
-                self.wake.withLockedValue { $0.take() }?.resume()
+                self.queue.withLockedValue { queue in
+                    queue.stopping = true
+                    return queue.writer.take()
+                }?.resume()
             }
             try? await Task.sleep(for: self.flushInterval)
             self.flush()
@@ -138,9 +146,9 @@ public final class UsageLedger: Sendable {
 
     /// Commits every queued entry now, in one transaction.
     public func flush() {
-        let batch = self.pending.withLockedValue { pending -> [LedgerEntry] in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
+        let batch = self.queue.withLockedValue { queue -> [LedgerEntry] in
+            defer { queue.entries.removeAll(keepingCapacity: true) }
+            return queue.entries
         }
         guard !batch.isEmpty else { return }
         do {
@@ -149,7 +157,7 @@ public final class UsageLedger: Sendable {
             }
         } catch {
             // Keep them for the next flush rather than lose them.
-            self.pending.withLockedValue { $0.insert(contentsOf: batch, at: 0) }
+            self.queue.withLockedValue { $0.entries.insert(contentsOf: batch, at: 0) }
             self.logger.error("cannot write to the usage ledger", metadata: ["error": "\(error)", "queued": "\(batch.count)"])
         }
     }

@@ -346,3 +346,30 @@ struct LedgerMigrationTests {
         #expect(entries.first?.costUSD == 0.00183)
     }
 }
+
+@Suite("Ledger writer")
+struct LedgerWriterTests {
+    static func entry(_ id: String) -> LedgerEntry {
+        LedgerEntry(
+            requestID: id, startedAt: Date(), endedAt: Date(), client: nil, peerPID: nil, peerUID: nil, route: nil,
+            provider: "p", model: "m", inputTokens: 1, outputTokens: 1, cachedTokens: 0, reasoningTokens: 0, costUSD: nil,
+            estimated: false, outcome: "stop", ttftMs: nil, durationMs: 1, attempts: []
+        )
+    }
+
+    /// A cancel that comes at any moment of the writer's wait ends it, and what was recorded is
+    /// committed: the stop and the entries share the writer's one lock.
+    @Test func aCancelAtAnyMomentStopsTheWriterAndNothingIsLost() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { TemporaryDirectory.remove(directory) }
+        let ledger = try UsageLedger(path: directory + "/ledger.sqlite", flushInterval: .milliseconds(1), logger: Logger(label: "t"))
+        for round in 0..<200 {
+            let writer = Task { await ledger.run() }
+            if round % 2 == 0 { await Task.yield() }
+            ledger.record(Self.entry("r\(round)"))
+            writer.cancel()
+            await writer.value
+        }
+        #expect(try ledger.entries(since: .distantPast).count == 200)
+    }
+}
