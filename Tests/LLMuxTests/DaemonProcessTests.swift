@@ -152,7 +152,9 @@ struct DaemonProcessTests {
         )
         var ports: [Int] = []
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let lines = ((try? String(contentsOfFile: table, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst()
+            // Read to the end: /proc files report size 0, and a read by size stops after the first page.
+            let bytes = (FileHandle(forReadingAtPath: table).flatMap { try? $0.readToEnd() }) ?? Data()
+            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst()
             for line in lines {
                 let fields = line.split(separator: " ")
                 // local_address st ... inode: fields 1, 3 and 9; 0A is LISTEN.

@@ -16,10 +16,17 @@ struct HTTPConnectionGuardTests {
         return (channel, loop)
     }
 
+    /// Ends the channel and its loop, so that nothing the pipeline holds outlives the test.
+    func finish(_ channel: EmbeddedChannel, _ loop: EmbeddedEventLoop) {
+        _ = try? channel.finish(acceptAlreadyClosed: true)
+        try? loop.syncShutdownGracefully()
+    }
+
     static let head = HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "llmux", path: "/v1/chat/completions"))
 
     @Test func aConnectionWithoutARequestHeadIsClosedAtTheHeaderLimit() throws {
         let (channel, loop) = try self.connectedChannel()
+        defer { self.finish(channel, loop) }
         loop.advanceTime(by: .seconds(9))
         #expect(channel.isActive)
         loop.advanceTime(by: .seconds(1))
@@ -28,6 +35,7 @@ struct HTTPConnectionGuardTests {
 
     @Test func aRequestBeingAnsweredHasNoTimerAndTheNextHeadGetsTheIdleLimit() throws {
         let (channel, loop) = try self.connectedChannel()
+        defer { self.finish(channel, loop) }
         loop.advanceTime(by: .seconds(5))
         try channel.writeInbound(Self.head)
         try channel.writeInbound(HTTPRequestPart.end(nil))
@@ -48,7 +56,8 @@ struct HTTPConnectionGuardTests {
     }
 
     @Test func theClientClosingItsSideClosesTheConnectionMidAnswer() throws {
-        let (channel, _) = try self.connectedChannel()
+        let (channel, loop) = try self.connectedChannel()
+        defer { self.finish(channel, loop) }
         try channel.writeInbound(Self.head)
         #expect(channel.isActive)
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)

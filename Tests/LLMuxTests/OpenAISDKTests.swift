@@ -61,10 +61,11 @@ struct OpenAISDKTests {
             environment["OPENAI_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
             let token: String = try #require(daemon.token)
             environment["OPENAI_API_KEY"] = token
-            // The SDK gives up after 0.5 s, before any token, and closes its connection.
+            // The SDK gives up after 3 s (time for a sanitized daemon to reach the mock), long before
+            // the first token, and closes its connection.
             let script = """
                 import openai
-                client = openai.OpenAI(timeout=0.5, max_retries=0)
+                client = openai.OpenAI(timeout=3.0, max_retries=0)
                 try:
                     for _ in client.chat.completions.create(model="mock/slow", stream=True, messages=[{"role": "user", "content": "x"}]):
                         pass

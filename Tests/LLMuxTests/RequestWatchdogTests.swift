@@ -24,6 +24,7 @@ struct RequestWatchdogTests {
 
     @Test func headerDeadlineFiresOnceAtItsLimit() {
         let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         let expiry = Expiry()
         let start = loop.now
         let dog = self.watchdog(.init(header: .milliseconds(50)), expiry, on: loop)
@@ -41,6 +42,7 @@ struct RequestWatchdogTests {
     /// is re-armed at once instead of waiting for the header timer.
     @Test func phaseChangeRearmsAnEarlierDeadline() {
         let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         let expiry = Expiry()
         let dog = self.watchdog(.init(header: .seconds(30), firstToken: .milliseconds(50)), expiry, on: loop)
         loop.advanceTime(by: .milliseconds(10))
@@ -55,6 +57,7 @@ struct RequestWatchdogTests {
     /// Reads push the idle deadline later; only a real gap fires it.
     @Test func readsKeepTheIdleDeadlineAway() {
         let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         let expiry = Expiry()
         let dog = self.watchdog(.init(idle: .milliseconds(1000)), expiry, on: loop)
         dog.headersReceived()
@@ -72,6 +75,7 @@ struct RequestWatchdogTests {
 
     @Test func stopDisarms() {
         let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         let expiry = Expiry()
         let dog = self.watchdog(.init(header: .milliseconds(50), total: .milliseconds(80)), expiry, on: loop)
         dog.stop()
@@ -82,6 +86,7 @@ struct RequestWatchdogTests {
 
     @Test func totalLimitHoldsAcrossPhasesAndCountsTimeAlreadySpent() {
         let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         // Away from the embedded clock's zero, below which a deadline cannot go.
         loop.advanceTime(by: .seconds(1))
         let expiry = Expiry()
