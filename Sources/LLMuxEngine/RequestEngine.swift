@@ -66,28 +66,41 @@ public final class RequestEngine: Sendable {
     /// with `cache_control`, so that its whole prompt may be written to the cache) plus
     /// `max_tokens` (or `max_completion_tokens`, else the budgets' `default_max_tokens`)
     /// at the output price; `nil` when unpriced.
-    /// `promptTokens` is the request's prompt estimate, computed once per request.
-    func worstCase(_ request: ChatRequest, promptTokens: Int, at target: RouteTarget) -> Double? {
+    /// `prompt` is the request's prompt estimate, computed once per request.
+    func worstCase(_ request: ChatRequest, prompt: PromptEstimate, at target: RouteTarget) -> Double? {
         guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return nil }
         let maxTokens =
             (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
             ?? self.config.budgets.defaultMaxTokens
-        let promptPrice = request.asksForPromptCaching ? price.dearestPromptPerMillion : price.inputPerMillion
-        return (Double(promptTokens) * promptPrice + Double(maxTokens) * price.outputPerMillion) / 1_000_000
+        let promptPrice = prompt.mayWriteCache ? price.dearestPromptPerMillion : price.inputPerMillion
+        return (Double(prompt.tokens) * promptPrice + Double(maxTokens) * price.outputPerMillion) / 1_000_000
     }
 
     /// What a budget reserves: the worst case at the dearest target of the route.
-    func worstCase(_ request: ChatRequest, promptTokens: Int, _ plan: RoutePlan) -> Double {
-        plan.route.targets.compactMap { self.worstCase(request, promptTokens: promptTokens, at: $0) }.max() ?? 0
+    func worstCase(_ request: ChatRequest, prompt: PromptEstimate, _ plan: RoutePlan) -> Double {
+        plan.route.targets.compactMap { self.worstCase(request, prompt: prompt, at: $0) }.max() ?? 0
     }
 
     /// The `cost` strategy's order: the worst case at each target, cheapest
     /// first; unpriced targets last, in configured order.
-    func cheapestFirst(_ request: ChatRequest, promptTokens: Int, _ targets: [RouteTarget]) -> [RouteTarget] {
+    func cheapestFirst(_ request: ChatRequest, prompt: PromptEstimate, _ targets: [RouteTarget]) -> [RouteTarget] {
         targets.enumerated()
-            .map { (self.worstCase(request, promptTokens: promptTokens, at: $1) ?? .infinity, $0, $1) }
+            .map { (self.worstCase(request, prompt: prompt, at: $1) ?? .infinity, $0, $1) }
             .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
             .map(\.2)
+    }
+
+    /// What a worst-case price needs to know of a request's prompt: its estimated size and
+    /// whether it may be written to the provider's cache (it uses `cache_control`). Both walk
+    /// the messages, so they are taken once per request, not once per target.
+    struct PromptEstimate {
+        var tokens: Int
+        var mayWriteCache: Bool
+
+        init(_ request: ChatRequest) {
+            self.tokens = CostCalculator.estimatedPromptTokens(request)
+            self.mayWriteCache = request.asksForPromptCaching
+        }
     }
 
     /// What `prepare` decided for one request, carried across the wait for its outcome.
@@ -143,25 +156,25 @@ public final class RequestEngine: Sendable {
             emit(.error(id: id, error))
             return nil
         }
-        // The prompt estimate (its messages as JSON) is computed at most once.
-        var promptEstimate: Int?
-        func promptTokens() -> Int {
+        // The prompt estimate (its messages as JSON) is computed at most once, and only when needed.
+        var promptEstimate: PromptEstimate?
+        func prompt() -> PromptEstimate {
             if let promptEstimate { return promptEstimate }
-            let tokens = CostCalculator.estimatedPromptTokens(request)
-            promptEstimate = tokens
-            return tokens
+            let estimate = PromptEstimate(request)
+            promptEstimate = estimate
+            return estimate
         }
         // Budgets: reserve the worst case before anything runs; over budget, downgrade or refuse.
         var reservation: BudgetGuard.Reservation?
         var downgradedFrom: String?
         if let budgets = self.budgets, !budgets.isEmpty {
-            switch budgets.reserve(self.worstCase(request, promptTokens: promptTokens(), plan), route: plan.routeName, client: origin.client) {
+            switch budgets.reserve(self.worstCase(request, prompt: prompt(), plan), route: plan.routeName, client: origin.client) {
             case .granted(let granted):
                 reservation = granted
             case .exceeded(let error):
                 if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other),
                     case .granted(let granted) = budgets.reserve(
-                        self.worstCase(request, promptTokens: promptTokens(), cheaper), route: other, client: origin.client)
+                        self.worstCase(request, prompt: prompt(), cheaper), route: other, client: origin.client)
                 {
                     logger.notice("over budget: downgraded", metadata: ["from": "\(plan.routeName ?? "")", "to": "\(other)"])
                     downgradedFrom = plan.routeName
@@ -202,7 +215,7 @@ public final class RequestEngine: Sendable {
             logger: logger
         )
         let order =
-            plan.route.strategy == .cost ? self.cheapestFirst(request, promptTokens: promptTokens(), plan.route.targets) : self.planner.order(plan.route)
+            plan.route.strategy == .cost ? self.cheapestFirst(request, prompt: prompt(), plan.route.targets) : self.planner.order(plan.route)
         return Prepared(
             request: request,
             origin: origin,
