@@ -7,13 +7,19 @@ import NIOCore
 enum OpenAIErrorBody {
     /// `{"message","type","param","code"}` (the value of the `error` key).
     static func write(_ error: WireError, into w: inout JSONWriter) {
+        Self.write(message: error.message, type: Self.type(of: error), code: error.code.rawValue, upstreamStatus: error.httpStatus, into: &w)
+    }
+
+    /// The error object's fields, for an engine error or a refusal of the front itself
+    /// (`not_found`, `method_not_allowed`, `invalid_api_key`, which are not wire codes).
+    static func write(message: String, type: String, code: String, upstreamStatus: Int? = nil, into w: inout JSONWriter) {
         w.beginObject()
-        w.field("message", error.message)
-        w.field("type", Self.type(of: error))
+        w.field("message", message)
+        w.field("type", type)
         w.key("param")
         w.null()
-        w.field("code", error.code.rawValue)
-        if let status = error.httpStatus { w.field("upstream_status", status) }
+        w.field("code", code)
+        if let upstreamStatus { w.field("upstream_status", upstreamStatus) }
         w.endObject()
     }
 

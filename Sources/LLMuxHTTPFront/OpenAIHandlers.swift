@@ -97,13 +97,7 @@ struct OpenAIHandlers: Sendable {
         var w = JSONWriter(buffer: ByteBuffer())
         w.beginObject()
         w.key("error")
-        w.beginObject()
-        w.field("message", message)
-        w.field("type", status == .internalServerError ? "server_error" : "invalid_request_error")
-        w.key("param")
-        w.null()
-        w.field("code", code)
-        w.endObject()
+        OpenAIErrorBody.write(message: message, type: status == .internalServerError ? "server_error" : "invalid_request_error", code: code, into: &w)
         w.endObject()
         var headers = headers
         headers[.contentType] = "application/json"
