@@ -10,10 +10,11 @@ import Glibc
 /// One run of a provider's `api_key_cmd`: argv without a shell, stdin and stderr
 /// closed, the given environment only, in a process group of its own.
 ///
-/// The time limit covers the whole read of its output, not only the direct
-/// child: a command that leaves a background child holding its stdout (`sh -c
-/// 'sleep 16 & echo KEY'`) is cut off at the limit, and its whole process group
-/// is killed. Process waits and pipe reads are swift-subprocess's, off the event loops.
+/// The time limit covers the whole run, reading its output included, not only the
+/// direct child; at the limit its whole process group is killed. A background child
+/// that keeps stdout open (`sh -c 'sleep 16 & echo KEY'`) does not hold the key: it is
+/// read when the command itself exits. Process waits and pipe reads are
+/// swift-subprocess's, off the event loops.
 struct KeyCommand: Sendable {
     var executable: String
     var arguments: [String]

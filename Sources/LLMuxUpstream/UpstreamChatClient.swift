@@ -159,9 +159,12 @@ public struct UpstreamChatClient: UpstreamTransport {
     /// connection is closed instead of returned to the pool.
     static let drainLimitMs: Int64 = 2_000
 
-    /// Reads and drops what is left of a body after its last event, for up to `drainLimit`,
-    /// without holding the request it belonged to. Cancelling the read (at the limit)
-    /// cancels the HTTP request, which closes its connection.
+    /// Reads and drops what is left of a body after its last event, for up to `drainLimitMs`,
+    /// without holding the request it belonged to. The read is an unstructured task on purpose:
+    /// the request has ended, so its cancellation must not reach the drain (that would close a
+    /// connection that could return to the pool); the timer bounds it instead, and cancelling
+    /// the read at the limit cancels the HTTP request, which closes its connection. The
+    /// HTTP client's shutdown ends any drain still running.
     func drainInBackground(_ iterator: sending HTTPClientResponse.Body.AsyncIterator) {
         let drain = Task {
             var iterator = iterator
