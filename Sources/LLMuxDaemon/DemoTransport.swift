@@ -42,8 +42,8 @@ struct DemoTransport: UpstreamTransport {
             try onEvent(.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: index, id: call.id, name: call.name, arguments: call.arguments)]))
         }
         try onEvent(.finish(reason: script.toolCalls.isEmpty ? script.finishReason : "tool_calls"))
-        let promptBytes = JSONValue.array(request.messages).jsonString.utf8.count
-        try onEvent(.usage(Usage(inputTokens: max(1, promptBytes / 4), outputTokens: script.chunks.count)))
+        let promptTokens = MockScript.promptTokens(messageBytes: JSONValue.array(request.messages).jsonString.utf8.count)
+        try onEvent(.usage(Usage(inputTokens: promptTokens, outputTokens: script.chunks.count)))
         try onEvent(.end)
     }
 

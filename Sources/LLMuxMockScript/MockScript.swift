@@ -82,6 +82,12 @@ public struct MockScript: Sendable, Hashable {
         self.fault = fault
     }
 
+    /// The prompt tokens a scripted upstream reports for messages of `messageBytes` bytes of
+    /// JSON: 4 bytes a token, at least 1 (the mock and the demo report the same).
+    public static func promptTokens(messageBytes: Int) -> Int {
+        max(1, messageBytes / 4)
+    }
+
     /// `count` chunks of `size` characters each, every one different: "00000", "00001", ...
     public static func counting(_ count: Int, size: Int = 8, intervalMs: Int = 0) -> MockScript {
         var script = MockScript(intervalMs: intervalMs)

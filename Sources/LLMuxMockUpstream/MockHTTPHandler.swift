@@ -166,10 +166,15 @@ final class MockHTTPHandler: ChannelInboundHandler {
         self.run(run, context: context)
     }
 
+    /// The prompt tokens the mock reports for `request`: its messages' JSON, at 4 bytes a token.
+    static func promptTokens(_ request: JSONValue) -> Int {
+        MockScript.promptTokens(messageBytes: request["messages"]?.jsonString.utf8.count ?? 4)
+    }
+
     /// A whole `chat.completion`: the script's text as one message, its finish reason and usage.
     private static func wholeCompletion(for script: MockScript, model: String, request: JSONValue) -> String {
         let text = script.chunks.isEmpty ? "echo: " + (Self.lastUserText(request) ?? "") : script.chunks.joined()
-        let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+        let promptTokens = Self.promptTokens(request)
         let completionTokens = max(1, script.chunks.count)
         let object: JSONValue = [
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": .string(model),
@@ -297,7 +302,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
         steps.append((0, .data(Self.chunkJSON(model: model, delta: [:], finishReason: finishReason))))
         if includeUsage && script.sendUsage {
             // Prompt tokens count the cache writes too, as OpenAI-shaped usage does.
-            let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4) + script.cacheWriteTokens
+            let promptTokens = Self.promptTokens(request) + script.cacheWriteTokens
             let usage: JSONValue = [
                 "prompt_tokens": .int(Int64(promptTokens)),
                 "completion_tokens": .int(Int64(chunks.count)),
@@ -344,7 +349,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
             object["type"] = .string(type)
             return .event(type, JSONValue.object(object).jsonString)
         }
-        let promptTokens = max(1, (request["messages"]?.jsonString.utf8.count ?? 4) / 4)
+        let promptTokens = Self.promptTokens(request)
         var steps: [(delayMs: Int, step: Step)] = []
         steps.append(
             (
