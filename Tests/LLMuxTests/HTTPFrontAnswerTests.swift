@@ -53,10 +53,12 @@ struct HTTPFrontAnswerTests {
             let upstreamConnection = try #require(upstream, "the request never reached the mock")
             let hungUp = ContinuousClock.now
             connection.close()
+            // The upstream answer would take 20 s; its connection closing within 5 s of the hang-up
+            // is the abort. How fast (milliseconds here) is a figure for the bench and the README,
+            // not a test bound: a sanitized run on a loaded machine took 1.3 s.
             let closed = await daemon.mock.waitForClose(ofConnection: upstreamConnection, timeout: .seconds(5))
             let after = closed.map { $0 - hungUp }
             #expect(after != nil, "the upstream request kept running after the client hung up (\(transport))")
-            if let after { #expect(after < .seconds(1), "the upstream request was aborted only after \(after)") }
         }
     }
 
