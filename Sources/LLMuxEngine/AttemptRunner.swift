@@ -17,10 +17,10 @@ struct AttemptResult: Sendable {
     }
 
     var outcome: Outcome = .cancelled
-    /// Deltas emitted by this attempt (it won the delivery gate); the next delta's `seq`.
-    var nextSeq = 0
+    /// Deltas this attempt delivered (it won the delivery gate).
+    var deltas = 0
     /// This attempt delivered deltas to the client.
-    var delivered: Bool { self.nextSeq > 0 }
+    var delivered: Bool { self.deltas > 0 }
     /// UTF-8 bytes of text, reasoning and tool-call arguments delivered (for usage estimates).
     var outputBytes = 0
     /// The tool calls delivered, assembled: full arguments per call, by ordinal.
@@ -65,7 +65,8 @@ struct AttemptRunner: Sendable {
         let deadline: ContinuousClock.Instant?
         let priority: RequestPriority
         let gate: DeliveryGate
-        let emit: @Sendable (ServerFrame) -> Void
+        /// Where the winner's `start` and deltas go.
+        let framer: ResponseFramer
     }
 
     struct LostRace: Error {}
@@ -235,11 +236,11 @@ struct AttemptRunner: Sendable {
                             let now = ContinuousClock.now
                             result.ttft = now - shared.started
                             watchdog.firstTokenReceived()
-                            shared.emit(.start(id: request.id, model: target.upstreamModel, provider: provider.name, route: shared.routeName))
+                            shared.framer.start(.init(model: target.upstreamModel, provider: provider.name, route: shared.routeName))
                             onFirstToken(now)
                         }
-                        shared.emit(.delta(DeltaFrame(id: request.id, seq: result.nextSeq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
-                        result.nextSeq += 1
+                        shared.framer.delta(text: text, reasoning: reasoning, toolCalls: toolCalls)
+                        result.deltas += 1
                         result.outputBytes +=
                             (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
                             + toolCalls.reduce(0) { $0 + ($1.arguments?.utf8.count ?? 0) + ($1.name?.utf8.count ?? 0) }

@@ -9,7 +9,8 @@ public import LLMuxWire
 public import Logging
 
 /// Runs chat requests: resolves the model or route, runs the attempts (see
-/// `RouteExecution`), and reports everything as wire frames through `emit`.
+/// `RouteStateMachine` and `RouteExecution`), and reports everything as wire
+/// frames through `emit`, written by one `ResponseFramer` per request.
 ///
 /// For each request `run` emits either one `error` frame (rejected before it
 /// started) or `start`, zero or more `delta`s with `seq` from 0, and exactly
@@ -130,15 +131,16 @@ public final class RequestEngine: Sendable {
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
-        guard let prepared = self.prepare(request, origin: origin, emit: emit) else { return }
+        let framer = ResponseFramer(id: request.id, sink: emit)
+        guard let prepared = self.prepare(request, origin: origin, framer: framer) else { return }
         let outcome = await prepared.execution.run(order: prepared.order)
-        self.finish(prepared, outcome, cancellationError: cancellationError, emit: emit)
+        self.finish(prepared, outcome, cancellationError: cancellationError, framer: framer)
     }
 
     /// Resolves the model, reserves the budget and plans the attempts; `nil`
     /// when the request was refused (its `error` frame is sent).
     @inline(never)
-    private func prepare(_ request: ChatRequest, origin: RequestOrigin, emit: @escaping @Sendable (ServerFrame) -> Void) -> Prepared? {
+    private func prepare(_ request: ChatRequest, origin: RequestOrigin, framer: ResponseFramer) -> Prepared? {
         let started = ContinuousClock.now
         let startedAt = Date()
         let id = request.id
@@ -153,7 +155,7 @@ public final class RequestEngine: Sendable {
         case .success(let resolved): plan = resolved
         case .failure(let error):
             self.metrics.requestRejected(outcome: error.code.rawValue)
-            emit(.error(id: id, error))
+            framer.fail(error, start: nil)
             return nil
         }
         // The prompt estimate (its messages as JSON) is computed at most once, and only when needed.
@@ -183,7 +185,7 @@ public final class RequestEngine: Sendable {
                 } else {
                     logger.notice("refused over budget", metadata: ["error": "\(error.message)"])
                     self.metrics.requestRejected(outcome: error.code.rawValue)
-                    emit(.error(id: id, error))
+                    framer.fail(error, start: nil)
                     return nil
                 }
             }
@@ -202,7 +204,7 @@ public final class RequestEngine: Sendable {
             deadline: totalMs.map { started + .milliseconds($0) },
             priority: origin.priority,
             gate: DeliveryGate(),
-            emit: emit
+            framer: framer
         )
         self.metrics.requestStarted()
         let execution = RouteExecution(
@@ -237,7 +239,7 @@ public final class RequestEngine: Sendable {
         _ prepared: Prepared,
         _ outcome: RouteExecution.Outcome,
         cancellationError: @Sendable () -> WireError?,
-        emit: @Sendable (ServerFrame) -> Void
+        framer: ResponseFramer
     ) {
         let request = prepared.request
         let origin = prepared.origin
@@ -251,10 +253,8 @@ public final class RequestEngine: Sendable {
         let total = ContinuousClock.now - started
         let fallbackTarget = plan.route.targets[0]
         let outcomeAttempts = outcome.attempts
-        func startIfNeeded(_ target: RouteTarget?, _ delivered: AttemptResult?) {
-            guard delivered?.delivered != true else { return }
-            let target = target ?? fallbackTarget
-            emit(.start(id: id, model: target.upstreamModel, provider: target.provider, route: plan.routeName))
+        func start(_ target: RouteTarget) -> ResponseFramer.Start {
+            ResponseFramer.Start(model: target.upstreamModel, provider: target.provider, route: plan.routeName)
         }
         /// Reported usage, or an estimate (prompt plus delivered output) marked as such.
         func usage(_ result: AttemptResult?) -> Usage {
@@ -315,22 +315,21 @@ public final class RequestEngine: Sendable {
                     "outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)",
                 ]
             )
-            emit(
-                .done(
-                    DoneFrame(
-                        id: id,
-                        finishReason: finishReason,
-                        usage: usage,
-                        model: target.upstreamModel,
-                        provider: target.provider,
-                        route: plan.routeName,
-                        timing: Timing(ttftMs: result?.ttft.map(\.wholeMilliseconds), totalMs: total.wholeMilliseconds),
-                        attempts: outcome.attempts,
-                        cost: cost,
-                        downgradedFrom: downgradedFrom,
-                        toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! }
-                    )
-                )
+            framer.done(
+                DoneFrame(
+                    id: id,
+                    finishReason: finishReason,
+                    usage: usage,
+                    model: target.upstreamModel,
+                    provider: target.provider,
+                    route: plan.routeName,
+                    timing: Timing(ttftMs: result?.ttft.map(\.wholeMilliseconds), totalMs: total.wholeMilliseconds),
+                    attempts: outcome.attempts,
+                    cost: cost,
+                    downgradedFrom: downgradedFrom,
+                    toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! }
+                ),
+                start: start(target)
             )
         }
         func fail(_ error: WireError, target: RouteTarget?, delivered: AttemptResult?) {
@@ -365,18 +364,15 @@ public final class RequestEngine: Sendable {
                     "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)",
                 ]
             )
-            emit(.error(id: id, error))
+            framer.fail(error, start: start(target))
         }
 
         switch outcome.terminal {
         case .done(let result, let target):
-            startIfNeeded(target, result)
             done(result, target: target, finishReason: result.finishReason ?? "stop")
         case .failed(let error, let target, let delivered):
-            startIfNeeded(target, delivered)
             fail(error, target: target, delivered: delivered)
         case .cancelled(let result, let target):
-            startIfNeeded(target, result)
             if let error = cancellationError() {
                 fail(error, target: target, delivered: result)
             } else {

@@ -459,11 +459,11 @@ struct RouteStateMachine {
     static func interrupted(_ cause: WireError, _ result: AttemptResult) -> WireError {
         var error = cause
         if case .timedOut(.total, _) = result.outcome {
-            error.message += " (after \(result.nextSeq) deltas)"
+            error.message += " (after \(result.deltas) deltas)"
         } else {
             error = WireError(
                 .upstreamInterrupted,
-                "the upstream failed after \(result.nextSeq) deltas were delivered: \(cause.message)",
+                "the upstream failed after \(result.deltas) deltas were delivered: \(cause.message)",
                 retryable: cause.retryable
             )
             error.cause = cause.code

@@ -129,7 +129,7 @@ struct RouteStateMachineTests {
     static func finished(deltas: Int = 1) -> AttemptResult {
         var result = AttemptResult()
         result.outcome = .finished
-        result.nextSeq = deltas
+        result.deltas = deltas
         result.complete = true
         return result
     }
@@ -202,7 +202,7 @@ struct RouteStateMachineTests {
         _ = h.start([Self.a, Self.b])
         _ = h.firstToken(0)
         var result = Self.failed(.truncated)
-        result.nextSeq = 3
+        result.deltas = 3
         #expect(h.ended(0, result) == ["finish failed upstream_interrupted p/a"])
         guard case .failed(let error, _, let delivered)? = h.outcome?.terminal else {
             Issue.record("no failure")
@@ -210,7 +210,7 @@ struct RouteStateMachineTests {
         }
         #expect(error.partial == true)
         #expect(error.cause == .upstreamTruncated)
-        #expect(delivered?.nextSeq == 3)
+        #expect(delivered?.deltas == 3)
         #expect(h.records == ["p/a:upstream_interrupted"])
     }
 
@@ -391,13 +391,13 @@ struct RouteStateMachineTests {
         _ = h.firstToken(0)
         #expect(h.cancelled() == ["cancel [0]"])
         var partial = Self.cancelled
-        partial.nextSeq = 2
+        partial.deltas = 2
         #expect(h.ended(0, partial) == ["finish cancelled p/a"])
         guard case .cancelled(let delivered, _)? = h.outcome?.terminal else {
             Issue.record("not cancelled")
             return
         }
-        #expect(delivered?.nextSeq == 2)
+        #expect(delivered?.deltas == 2)
     }
 
     @Test func nothingFollowsTheFinish() {
