@@ -7,6 +7,8 @@ public import LLMuxWire
 public import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -30,12 +32,12 @@ public struct DaemonRuntime: Sendable {
     public var maxPendingBytesPerConnection: Int
     public var environment: [String: String]
     public var logger: Logger
-    /// Triggering it starts a graceful shutdown.
-    public var shutdown: ShutdownSignal
+    /// SIGTERM and SIGINT shut the daemon down gracefully and SIGHUP reloads
+    /// its configuration (llmuxd); off, an embedding (a test, the benchmark)
+    /// stops it by cancelling `run` or through its own graceful shutdown.
+    public var handlesSignals: Bool
     /// Where a reload reads the configuration again; `nil`: reloads are refused.
     public var configSource: LiveConfiguration.Source?
-    /// Triggering it reloads the configuration (SIGHUP).
-    public var reload: ReloadSignal
     /// The HTTP front's Unix socket (`http.sock` beside the NDJSON socket); `nil`: none.
     public var httpSocketPath: String?
     /// Called with each HTTP listener's address once it accepts connections.
@@ -48,23 +50,21 @@ public struct DaemonRuntime: Sendable {
         maxPendingBytesPerConnection: Int = 64 * 1024 * 1024,
         environment: [String: String],
         logger: Logger,
-        shutdown: ShutdownSignal = ShutdownSignal(),
+        handlesSignals: Bool = false,
         configSource: LiveConfiguration.Source? = nil,
-        reload: ReloadSignal = ReloadSignal(),
         httpSocketPath: String? = nil,
         onHTTPListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.httpSocketPath = httpSocketPath
         self.onHTTPListening = onHTTPListening
         self.configSource = configSource
-        self.reload = reload
+        self.handlesSignals = handlesSignals
         self.config = config
         self.listen = listen
         self.limits = limits
         self.maxPendingBytesPerConnection = maxPendingBytesPerConnection
         self.environment = environment
         self.logger = logger
-        self.shutdown = shutdown
     }
 
     static func statusLine(_ stats: DaemonStats) -> String {
@@ -96,9 +96,16 @@ public struct DaemonRuntime: Sendable {
         }
     }
 
-    /// Binds the socket, calls `ready`, and serves until the calling task is
-    /// cancelled. Everything it started is shut down before it returns.
-    public func run(ready: @Sendable () -> Void = {}) async throws {
+    /// Binds the socket, calls `ready`, and serves until a graceful shutdown
+    /// (from a signal, when `handlesSignals`, or from the service group the
+    /// caller runs it in) or until the calling task is cancelled. Everything
+    /// it started is shut down before it returns.
+    ///
+    /// One `ServiceGroup` runs the ledger writer, the systemd reporter, the
+    /// reload handler and the fronts; a graceful shutdown stops them in the
+    /// reverse order, so the ledger writer is the last to stop and records
+    /// every request the fronts ended.
+    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
         let config = self.config
         // Every socket llmuxd binds itself is checked the same way, however it was started: with
         // socket activation systemd hands over the NDJSON socket, but http.sock is still ours.
@@ -146,7 +153,6 @@ public struct DaemonRuntime: Sendable {
             ),
             logger: self.logger
         )
-        let onHTTPListening = self.onHTTPListening
         let session = ConnectionSession(
             live: live,
             limits: self.limits,
@@ -155,56 +161,32 @@ public struct DaemonRuntime: Sendable {
             maxPendingBytes: self.maxPendingBytesPerConnection
         )
         do {
-            let server: SocketServer
-            switch self.listen {
-            case .path(let path):
-                server = try await SocketServer.bind(path: path, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
-            case .activated(let descriptor):
-                server = try await SocketServer.adopt(descriptor: descriptor, maxLineBytes: self.limits.maxLineBytes, logger: self.logger)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let ledger {
+                services.append(.init(service: ClosureService { await cancelWhenGracefulShutdown { await ledger.run() } }, serviceName: "ledger"))
             }
-            ready()
-            SystemdIntegration.ready(status: Self.statusLine(stats))
-            // `shutdown` stops the listener and lets requests finish within the grace
-            // period; cancelling `run` stops the listener and cuts them off at once.
-            let shutdown = self.shutdown
-            let reload = self.reload
-            let logger = self.logger
-            await withTaskCancellationHandler {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await Self.reportToSystemd(stats) }
-                    if let ledger { group.addTask { await ledger.run() } }
-                    group.addTask {
-                        do {
-                            try await front.run(onListening: onHTTPListening)
-                        } catch {
-                            if !Task.isCancelled { logger.error("the HTTP front stopped", metadata: ["error": "\(error)"]) }
-                        }
-                    }
-                    group.addTask {
-                        for await _ in reload.requests {
-                            _ = await live.reload()
-                        }
-                    }
-                    group.addTask {
-                        await withTaskCancellationHandler {
-                            await shutdown.wait()
-                        } onCancel: {
-                            shutdown.trigger()
-                        }
-                        guard !Task.isCancelled else { return }
-                        logger.notice("shutting down", metadata: ["in_flight": "\(stats.inFlight)"])
-                        stats.beginShutdown()
-                        server.stopAccepting()
-                        SystemdIntegration.stopping()
-                        await front.stop()
-                    }
-                    await server.serve(session, grace: .milliseconds(config.shutdownGraceMs))
-                    group.cancelAll()
+            services.append(.init(service: ClosureService { await cancelWhenGracefulShutdown { await Self.reportToSystemd(stats) } }, serviceName: "systemd"))
+            if self.handlesSignals {
+                // Trapped before `ready`: a SIGHUP right after it must reload, not end the process.
+                let hangups = await UnixSignalsSequence(trapping: .sighup)
+                let service = ClosureService {
+                    for await _ in hangups.cancelOnGracefulShutdown() { _ = await live.reload() }
                 }
-            } onCancel: {
-                server.stopAccepting()
-                SystemdIntegration.stopping()
+                services.append(.init(service: service, serviceName: "reload"))
             }
+            let fronts = FrontsService(
+                listen: self.listen,
+                maxLineBytes: self.limits.maxLineBytes,
+                session: session,
+                httpListeners: front.services(onListening: self.onHTTPListening),
+                grace: .milliseconds(config.shutdownGraceMs),
+                logger: self.logger,
+                ready: ready
+            )
+            services.append(.init(service: fronts, serviceName: "fronts"))
+            var configuration = ServiceGroupConfiguration(services: services, logger: self.logger)
+            if self.handlesSignals { configuration.gracefulShutdownSignals = [.sigterm, .sigint] }
+            try await ServiceGroup(configuration: configuration).run()
         } catch {
             await live.shutdown()
             throw error

@@ -8,6 +8,9 @@ public final class DaemonStats: Sendable {
     private let inFlightCount = Atomic<Int>(0)
     private let totalCount = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Tasks waiting for the last request in flight to end (a graceful shutdown), by id.
+    private let drainWaiters = Mutex<[Int: CheckedContinuation<Void, Never>]>([:])
+    private let nextWaiter = Atomic<Int>(0)
 
     public init() {}
 
@@ -32,7 +35,42 @@ public final class DaemonStats: Sendable {
         self.totalCount.add(1, ordering: .relaxed)
     }
 
-    func requestEnded() { self.inFlightCount.subtract(1, ordering: .relaxed) }
+    func requestEnded() {
+        guard self.inFlightCount.subtract(1, ordering: .relaxed).newValue == 0 else { return }
+        let waiters = self.drainWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters.values { waiter.resume() }
+    }
+
+    /// Returns once no request is in flight, or at `deadline`, or when the task is cancelled.
+    func drained(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.drained() }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Returns once no request is in flight (or the task is cancelled).
+    private func drained() async {
+        let id = self.nextWaiter.add(1, ordering: .relaxed).newValue
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock `requestEnded` takes when the count reaches zero: no wake-up is missed.
+                let now = self.drainWaiters.withLock { waiters -> Bool in
+                    if self.inFlight == 0 || Task.isCancelled { return true }
+                    waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            self.drainWaiters.withLock { $0.removeValue(forKey: id) }?.resume()
+        }
+    }
 
     /// Set once a graceful shutdown began: new requests are refused.
     public var isShuttingDown: Bool { self.stopping.load(ordering: .relaxed) }

@@ -95,10 +95,7 @@ struct SocketServer: Sendable {
             while let connection = await self.inbox.next() {
                 group.addTask { await session.run(connection) }
             }
-            let deadline = ContinuousClock.now + grace
-            while session.stats.inFlight > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
+            await session.stats.drained(until: .now + grace)
             group.cancelAll()
         }
         try? await self.listener.closeFuture.get()

@@ -7,8 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import ServiceLifecycle
-import NIOConcurrencyHelpers
+public import ServiceLifecycle
 
 /// llmuxd's OpenAI-compatible HTTP API, served by Hummingbird on a Unix socket
 /// (same-user only, checked with `SO_PEERCRED`) and, when configured, on
@@ -55,9 +54,6 @@ public final class HTTPFront: Sendable {
     let token: Secret?
     let hooks: Hooks
     let logger: Logger
-    /// The running listeners, for a graceful shutdown.
-    private let services = NIOLockedValueBox<ServiceGroup?>(nil)
-    private let stopRequested = NIOLockedValueBox(false)
 
     /// `token` is required when `config.listen` is set.
     public init(config: HTTPFrontConfig, unixSocketPath: String?, token: Secret?, hooks: Hooks, logger: Logger) {
@@ -68,34 +64,16 @@ public final class HTTPFront: Sendable {
         self.logger = logger
     }
 
-    /// Serves until `stop()` (graceful: stop accepting, let responses finish)
-    /// or cancellation (immediate). `onListening` gets each listener's address
-    /// once it accepts connections (`unix:PATH`, `http://HOST:PORT`).
-    public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    /// One Hummingbird application per configured listener, to run in the
+    /// daemon's service group. Each stops accepting on a graceful shutdown and
+    /// lets running responses finish; cancelling it stops it at once.
+    /// `onListening` gets each listener's address once it accepts connections
+    /// (`unix:PATH`, `http://HOST:PORT`).
+    public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
         var listeners: [Listener] = []
         if self.config.unixSocket, let path = self.unixSocketPath { listeners.append(.unix(path: path)) }
         if let address = self.config.listen { listeners.append(.tcp(address)) }
-        guard !listeners.isEmpty else { return }
-        let applications = listeners.map { self.application(for: $0, onListening: onListening) }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: applications.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: self.logger)
-        )
-        let stopNow = self.stopRequested.withLockedValue { stop in
-            self.services.withLockedValue { $0 = group }
-            return stop
-        }
-        if stopNow { return }
-        try await group.run()
-    }
-
-    /// Stops accepting HTTP connections and lets running responses finish.
-    public func stop() async {
-        let group = self.stopRequested.withLockedValue { stop in
-            stop = true
-            return self.services.withLockedValue { $0 }
-        }
-        await group?.triggerGracefulShutdown()
+        return listeners.map { self.application(for: $0, onListening: onListening) }
     }
 
     private func application(for listener: Listener, onListening: @escaping @Sendable (String) -> Void) -> any Service {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import LLMuxCommandLine
 import LLMuxConfig
@@ -81,40 +80,28 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         } catch {
             Self.fail("llmuxd: \(error)", code: error.kind == .noRuntimeDirectory ? 78 : 73)
         }
-        let shutdown = ShutdownSignal()
         let explicitConfig = self.config
-        let reload = ReloadSignal()
         let runtime = DaemonRuntime(
             config: loaded,
             listen: listen,
             environment: environment,
             logger: logger,
-            shutdown: shutdown,
+            // SIGTERM/SIGINT: graceful shutdown (requests in flight get shutdown_grace_ms to finish);
+            // SIGHUP: reload the configuration.
+            handlesSignals: true,
             // A reload reads the same place again: --config, $LLMUX_CONFIG, the default file, or the environment.
             configSource: { () throws(ConfigError) -> DaemonConfig in
                 try ConfigLoader(environment: environment).load(explicitPath: explicitConfig)
             },
-            reload: reload,
             httpSocketPath: httpSocket
         )
         if let limit = FileDescriptorLimit.raiseToHardLimit(), limit.after != limit.before {
             logger.debug("raised the open-file limit", metadata: ["from": "\(limit.before)", "to": "\(limit.after)"])
         }
-        let task = Task {
+        do {
             try await runtime.run {
                 logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])
             }
-        }
-        // SIGTERM/SIGINT: graceful shutdown (requests in flight get shutdown_grace_ms to finish).
-        let signals = Self.onTermination { shutdown.trigger() }
-        // SIGHUP: reload the configuration.
-        let hangup = Self.onSignal(SIGHUP) { reload.trigger() }
-        defer {
-            signals.forEach { $0.cancel() }
-            hangup.cancel()
-        }
-        do {
-            try await task.value
             logger.info("stopped")
         } catch let error as SocketLocation.Failure {
             Self.fail("llmuxd: \(error)", code: 73)
@@ -123,19 +110,6 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         } catch {
             Self.fail("llmuxd: \(error)", code: 1)
         }
-    }
-
-    /// SIGTERM and SIGINT stop the daemon.
-    static func onTermination(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { Self.onSignal($0, handler) }
-    }
-
-    static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler(handler: handler)
-        source.resume()
-        return source
     }
 
     static func httpSocketPath(beside socket: String) -> String {
