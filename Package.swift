@@ -142,6 +142,7 @@ let package = Package(
         .target(
             name: "LLMuxEngine",
             dependencies: [
+                "LLMuxConcurrency",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxCost",
@@ -174,10 +175,20 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The hand-off from producers to one consumer task, used by every single-consumer queue.
+        .target(
+            name: "LLMuxConcurrency",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Daemon: Unix socket server, per-connection sessions, socket path rules.
         .target(
             name: "LLMuxDaemon",
             dependencies: [
+                "LLMuxConcurrency",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxEngine",
@@ -204,6 +215,7 @@ let package = Package(
         .target(
             name: "LLMuxHTTPFront",
             dependencies: [
+                "LLMuxConcurrency",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxMetrics",
@@ -326,6 +338,7 @@ let package = Package(
         .testTarget(
             name: "LLMuxTests",
             dependencies: [
+                "LLMuxConcurrency",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "LLMuxWire",
                 "LLMuxUpstream",

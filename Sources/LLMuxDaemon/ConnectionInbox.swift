@@ -1,6 +1,6 @@
+import LLMuxConcurrency
 import LLMuxWire
 import NIOCore
-import NIOConcurrencyHelpers
 
 /// Hands accepted connections from the event loop to the accept loop.
 ///
@@ -12,55 +12,25 @@ import NIOConcurrencyHelpers
 final class ConnectionInbox: Sendable {
     typealias Connection = NIOAsyncChannel<NDJSONInbound, ByteBuffer>
 
-    private struct State {
-        var queue: [Connection] = []
-        var waiter: CheckedContinuation<Connection?, Never>?
-        var accepting = true
-    }
-
-    private let state = NIOLockedValueBox(State())
+    private let queue = HandOff<FIFOBuffer<Connection>>()
 
     /// Queues a connection; false once the inbox is closed (the caller must not wrap or keep it).
+    /// `make` wraps the channel under the queue's lock, so a close cannot come in between.
     func offer(_ make: () throws -> Connection) rethrows -> Bool {
-        var waiter: CheckedContinuation<Connection?, Never>?
-        var connection: Connection?
-        let accepted = try self.state.withLockedValue { state -> Bool in
-            guard state.accepting else { return false }
-            let made = try make()
-            if let parked = state.waiter {
-                state.waiter = nil
-                waiter = parked
-                connection = made
-            } else {
-                state.queue.append(made)
-            }
+        try self.queue.withBuffer { buffer, closed in
+            guard !closed else { return false }
+            buffer.append(try make())
             return true
         }
-        if let waiter { waiter.resume(returning: connection) }
-        return accepted
     }
 
     /// The next connection; after `close()`, the queued ones, then nil.
     func next() async -> Connection? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Connection?, Never>) in
-            let immediate: Connection?? = self.state.withLockedValue { state in
-                if !state.queue.isEmpty { return .some(state.queue.removeFirst()) }
-                if !state.accepting { return .some(nil) }
-                state.waiter = continuation
-                return .none
-            }
-            if let immediate { continuation.resume(returning: immediate) }
-        }
+        await self.queue.next()
     }
 
     /// Refuses further connections; `next()` drains the queue and then returns nil.
     func close() {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Connection?, Never>? in
-            state.accepting = false
-            guard state.queue.isEmpty else { return nil }
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: nil)
+        self.queue.close()
     }
 }

@@ -1,6 +1,6 @@
 import LLMuxWire
 import NIOCore
-import NIOConcurrencyHelpers
+import LLMuxConcurrency
 
 /// The outgoing side of one connection. Request tasks hand frames to `send`,
 /// which never suspends, so a cancelled request can still deliver its
@@ -27,10 +27,9 @@ final class FrameOutbox: Sendable {
     /// Runs a closure after a delay (the connection's event loop in the daemon).
     typealias Scheduler = @Sendable (Duration, @escaping @Sendable () -> Void) -> Void
 
-    private struct State {
+    /// What waits for the writer; the hand-off wakes it once something can go out.
+    private struct Pending: HandOffBuffer {
         var pending = ByteBuffer()
-        var waiter: CheckedContinuation<ByteBuffer?, Never>?
-        var closed = false
         var overflowed = false
         /// The next `seq` of each request that sent deltas.
         var sequences: [String: Int] = [:]
@@ -47,14 +46,53 @@ final class FrameOutbox: Sendable {
         /// Merged deltas that wait for their coalescing window to end; `take` leaves them.
         var held: Set<String> = []
 
-        var hasSendable: Bool {
+        /// The clock of the coalescing windows.
+        let now: @Sendable () -> ContinuousClock.Instant
+
+        var isReady: Bool {
             self.pending.readableBytes > 0 || self.mergedOrder.contains { !self.held.contains($0) }
+        }
+
+        /// Everything pending, merged deltas included, except those held for a coalescing window.
+        mutating func take() -> ByteBuffer {
+            for id in self.mergedOrder where !self.held.contains(id) { self.flushMerged(id) }
+            let buffer = self.pending
+            self.pending = ByteBuffer()
+            return buffer
+        }
+
+        /// Encodes the merged delta of `id`, if any, into `pending`.
+        mutating func flushMerged(_ id: String) {
+            guard var merged = self.merged.removeValue(forKey: id) else { return }
+            self.mergedOrder.removeAll { $0 == id }
+            self.mergedBytes -= merged.byteCount
+            self.held.remove(id)
+            merged.seq = self.nextSeq(id)
+            ServerFrame.delta(merged).encode(into: &self.pending)
+            if self.windows[id] != nil { self.lastSent[id] = self.now() }
+        }
+
+        mutating func nextSeq(_ id: String) -> Int {
+            let seq = self.sequences[id, default: 0]
+            self.sequences[id] = seq + 1
+            return seq
+        }
+
+        mutating func merge(_ delta: DeltaFrame) {
+            if self.merged[delta.id] == nil {
+                self.merged[delta.id] = DeltaFrame(id: delta.id, seq: 0)
+                self.mergedOrder.append(delta.id)
+            }
+            // Appended in place (through the dictionary's modify accessor): no copy of the growing text.
+            let before = self.merged[delta.id]!.byteCount
+            self.merged[delta.id]!.absorb(delta)
+            self.mergedBytes += self.merged[delta.id]!.byteCount - before
         }
     }
 
     let maxPendingBytes: Int
     let mergeThresholdBytes: Int
-    private let state = NIOLockedValueBox(State())
+    private let state: HandOff<Pending>
     private let onOverflow: @Sendable () -> Void
     private let onBackpressure: @Sendable (String) -> Void
     private let schedule: Scheduler
@@ -71,6 +109,7 @@ final class FrameOutbox: Sendable {
     ) {
         self.schedule = schedule
         self.now = now
+        self.state = HandOff(Pending(now: now))
         self.maxPendingBytes = maxPendingBytes
         self.mergeThresholdBytes = mergeThresholdBytes ?? min(1 << 20, maxPendingBytes / 4)
         self.onBackpressure = onBackpressure
@@ -81,7 +120,7 @@ final class FrameOutbox: Sendable {
     /// It lasts until the request's terminal frame.
     func coalesce(_ id: String, window: Duration) {
         guard window > .zero else { return }
-        self.state.withLockedValue { state in state.windows[id] = window }
+        self.state.withBuffer { state, _ in state.windows[id] = window }
     }
 
     /// Queues a frame. Returns false when it was not queued (closed, overflowed,
@@ -92,33 +131,33 @@ final class FrameOutbox: Sendable {
         var victim: String?
         var release: (id: String, after: Duration)?
         let now = self.now()
-        let (accepted, waiter, buffer): (Bool, CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
-            guard !state.closed, !state.overflowed else { return (false, nil, nil) }
+        let accepted = self.state.withBuffer { state, closed -> Bool in
+            guard !closed, !state.overflowed else { return false }
             // A `duplicate_id` error rejects a new request; it never ends the one running under that id.
             let endsRequest: Bool
             if case .error(_, let error) = frame, error.code == .duplicateID { endsRequest = false } else { endsRequest = frame.isTerminal }
             if let id = frame.id, state.failed.contains(id) {
                 // The request already got its terminal `backpressure` error; its own terminal frame ends the drop.
                 if endsRequest { state.failed.remove(id) }
-                return (false, nil, nil)
+                return false
             }
             switch frame {
             case .delta(let delta)
             where state.merged[delta.id] != nil || state.pending.readableBytes + state.mergedBytes > self.mergeThresholdBytes:
-                Self.merge(delta, into: &state)
+                state.merge(delta)
             case .delta(let delta)
             where state.windows[delta.id] != nil && state.lastSent[delta.id].map { now < $0 + state.windows[delta.id]! } == true:
                 // Within the window after the last delta sent: hold it until the window ends.
-                Self.merge(delta, into: &state)
+                state.merge(delta)
                 state.held.insert(delta.id)
                 release = (delta.id, state.lastSent[delta.id]! + state.windows[delta.id]! - now)
             case .delta(var delta):
-                delta.seq = Self.nextSeq(delta.id, &state)
+                delta.seq = state.nextSeq(delta.id)
                 ServerFrame.delta(delta).encode(into: &state.pending)
                 if state.windows[delta.id] != nil { state.lastSent[delta.id] = now }
             default:
                 if endsRequest, let id = frame.id {
-                    self.flushMerged(id, into: &state)
+                    state.flushMerged(id)
                     state.sequences[id] = nil
                     state.windows[id] = nil
                     state.lastSent[id] = nil
@@ -152,13 +191,8 @@ final class FrameOutbox: Sendable {
                     overflowedNow = true
                 }
             }
-            if state.hasSendable, let waiter = state.waiter {
-                state.waiter = nil
-                return (true, waiter, self.take(&state))
-            }
-            return (true, nil, nil)
+            return true
         }
-        waiter?.resume(returning: buffer)
         if let release { self.schedule(release.after) { [weak self] in self?.release(release.id) } }
         if let victim { self.onBackpressure(victim) }
         if overflowedNow { self.onOverflow() }
@@ -167,49 +201,7 @@ final class FrameOutbox: Sendable {
 
     /// The coalescing window of `id` ended: its held delta may go out.
     private func release(_ id: String) {
-        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
-            guard state.held.remove(id) != nil else { return (nil, nil) }
-            guard state.hasSendable, let waiter = state.waiter else { return (nil, nil) }
-            state.waiter = nil
-            return (waiter, self.take(&state))
-        }
-        waiter?.resume(returning: buffer)
-    }
-
-    private static func nextSeq(_ id: String, _ state: inout State) -> Int {
-        let seq = state.sequences[id, default: 0]
-        state.sequences[id] = seq + 1
-        return seq
-    }
-
-    private static func merge(_ delta: DeltaFrame, into state: inout State) {
-        if state.merged[delta.id] == nil {
-            state.merged[delta.id] = DeltaFrame(id: delta.id, seq: 0)
-            state.mergedOrder.append(delta.id)
-        }
-        // Appended in place (through the dictionary's modify accessor): no copy of the growing text.
-        let before = state.merged[delta.id]!.byteCount
-        state.merged[delta.id]!.absorb(delta)
-        state.mergedBytes += state.merged[delta.id]!.byteCount - before
-    }
-
-    /// Encodes the merged delta of `id`, if any, into `pending`.
-    private func flushMerged(_ id: String, into state: inout State) {
-        guard var merged = state.merged.removeValue(forKey: id) else { return }
-        state.mergedOrder.removeAll { $0 == id }
-        state.mergedBytes -= merged.byteCount
-        state.held.remove(id)
-        merged.seq = Self.nextSeq(id, &state)
-        ServerFrame.delta(merged).encode(into: &state.pending)
-        if state.windows[id] != nil { state.lastSent[id] = self.now() }
-    }
-
-    /// Everything pending, merged deltas included, except those held for a coalescing window.
-    private func take(_ state: inout State) -> ByteBuffer {
-        for id in state.mergedOrder where !state.held.contains(id) { self.flushMerged(id, into: &state) }
-        let buffer = state.pending
-        state.pending = ByteBuffer()
-        return buffer
+        self.state.withBuffer { state, _ in _ = state.held.remove(id) }
     }
 
     /// Everything pending, waiting for it if need be; `nil` once closed and drained.
@@ -218,30 +210,13 @@ final class FrameOutbox: Sendable {
     /// delivers the terminal frames its cancelled requests produce. The
     /// session closes the outbox once every request has ended (or the client is gone).
     func next() async -> ByteBuffer? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<ByteBuffer?, Never>) in
-            let immediate: ByteBuffer?? = self.state.withLockedValue { state in
-                if state.hasSendable {
-                    return .some(self.take(&state))
-                }
-                if state.closed { return .some(nil) }
-                state.waiter = continuation
-                return .none
-            }
-            if let immediate { continuation.resume(returning: immediate) }
-        }
+        await self.state.next()
     }
 
     /// No more frames: the writer drains what is pending, then `next()` returns nil.
     func close() {
-        let (waiter, buffer): (CheckedContinuation<ByteBuffer?, Never>?, ByteBuffer?) = self.state.withLockedValue { state in
-            state.closed = true
-            // Nothing is held back any longer: the writer drains every merged delta.
-            state.held.removeAll()
-            guard let waiter = state.waiter else { return (nil, nil) }
-            state.waiter = nil
-            return (waiter, state.hasSendable ? self.take(&state) : nil)
-        }
-        waiter?.resume(returning: buffer)
+        // Nothing is held back any longer: the writer drains every merged delta.
+        self.state.close { $0.held.removeAll() }
     }
 }
 

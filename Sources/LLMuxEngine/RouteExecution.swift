@@ -1,3 +1,4 @@
+import LLMuxConcurrency
 import LLMuxConfig
 import LLMuxRouting
 import LLMuxUpstream
@@ -38,7 +39,8 @@ final class RouteExecution {
     let logger: Logger
 
     private var machine: RouteStateMachine
-    private let mailbox = EventMailbox<Event>()
+    /// The attempts' and timers' events; never closed: the loop collects every attempt's end.
+    private let mailbox = HandOff<FIFOBuffer<Event>>()
     /// The cancellation signal of each running attempt.
     private var signals: [Int: RequestCancellation] = [:]
 
@@ -84,7 +86,7 @@ final class RouteExecution {
                     await self.credentials.forget(provider: provider)
                     actions = self.machine.keyRefreshed(now: .now)
                 case .wait:
-                    let event = await self.mailbox.next()
+                    let event = await self.mailbox.next()!
                     actions = []
                     if !toldCancelled && Task.isCancelled {
                         toldCancelled = true
@@ -122,7 +124,7 @@ final class RouteExecution {
                 let mailbox = self.mailbox
                 group.addTask {
                     try? await Task.sleep(until: instant, clock: .continuous)
-                    mailbox.post(.timer(timer))
+                    mailbox.append(.timer(timer))
                 }
             case .refreshKey(let provider):
                 next = .refreshKey(provider)
@@ -160,11 +162,11 @@ final class RouteExecution {
                     shared: shared,
                     cancellation: signal,
                     logger: logger,
-                    onFirstToken: { at in mailbox.post(.firstToken(attempt: index, at: at)) }
+                    onFirstToken: { at in mailbox.append(.firstToken(attempt: index, at: at)) }
                 )
                 box.withLockedValue { $0 = result }
             }
-            mailbox.post(.ended(attempt: index, box.withLockedValue { $0 } ?? AttemptResult()))
+            mailbox.append(.ended(attempt: index, box.withLockedValue { $0 } ?? AttemptResult()))
         }
     }
 }

@@ -1,18 +1,12 @@
+import LLMuxConcurrency
 import LLMuxWire
-import NIOConcurrencyHelpers
 
 /// Carries one request's frames from the engine to the HTTP response writer.
 /// `next()` returns `nil` once the engine finished and everything was read.
 /// A client that stops reading while `limit` frames wait trips `overflowed`,
 /// and the request is cancelled instead of buffering without bound.
 final class FrameQueue: Sendable {
-    private struct State {
-        var frames: [ServerFrame] = []
-        var finished = false
-        var waiter: CheckedContinuation<ServerFrame?, Never>?
-    }
-
-    private let state = NIOLockedValueBox(State())
+    private let queue = HandOff<FIFOBuffer<ServerFrame>>()
     private let limit: Int
     private let onOverflow: @Sendable () -> Void
 
@@ -22,38 +16,19 @@ final class FrameQueue: Sendable {
     }
 
     func push(_ frame: ServerFrame) {
-        var overflow = false
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ServerFrame?, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.frames.append(frame)
-            overflow = state.frames.count == self.limit
-            return nil
+        let waiting = self.queue.withBuffer { buffer, _ in
+            buffer.append(frame)
+            return buffer.count
         }
-        waiter?.resume(returning: frame)
-        if overflow { self.onOverflow() }
+        // A waiting writer takes the frame at once (the queue was empty): `waiting` is then 1.
+        if waiting == self.limit { self.onOverflow() }
     }
 
     func finish() {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ServerFrame?, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: nil)
+        self.queue.close()
     }
 
     func next() async -> ServerFrame? {
-        await withCheckedContinuation { continuation in
-            let ready = self.state.withLockedValue { state -> ServerFrame?? in
-                if !state.frames.isEmpty { return .some(state.frames.removeFirst()) }
-                if state.finished { return .some(nil) }
-                state.waiter = continuation
-                return .none
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
+        await self.queue.next()
     }
 }

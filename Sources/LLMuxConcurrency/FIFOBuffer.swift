@@ -1,0 +1,36 @@
+import NIOCore
+
+/// The buffer of a plain queue: elements in arrival order, one per `take()`.
+package struct FIFOBuffer<Element: Sendable>: HandOffBuffer {
+    private var elements = CircularBuffer<Element>()
+
+    package init() {}
+
+    package var isReady: Bool { !self.elements.isEmpty }
+    package var count: Int { self.elements.count }
+
+    package mutating func append(_ element: Element) {
+        self.elements.append(element)
+    }
+
+    package mutating func take() -> Element {
+        self.elements.removeFirst()
+    }
+}
+
+extension HandOff {
+    /// A queue of `Element`s.
+    package convenience init<Element>() where Buffer == FIFOBuffer<Element> {
+        self.init(FIFOBuffer())
+    }
+
+    /// Queues `element`; `false` (and the element dropped) once the queue is closed.
+    @discardableResult
+    package func append<Element>(_ element: Element) -> Bool where Buffer == FIFOBuffer<Element> {
+        self.withBuffer { buffer, closed in
+            guard !closed else { return false }
+            buffer.append(element)
+            return true
+        }
+    }
+}
