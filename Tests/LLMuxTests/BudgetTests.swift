@@ -168,7 +168,7 @@ struct BudgetTests {
 
 @Suite("llmux usage")
 struct UsageCommandTests {
-    @Test func usageByModelMatchesTokensTimesPriceAndTheDoneFrames() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func usageByModelMatchesTokensTimesPriceAndTheDoneFrames() async throws {
         try await TestDaemon.with(configure: { config, _ in
             config.prices["mock/default"] = PriceOverride(inputPerMillion: 3, outputPerMillion: 15)
         }) { daemon in

@@ -5,7 +5,7 @@ import LLMuxWire
 import Testing
 
 /// The `llmux` executable against a real daemon: output, exit codes, Ctrl-C.
-@Suite("llmux command line")
+@Suite("llmux command line", .tags(.processes), .fullTierOnly)
 struct CLITests {
     func llmux(_ daemon: TestDaemon, _ arguments: [String], stdin: String? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
         try await ChildProcess.run(

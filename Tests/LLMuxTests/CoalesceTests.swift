@@ -20,7 +20,7 @@ struct CoalesceTests {
         MockScript.counting(count, size: size).chunks.joined()
     }
 
-    @Test func helloWindowMergesDeltasAndAChatCanTurnItOff() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func helloWindowMergesDeltasAndAChatCanTurnItOff() async throws {
         // Alone: the bound below assumes the mock's 10 ms spacing holds. Under a loaded test run the
         // mock's deltas spread out, and a window then closes over fewer of them (a fresh-clone CI
         // run saw more than 10 frames).
@@ -44,7 +44,7 @@ struct CoalesceTests {
         }
     }
 
-    @Test func chatWindowWithoutHelloAndTerminalFrameFlushesTheHeldDelta() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func chatWindowWithoutHelloAndTerminalFrameFlushesTheHeldDelta() async throws {
         // Alone: it measures that the done frame does not wait out a 1 s window.
         try await TestDaemon.with(exclusive: true) { daemon in
             // 5 deltas close together, then done: the window (1 s) is longer than the stream.

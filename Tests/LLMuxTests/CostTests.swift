@@ -167,7 +167,7 @@ struct LedgerTests {
     }
 }
 
-@Suite("Ledger crash safety")
+@Suite("Ledger crash safety", .tags(.processes), .fullTierOnly)
 struct LedgerCrashTests {
     @Test func killMinusNineUnderLoadLosesNoFinishedRequest() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
@@ -273,7 +273,7 @@ struct CacheWriteCostTests {
         #expect(price.cacheWritePerMillion == 1.5 && price.cacheWrite1hPerMillion == 2.5)
     }
 
-    @Test func cacheWritesReachTheFrameTheLedgerUsageAndMetrics() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func cacheWritesReachTheFrameTheLedgerUsageAndMetrics() async throws {
         try await TestDaemon.with(configure: { config, mock in
             config.providers["claude"] = ProviderConfig(
                 name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)

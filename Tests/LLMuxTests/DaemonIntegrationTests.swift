@@ -68,7 +68,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func manyLongStreamsToOneProviderRunAtOnce() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func manyLongStreamsToOneProviderRunAtOnce() async throws {
         // More concurrent streams than async-http-client pools per host by default (8),
         // each longer than the connect timeout: none may wait for another to finish.
         let timeouts = TimeoutConfig(connectMs: 1000, headerMs: 5000, firstTokenMs: 5000, idleMs: 5000, totalMs: 30_000)
@@ -133,7 +133,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func hundredConcurrentRequestsOnOneConnection() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func hundredConcurrentRequestsOnOneConnection() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(firstTokenDelayMs: 100, intervalMs: 5))
             let ids = (0..<100).map { "c\($0)" }
@@ -154,7 +154,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func hundredRequestsSpreadOverTwentyConnections() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func hundredRequestsSpreadOverTwentyConnections() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(intervalMs: 2))
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -177,7 +177,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func cancelEndsWithCancelledAndClosesTheUpstreamConnectionWithin100ms() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func cancelEndsWithCancelledAndClosesTheUpstreamConnectionWithin100ms() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
             let (cancelSentAt, log) = try await daemon.connect { connection -> (ContinuousClock.Instant, FrameLog) in
@@ -206,7 +206,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func hangingUpClosesTheUpstreamConnectionWithin100ms() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func hangingUpClosesTheUpstreamConnectionWithin100ms() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: Array(repeating: "tick ", count: 500), intervalMs: 20))
             let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
@@ -222,7 +222,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func hangingUpBeforeTheFirstTokenStillClosesTheUpstream() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func hangingUpBeforeTheFirstTokenStillClosesTheUpstream() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(fault: .stallHeaders))
             let hungUpAt = try await daemon.connect { connection -> ContinuousClock.Instant in
@@ -337,7 +337,7 @@ struct DaemonIntegrationTests {
         }
     }
 
-    @Test func aSlowReaderGetsMergedDeltasThenBackpressureAndOthersAreUnaffected() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func aSlowReaderGetsMergedDeltasThenBackpressureAndOthersAreUnaffected() async throws {
         try await TestDaemon.with(exclusive: true, maxPendingBytes: 256 * 1024) { daemon in
             // One shared 256-byte string, 5,000 times: the mock itself holds almost nothing.
             daemon.mock.setScript(MockScript(chunks: Array(repeating: String(repeating: "x", count: 256), count: 5_000)), forModel: "flood")
@@ -567,20 +567,22 @@ struct DaemonIntegrationTests {
         var testDescription: String { phaseText }
     }
 
-    @Test(arguments: [
-        TimeoutCase(
-            script: MockScript(fault: .stallHeaders), timeouts: .init(connectMs: 1000, headerMs: 300, firstTokenMs: nil, idleMs: nil, totalMs: nil),
-            phaseText: "no response head"),
-        TimeoutCase(
-            script: MockScript(firstTokenDelayMs: 3000), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: 300, idleMs: nil, totalMs: nil),
-            phaseText: "no first token"),
-        TimeoutCase(
-            script: MockScript(chunks: ["a", "b", "c"], fault: .stallAfterChunks(2)),
-            timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: 300, totalMs: nil), phaseText: "stalled", code: .upstreamInterrupted),
-        TimeoutCase(
-            script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil),
-            extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
-    ])
+    @Test(
+        .tags(.realTime), .fullTierOnly,
+        arguments: [
+            TimeoutCase(
+                script: MockScript(fault: .stallHeaders), timeouts: .init(connectMs: 1000, headerMs: 300, firstTokenMs: nil, idleMs: nil, totalMs: nil),
+                phaseText: "no response head"),
+            TimeoutCase(
+                script: MockScript(firstTokenDelayMs: 3000), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: 300, idleMs: nil, totalMs: nil),
+                phaseText: "no first token"),
+            TimeoutCase(
+                script: MockScript(chunks: ["a", "b", "c"], fault: .stallAfterChunks(2)),
+                timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: 300, totalMs: nil), phaseText: "stalled", code: .upstreamInterrupted),
+            TimeoutCase(
+                script: MockScript.counting(100, intervalMs: 50), timeouts: .init(connectMs: 1000, headerMs: nil, firstTokenMs: nil, idleMs: nil, totalMs: nil),
+                extra: #","timeout_ms":300"#, phaseText: "total time limit of 300 ms"),
+        ])
     func phaseTimeouts(_ testCase: TimeoutCase) async throws {
         try await TestDaemon.with(exclusive: true, timeouts: testCase.timeouts) { daemon in
             daemon.mock.setDefaultScript(testCase.script)

@@ -6,7 +6,7 @@ import Testing
 @testable import llmux_bench
 
 /// The `llmuxd` executable: socket rules, config checking, autostart by `llmux`, a raw socat session.
-@Suite("llmuxd process")
+@Suite("llmuxd process", .tags(.processes), .fullTierOnly)
 struct DaemonProcessTests {
     /// A private home for a daemon of our own: runtime dir (0700), no config file, no keys (demo provider).
     final class DaemonHome: Sendable {
@@ -268,7 +268,7 @@ struct DaemonProcessTests {
     }
 }
 
-@Suite("Same-user only")
+@Suite("Same-user only", .tags(.processes), .fullTierOnly)
 struct PeerCredentialTests {
     @Test(.enabled(if: getuid() == 0, "needs root to run a client as another user"))
     func anotherUserIsRefusedWithPermissionDenied() async throws {
@@ -292,7 +292,7 @@ struct PeerCredentialTests {
     }
 }
 
-@Suite("Process hardening")
+@Suite("Process hardening", .tags(.processes), .fullTierOnly)
 struct ProcessHardeningTests {
     /// A child (llmuxd started by `llmux`, say) gets only its standard streams, not the
     /// descriptors its parent holds without close-on-exec.
@@ -333,7 +333,7 @@ struct ProcessHardeningTests {
     }
 }
 
-@Suite("Bounded memory")
+@Suite("Bounded memory", .tags(.processes), .fullTierOnly)
 struct BoundedMemoryTests {
     static func residentKiB(_ pid: Int32) -> Int { DaemonProcess.residentBytes(of: pid) / 1024 }
 

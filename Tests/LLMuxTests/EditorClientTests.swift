@@ -7,7 +7,7 @@ import Testing
 /// minimal Python client, run headless against a real llmuxd and the mock
 /// upstream. `.ci/run` installs neovim, emacs-nox and python3 and sets
 /// `LLMUX_REQUIRE_EDITORS=1`, so in CI a missing editor fails instead of skipping.
-@Suite("Editor clients")
+@Suite("Editor clients", .tags(.processes), .fullTierOnly)
 struct EditorClientTests {
     static var required: Bool { ProcessInfo.processInfo.environment["LLMUX_REQUIRE_EDITORS"] == "1" }
 

@@ -72,7 +72,7 @@ struct HTTPFrontTests {
         #"{"model":"\#(model)","messages":[{"role":"user","content":"Explain the benefits of streaming."}],"stream":\#(stream)\#(extra)}"#
     }
 
-    @Test func streamsOpenAIChunksOneEventPerDeltaThenDone() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func streamsOpenAIChunksOneEventPerDeltaThenDone() async throws {
         // Exclusive: it measures when events arrive.
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: ["Lower ", "latency", "."], intervalMs: 250))
@@ -221,7 +221,7 @@ struct HTTPFrontTests {
         }
     }
 
-    @Test func aClientThatHangsUpAbortsTheUpstreamRequest() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func aClientThatHangsUpAbortsTheUpstreamRequest() async throws {
         try await TestDaemon.with(exclusive: true) { daemon in
             daemon.mock.setDefaultScript(.counting(1000, intervalMs: 20))
             var request = HTTPClientRequest(

@@ -6,7 +6,7 @@ import Testing
 /// The official `openai` Python SDK against the HTTP front. `.ci/run` makes
 /// the virtual environment (`.venv-test`, with `openai`) and sets
 /// `LLMUX_REQUIRE_OPENAI_SDK=1`, so in CI a missing SDK fails instead of skipping.
-@Suite("OpenAI Python SDK")
+@Suite("OpenAI Python SDK", .tags(.processes), .fullTierOnly)
 struct OpenAISDKTests {
     static let python: String? = {
         if let explicit = ProcessInfo.processInfo.environment["LLMUX_TEST_PYTHON"], !explicit.isEmpty { return explicit }

@@ -146,7 +146,7 @@ struct ReloadTests {
         }
     }
 
-    @Test func sighupAndLlmuxReloadReadTheFileAgain() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func sighupAndLlmuxReloadReadTheFileAgain() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let configDirectory = home.directory + "/config/llmux"

@@ -223,7 +223,9 @@ struct RoutingTests {
         }
     }
 
-    @Test func aCoolingLastTargetIsWaitedForWhenTheDeadlineAllows() async throws {
+    /// The decision is unit-tested in `RouteStateMachineTests`; this checks the timer really waits.
+    /// Exclusive: the second request must start within the first one's 1 s cooldown.
+    @Test(.tags(.realTime), .fullTierOnly) func aCoolingLastTargetIsWaitedForWhenTheDeadlineAllows() async throws {
         try await TestDaemon.with(exclusive: true, configure: { config, _ in config.routes["smart"] = Self.route("smart", ["only"]) }) { daemon in
             daemon.mock.setScript(.httpError(429, headers: ["retry-after-ms": "1000"]), forModel: "only")
             _ = try await chat(daemon, id: "prime", extra: #","timeout_ms":100"#)
@@ -292,18 +294,17 @@ struct RoutingTests {
         }
     }
 
+    /// The slow target would answer after 3 s with "slow": "fast" as the answer shows the hedge
+    /// started (its timing is unit-tested in `RouteStateMachineTests`).
     @Test func hedgeWinnerStreamsAndTheLoserIsClosed() async throws {
         try await TestDaemon.with(
-            exclusive: true,
             configure: { config, _ in
                 config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .hedge(delayMs: 100))
             }
         ) { daemon in
             daemon.mock.setScript(MockScript(chunks: ["slow"], firstTokenDelayMs: 3000), forModel: "slow")
             daemon.mock.setScript(MockScript(chunks: ["fast"]), forModel: "fast")
-            let started = ContinuousClock.now
             let log = try await chat(daemon)
-            #expect(ContinuousClock.now - started < .seconds(2))
             #expect(log.isWellFormed("r"))
             #expect(log.text("r") == "fast")
             guard case .done(let done)? = log.terminal("r") else {
@@ -365,15 +366,14 @@ struct RoutingTests {
     }
 
     @Test func latencyStrategyMovesTrafficToTheFasterTarget() async throws {
-        // Exclusive: on a loaded machine the fast target's first measurement could exceed the slow one's.
+        // The slow target's 1.5 s head start keeps the order clear on a loaded machine.
         try await TestDaemon.with(
-            exclusive: true,
             configure: { config, _ in
                 config.router.exploration = 0
                 config.routes["smart"] = Self.route("smart", ["slow", "fast"], strategy: .latency)
             }
         ) { daemon in
-            daemon.mock.setScript(MockScript(chunks: ["s"], firstTokenDelayMs: 400), forModel: "slow")
+            daemon.mock.setScript(MockScript(chunks: ["s"], firstTokenDelayMs: 1_500), forModel: "slow")
             daemon.mock.setScript(MockScript(chunks: ["f"]), forModel: "fast")
             var served: [String] = []
             for index in 0..<8 {
@@ -414,7 +414,7 @@ struct RoutingTests {
         }
     }
 
-    @Test func interactiveRequestsGoAheadOfBackgroundOnesInAProviderQueue() async throws {
+    @Test(.tags(.realTime), .fullTierOnly) func interactiveRequestsGoAheadOfBackgroundOnesInAProviderQueue() async throws {
         // Exclusive, and waiting for each step: the order must not depend on scheduling luck.
         try await TestDaemon.with(exclusive: true, configure: { config, _ in config.providers["mock"]?.maxInflight = 1 }) { daemon in
             daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 1000))

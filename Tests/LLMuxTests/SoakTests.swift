@@ -5,7 +5,7 @@ import Testing
 /// The short version of `llmux-bench soak` (README, "Load and soak test"): a
 /// real llmuxd process under churning connections with random cancels,
 /// hang-ups, malformed lines and slow readers.
-@Suite("Load and soak")
+@Suite("Load and soak", .tags(.processes), .fullTierOnly)
 struct SoakTests {
     @Test(.timeLimit(.minutes(3))) func shortSoakLeavesTheDaemonAliveIdleAndNoBigger() async throws {
         try await ExclusiveTestLock.shared.withLock {

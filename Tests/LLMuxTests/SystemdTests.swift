@@ -8,7 +8,7 @@ import Testing
 /// llmuxd under systemd's protocols: socket activation and sd_notify.
 @Suite("systemd integration")
 struct SystemdTests {
-    @Test func socketActivatedDaemonServesAChat() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func socketActivatedDaemonServesAChat() async throws {
         let activator = try #require(
             systemTool("systemd-socket-activate"),
             "systemd-socket-activate is required (Debian's systemd package)"
@@ -38,7 +38,7 @@ struct SystemdTests {
         }
     }
 
-    @Test func notifiesReadyStatusReloadingAndStopping() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func notifiesReadyStatusReloadingAndStopping() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let notifyPath = home.directory + "/notify.sock"
@@ -68,7 +68,7 @@ struct SystemdTests {
 
 @Suite("systemd unit files")
 struct SystemdUnitTests {
-    @Test func unitsPassSystemdAnalyzeVerify() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func unitsPassSystemdAnalyzeVerify() async throws {
         let analyze = try #require(
             systemTool("systemd-analyze"),
             "systemd-analyze is required (Debian's systemd package)"
@@ -92,7 +92,7 @@ struct SystemdUnitTests {
     }
 }
 
-@Suite("Graceful shutdown")
+@Suite("Graceful shutdown", .tags(.processes), .fullTierOnly)
 struct GracefulShutdownTests {
     /// Starts llmuxd (demo provider) with `grace`, runs a request of `chunks` 50 ms deltas,
     /// sends SIGTERM after its first delta, and returns the request's frames and the exit status.
@@ -163,7 +163,7 @@ struct GracefulShutdownTests {
 
 @Suite("llmux service install")
 struct ServiceInstallTests {
-    @Test func writesTheRepositoryUnitsWithThisLlmuxd() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func writesTheRepositoryUnitsWithThisLlmuxd() async throws {
         let directory = try TemporaryDirectory.make()
         defer { TemporaryDirectory.remove(directory) }
         let env = cleanEnvironment(["XDG_CONFIG_HOME": directory + "/config", "HOME": directory])
@@ -183,7 +183,7 @@ struct ServiceInstallTests {
         #expect(info.st_mode & 0o777 == 0o644)
     }
 
-    @Test func enableReportsAMissingUserManagerClearly() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func enableReportsAMissingUserManagerClearly() async throws {
         let directory = try TemporaryDirectory.make()
         defer { TemporaryDirectory.remove(directory) }
         mkdir(directory + "/run", 0o700)
@@ -198,7 +198,7 @@ struct ServiceInstallTests {
     }
 }
 
-@Suite("Daemon logging destinations")
+@Suite("Daemon logging destinations", .tags(.processes), .fullTierOnly)
 struct DaemonLoggingTests {
     @Test func journalWhenStderrIsTheJournalStream() {
         let identity: (device: UInt64, inode: UInt64) = (64769, 123_456)
@@ -252,7 +252,7 @@ struct DaemonLoggingTests {
 /// What systemd's protocols must not be able to do to llmuxd: block it, or open a door.
 @Suite("systemd integration: failures")
 struct SystemdFailureTests {
-    @Test func aNotifySocketThatIsNeverReadBlocksNeitherServingNorShutdown() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func aNotifySocketThatIsNeverReadBlocksNeitherServingNorShutdown() async throws {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let notifyPath = home.directory + "/notify.sock"
@@ -289,7 +289,7 @@ struct SystemdFailureTests {
         }
     }
 
-    @Test func socketActivationChecksTheDirectoryOfHTTPSock() async throws {
+    @Test(.tags(.processes), .fullTierOnly) func socketActivationChecksTheDirectoryOfHTTPSock() async throws {
         let activator = try #require(systemTool("systemd-socket-activate"), "systemd-socket-activate is required (Debian's systemd package)")
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
