@@ -2,23 +2,23 @@ import Foundation
 
 /// The bearer token that TCP clients of the HTTP front must send:
 /// `$XDG_CONFIG_HOME/llmux/token`, created (mode 0600) on first use.
-public enum APIToken {
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
+package enum APIToken {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var description: String
 
-        public init(description: String) {
+        package init(description: String) {
             self.description = description
         }
     }
 
     /// `$XDG_CONFIG_HOME/llmux/token`, or `~/.config/llmux/token`.
-    public static func path(environment: [String: String]) -> String? {
+    package static func path(environment: [String: String]) -> String? {
         guard let config = ConfigLoader(environment: environment).defaultConfigPath() else { return nil }
         return (config as NSString).deletingLastPathComponent + "/token"
     }
 
     /// Reads the token, creating it first when the file does not exist.
-    public static func loadOrCreate(at path: String) throws(Failure) -> Secret {
+    package static func loadOrCreate(at path: String) throws(Failure) -> Secret {
         if let data = FileManager.default.contents(atPath: path) {
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw Failure(description: "the token file \(path) is empty; delete it to get a new token") }

@@ -1,13 +1,13 @@
 /// `[budgets]`: USD limits per day and per month, for everything, per route
 /// and per client (the name a client gives in `hello`).
-public struct BudgetConfig: Sendable, Hashable {
-    public enum Scope: Sendable, Hashable, CustomStringConvertible {
+package struct BudgetConfig: Sendable, Hashable {
+    package enum Scope: Sendable, Hashable, CustomStringConvertible {
         case global
         case route(String)
         case client(String)
 
         /// `global`, `route:NAME` or `client:NAME`.
-        public var description: String {
+        package var description: String {
             switch self {
             case .global: return "global"
             case .route(let name): return "route:\(name)"
@@ -16,28 +16,28 @@ public struct BudgetConfig: Sendable, Hashable {
         }
     }
 
-    public enum Period: String, Sendable, Hashable {
+    package enum Period: String, Sendable, Hashable {
         case day
         case month
     }
 
-    public struct Limit: Sendable, Hashable {
-        public var scope: Scope
-        public var period: Period
-        public var usd: Double
+    package struct Limit: Sendable, Hashable {
+        package var scope: Scope
+        package var period: Period
+        package var usd: Double
 
-        public init(scope: Scope, period: Period, usd: Double) {
+        package init(scope: Scope, period: Period, usd: Double) {
             self.scope = scope
             self.period = period
             self.usd = usd
         }
     }
 
-    public var limits: [Limit]
+    package var limits: [Limit]
     /// Output tokens assumed for a request without `max_tokens` when reserving its worst case.
-    public var defaultMaxTokens: Int
+    package var defaultMaxTokens: Int
 
-    public init(limits: [Limit] = [], defaultMaxTokens: Int = 4096) {
+    package init(limits: [Limit] = [], defaultMaxTokens: Int = 4096) {
         self.limits = limits
         self.defaultMaxTokens = defaultMaxTokens
     }

@@ -1,12 +1,12 @@
 /// A configuration problem, located as precisely as the file allows.
-public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var file: String?
-    public var line: Int?
+package struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var file: String?
+    package var line: Int?
     /// The dotted key path, for example `providers.openai.base_url`.
-    public var key: String?
-    public var message: String
+    package var key: String?
+    package var message: String
 
-    public init(file: String?, line: Int? = nil, key: String? = nil, message: String) {
+    package init(file: String?, line: Int? = nil, key: String? = nil, message: String) {
         self.file = file
         self.line = line
         self.key = key
@@ -14,7 +14,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `config.toml:12: providers.openai.base_url: must be an http or https URL`
-    public var description: String {
+    package var description: String {
         var parts: [String] = []
         if let file {
             parts.append(self.line.map { "\(file):\($0)" } ?? file)

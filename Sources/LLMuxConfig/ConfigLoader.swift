@@ -3,15 +3,15 @@ import TOMLKit
 
 /// Reads `config.toml`, or builds a configuration from the environment when
 /// there is no file (zero-config mode).
-public struct ConfigLoader: Sendable {
-    public var environment: [String: String]
+package struct ConfigLoader: Sendable {
+    package var environment: [String: String]
 
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         self.environment = environment
     }
 
     /// `$XDG_CONFIG_HOME/llmux/config.toml`, or `~/.config/llmux/config.toml`.
-    public func defaultConfigPath() -> String? {
+    package func defaultConfigPath() -> String? {
         if let xdg = self.environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
             return xdg + "/llmux/config.toml"
         }
@@ -23,7 +23,7 @@ public struct ConfigLoader: Sendable {
 
     /// Loads the configuration. An explicit path (`--config`, `LLMUX_CONFIG`)
     /// must exist; the default path may be absent, which selects zero-config mode.
-    public func load(explicitPath: String?) throws(ConfigError) -> DaemonConfig {
+    package func load(explicitPath: String?) throws(ConfigError) -> DaemonConfig {
         let explicit = explicitPath ?? self.environment["LLMUX_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else {
@@ -37,7 +37,7 @@ public struct ConfigLoader: Sendable {
         return self.zeroConfig()
     }
 
-    public func load(file path: String) throws(ConfigError) -> DaemonConfig {
+    package func load(file path: String) throws(ConfigError) -> DaemonConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -63,7 +63,7 @@ public struct ConfigLoader: Sendable {
 
     /// Builds one provider per well-known key found in the environment, or
     /// the demo provider when there is none.
-    public func zeroConfig() -> DaemonConfig {
+    package func zeroConfig() -> DaemonConfig {
         var config = DaemonConfig()
         for known in WellKnownProvider.all {
             guard let key = self.environment[known.keyVariable], !key.isEmpty else { continue }
@@ -101,7 +101,7 @@ public struct ConfigLoader: Sendable {
 
     // MARK: - Parsing
 
-    public func parse(_ text: String, path: String) throws(ConfigError) -> DaemonConfig {
+    package func parse(_ text: String, path: String) throws(ConfigError) -> DaemonConfig {
         let locator = ConfigSourceLocator(text: text)
         func fail(_ keyPath: [String], _ message: String) -> ConfigError {
             ConfigError(file: path, line: locator.line(of: keyPath), key: keyPath.joined(separator: "."), message: message)

@@ -1,5 +1,5 @@
 import Foundation
-public import Logging
+package import Logging
 
 /// Turns a provider's key source into its key. Keys read from commands are
 /// cached for the daemon's lifetime (until `forget` is called); environment
@@ -7,10 +7,10 @@ public import Logging
 ///
 /// Errors name the provider and the source but never contain the key or a
 /// command's output.
-public actor CredentialResolver {
-    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
-        public var message: String
-        public var description: String { self.message }
+package actor CredentialResolver {
+    package struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        package var message: String
+        package var description: String { self.message }
     }
 
     private let environment: [String: String]
@@ -20,7 +20,7 @@ public actor CredentialResolver {
     private var commandsRunning: [String: Task<Result<Secret, Failure>, Never>] = [:]
     private let logger: Logger
 
-    public init(
+    package init(
         environment: [String: String],
         commandTimeout: Duration = .seconds(10),
         logger: Logger
@@ -33,7 +33,7 @@ public actor CredentialResolver {
     /// The provider's key, from the first source that has one:
     /// `$CREDENTIALS_DIRECTORY/<provider name>` (systemd's `LoadCredential=`),
     /// then the configured `api_key_file`, `api_key_cmd` or `api_key_env`.
-    public func key(for provider: ProviderConfig) async throws(Failure) -> Secret? {
+    package func key(for provider: ProviderConfig) async throws(Failure) -> Secret? {
         if let directory = self.environment["CREDENTIALS_DIRECTORY"], directory.hasPrefix("/"),
             let data = await Self.contents(of: directory + "/" + provider.name)
         {
@@ -68,7 +68,7 @@ public actor CredentialResolver {
 
     /// Drops the cached key of `provider`, so the next request runs its
     /// `api_key_cmd` again (after a 401, or when the provider's config changed).
-    public func forget(provider: String) {
+    package func forget(provider: String) {
         self.commandCache[provider] = nil
     }
 

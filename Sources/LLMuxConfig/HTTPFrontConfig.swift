@@ -1,19 +1,19 @@
 /// Where llmuxd serves its OpenAI-compatible HTTP API.
-public struct HTTPFrontConfig: Sendable, Hashable {
+package struct HTTPFrontConfig: Sendable, Hashable {
     /// Serve on `http.sock` beside the NDJSON socket (peer-credential checked). Default on.
-    public var unixSocket: Bool = true
+    package var unixSocket: Bool = true
     /// `host:port` for TCP, which requires the bearer token; `nil`: no TCP.
-    public var listen: HostPort?
+    package var listen: HostPort?
     /// Allows a non-loopback `listen` address (anyone who can reach it and has the token can spend your keys).
-    public var allowRemote: Bool = false
+    package var allowRemote: Bool = false
     /// How long a connection may take to send a request head, from the moment it
     /// connects (`http_header_timeout_ms`); a slow or silent client is closed after it.
-    public var headerTimeoutMs: Int = 10_000
+    package var headerTimeoutMs: Int = 10_000
     /// How long a keep-alive connection may sit between one response and the next
     /// request head (`http_idle_timeout_ms`).
-    public var idleTimeoutMs: Int = 60_000
+    package var idleTimeoutMs: Int = 60_000
 
-    public init(
+    package init(
         unixSocket: Bool = true,
         listen: HostPort? = nil,
         allowRemote: Bool = false,
@@ -29,16 +29,16 @@ public struct HTTPFrontConfig: Sendable, Hashable {
 }
 
 /// A TCP address as `host:port` (`[::1]:port` for IPv6).
-public struct HostPort: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         var host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -57,9 +57,9 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// 127.0.0.0/8 or ::1.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         self.host == "::1" || self.host.hasPrefix("127.")
     }
 
-    public var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
+    package var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
 }

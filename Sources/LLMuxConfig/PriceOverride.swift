@@ -1,16 +1,16 @@
 /// A price from `[prices."provider/model"]` or `[prices."model"]` in the
 /// config, in USD per million tokens. It replaces the built-in table's entry.
-public struct PriceOverride: Sendable, Hashable {
-    public var inputPerMillion: Double
+package struct PriceOverride: Sendable, Hashable {
+    package var inputPerMillion: Double
     /// `nil`: cached prompt tokens cost as much as the others.
-    public var cachedInputPerMillion: Double?
-    public var outputPerMillion: Double
+    package var cachedInputPerMillion: Double?
+    package var outputPerMillion: Double
     /// `nil`: prompt tokens written to the cache cost as much as the others.
-    public var cacheWritePerMillion: Double?
+    package var cacheWritePerMillion: Double?
     /// `nil`: 1-hour cache writes cost as much as the other cache writes.
-    public var cacheWrite1hPerMillion: Double?
+    package var cacheWrite1hPerMillion: Double?
 
-    public init(
+    package init(
         inputPerMillion: Double,
         cachedInputPerMillion: Double? = nil,
         outputPerMillion: Double,

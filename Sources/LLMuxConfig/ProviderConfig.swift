@@ -1,6 +1,6 @@
 /// One upstream provider, as configured.
-public struct ProviderConfig: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+package struct ProviderConfig: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable, CaseIterable {
         /// Any OpenAI-compatible chat-completions endpoint.
         case openai
         /// Anthropic's Messages API (`/v1/messages`, `x-api-key`).
@@ -10,7 +10,7 @@ public struct ProviderConfig: Sendable, Hashable {
     }
 
     /// Where the provider's API key comes from.
-    public enum KeySource: Sendable, Hashable {
+    package enum KeySource: Sendable, Hashable {
         /// No key: local servers such as llama.cpp, vLLM or ollama.
         case none
         /// An environment variable of the daemon.
@@ -24,32 +24,32 @@ public struct ProviderConfig: Sendable, Hashable {
     }
 
     /// The name used in `provider/model` and in frames.
-    public var name: String
-    public var kind: Kind
+    package var name: String
+    package var kind: Kind
     /// For example `https://api.openai.com/v1`; `/chat/completions` is appended.
-    public var baseURL: String
-    public var keySource: KeySource
+    package var baseURL: String
+    package var keySource: KeySource
     /// Forces HTTP/1.1 (async-http-client's HTTP/2 has open GOAWAY/RST_STREAM bugs).
-    public var http1Only: Bool
+    package var http1Only: Bool
     /// A built-in provider for demonstrations (the bundled mock upstream).
-    public var isDemo: Bool
+    package var isDemo: Bool
     /// Time limits for this provider's requests, over the global `[timeouts]`.
-    public var timeouts: TimeoutOverrides = TimeoutOverrides()
+    package var timeouts: TimeoutOverrides = TimeoutOverrides()
     /// Most requests sent to this provider at once; more wait in its queue. `nil`: no limit.
-    public var maxInflight: Int?
+    package var maxInflight: Int?
     /// Extra request headers (for example OpenRouter's `HTTP-Referer` and `X-Title`).
-    public var headers: [String: String] = [:]
+    package var headers: [String: String] = [:]
     /// Extra query items appended to the endpoint URL.
-    public var query: [String: String] = [:]
+    package var query: [String: String] = [:]
     /// Azure: the deployment; `nil` uses the requested model name as the deployment.
-    public var deployment: String?
+    package var deployment: String?
     /// Azure: the `api-version` query item.
-    public var apiVersion: String?
+    package var apiVersion: String?
 
     /// The Azure API version used when the config gives none.
-    public static let defaultAzureAPIVersion = "2024-10-21"
+    package static let defaultAzureAPIVersion = "2024-10-21"
 
-    public init(
+    package init(
         name: String,
         kind: Kind = .openai,
         baseURL: String,
@@ -67,12 +67,12 @@ public struct ProviderConfig: Sendable, Hashable {
 }
 
 /// A configured model name and the upstream model it stands for.
-public struct ModelConfig: Sendable, Hashable {
-    public var name: String
-    public var provider: String
-    public var upstreamModel: String
+package struct ModelConfig: Sendable, Hashable {
+    package var name: String
+    package var provider: String
+    package var upstreamModel: String
 
-    public init(name: String, provider: String, upstreamModel: String) {
+    package init(name: String, provider: String, upstreamModel: String) {
         self.name = name
         self.provider = provider
         self.upstreamModel = upstreamModel
@@ -80,14 +80,14 @@ public struct ModelConfig: Sendable, Hashable {
 }
 
 /// Per-phase time limits, in milliseconds. `nil` disables a limit.
-public struct TimeoutConfig: Sendable, Hashable {
-    public var connectMs: Int
-    public var headerMs: Int?
-    public var firstTokenMs: Int?
-    public var idleMs: Int?
-    public var totalMs: Int?
+package struct TimeoutConfig: Sendable, Hashable {
+    package var connectMs: Int
+    package var headerMs: Int?
+    package var firstTokenMs: Int?
+    package var idleMs: Int?
+    package var totalMs: Int?
 
-    public static let `default` = TimeoutConfig(
+    package static let `default` = TimeoutConfig(
         connectMs: 10_000,
         headerMs: 60_000,
         firstTokenMs: 120_000,
@@ -95,7 +95,7 @@ public struct TimeoutConfig: Sendable, Hashable {
         totalMs: 600_000
     )
 
-    public init(connectMs: Int, headerMs: Int?, firstTokenMs: Int?, idleMs: Int?, totalMs: Int?) {
+    package init(connectMs: Int, headerMs: Int?, firstTokenMs: Int?, idleMs: Int?, totalMs: Int?) {
         self.connectMs = connectMs
         self.headerMs = headerMs
         self.firstTokenMs = firstTokenMs

@@ -1,14 +1,14 @@
 /// Providers that zero-config mode creates from environment variables.
 /// README lists the same table.
-public struct WellKnownProvider: Sendable, Hashable {
-    public var name: String
-    public var keyVariable: String
-    public var baseURL: String
-    public var defaultModel: String
-    public var kind: ProviderConfig.Kind = .openai
+package struct WellKnownProvider: Sendable, Hashable {
+    package var name: String
+    package var keyVariable: String
+    package var baseURL: String
+    package var defaultModel: String
+    package var kind: ProviderConfig.Kind = .openai
 
     /// In priority order: the first one found gives the default model.
-    public static let all: [WellKnownProvider] = [
+    package static let all: [WellKnownProvider] = [
         .init(name: "openai", keyVariable: "OPENAI_API_KEY", baseURL: "https://api.openai.com/v1", defaultModel: "gpt-4o-mini"),
         .init(
             name: "anthropic", keyVariable: "ANTHROPIC_API_KEY", baseURL: "https://api.anthropic.com/v1", defaultModel: "claude-3-5-haiku-latest",

@@ -1,7 +1,7 @@
-public import Foundation
-public import LLMuxConfig
-public import LLMuxLedger
-public import LLMuxWire
+package import Foundation
+package import LLMuxConfig
+package import LLMuxLedger
+package import LLMuxWire
 import NIOConcurrencyHelpers
 
 /// Enforces `[budgets]`: before a request runs, its worst-case cost is
@@ -13,16 +13,16 @@ import NIOConcurrencyHelpers
 /// concurrent requests against an almost-spent budget overshoot it by at most
 /// one request's underestimate. Spending is seeded from the ledger, so a
 /// restart keeps the day's and the month's totals.
-public final class BudgetGuard: Sendable {
+package final class BudgetGuard: Sendable {
     /// Dollars already spent in a limit's current period, from the ledger.
-    public typealias SpentLookup = @Sendable (BudgetConfig.Scope, Date) -> Double
+    package typealias SpentLookup = @Sendable (BudgetConfig.Scope, Date) -> Double
 
-    public struct Reservation: Sendable {
+    package struct Reservation: Sendable {
         let amount: Double
         let keys: [LimitKey]
     }
 
-    public enum Admission: Sendable {
+    package enum Admission: Sendable {
         case granted(Reservation)
         case exceeded(WireError)
     }
@@ -43,14 +43,14 @@ public final class BudgetGuard: Sendable {
     private let spentLookup: SpentLookup
     private let calendar: Calendar
 
-    public init(limits: [BudgetConfig.Limit], calendar: Calendar = .current, now: Date = Date(), spent: @escaping SpentLookup) {
+    package init(limits: [BudgetConfig.Limit], calendar: Calendar = .current, now: Date = Date(), spent: @escaping SpentLookup) {
         self.spentLookup = spent
         self.calendar = calendar
         self.update(limits: limits, now: now)
     }
 
     /// New limits (after a reload); what was spent is read again from the ledger.
-    public func update(limits: [BudgetConfig.Limit], now: Date = Date()) {
+    package func update(limits: [BudgetConfig.Limit], now: Date = Date()) {
         var fresh: [LimitKey: Account] = [:]
         for limit in limits {
             let key = LimitKey(scope: limit.scope, period: limit.period)
@@ -67,7 +67,7 @@ public final class BudgetGuard: Sendable {
 
     /// Spending per budget scope as the ledger records it (what is still queued
     /// is committed first); nothing without a ledger or when it cannot be read.
-    public static func spent(from ledger: UsageLedger?) -> SpentLookup {
+    package static func spent(from ledger: UsageLedger?) -> SpentLookup {
         { scope, since in
             guard let ledger else { return 0 }
             ledger.flush()
@@ -81,10 +81,10 @@ public final class BudgetGuard: Sendable {
         }
     }
 
-    public var isEmpty: Bool { self.accounts.withLockedValue { $0.isEmpty } }
+    package var isEmpty: Bool { self.accounts.withLockedValue { $0.isEmpty } }
 
     /// Reserves `amount` against every limit for `route` and `client`.
-    public func reserve(_ amount: Double, route: String?, client: String?, now: Date = Date()) -> Admission {
+    package func reserve(_ amount: Double, route: String?, client: String?, now: Date = Date()) -> Admission {
         self.accounts.withLockedValue { accounts -> Admission in
             let keys = accounts.keys.filter { Self.applies($0.scope, route: route, client: client) }
             for key in keys {
@@ -112,7 +112,7 @@ public final class BudgetGuard: Sendable {
     }
 
     /// Replaces the reservation with the real cost (`nil`: unpriced, counts as 0).
-    public func settle(_ reservation: Reservation, actual: Double?, now: Date = Date()) {
+    package func settle(_ reservation: Reservation, actual: Double?, now: Date = Date()) {
         self.accounts.withLockedValue { accounts in
             for key in reservation.keys where accounts[key] != nil {
                 self.roll(&accounts[key]!, key.period, now)
@@ -123,7 +123,7 @@ public final class BudgetGuard: Sendable {
     }
 
     /// What is left of each budget, for `status`.
-    public func snapshot(now: Date = Date()) -> [BudgetStatus] {
+    package func snapshot(now: Date = Date()) -> [BudgetStatus] {
         self.accounts.withLockedValue { accounts in
             accounts.keys.sorted { ($0.scope.description, $0.period.rawValue) < ($1.scope.description, $1.period.rawValue) }.map { key in
                 self.roll(&accounts[key]!, key.period, now)

@@ -1,12 +1,12 @@
-public import LLMuxWire
+package import LLMuxWire
 
 /// Turns token counts into dollars, and estimates the counts when the
 /// upstream reported none.
-public enum CostCalculator {
+package enum CostCalculator {
     /// Plain prompt tokens at the input price, cached ones at the cached price, tokens
     /// written to the cache at the cache-write price (the 1-hour ones at theirs), completion
     /// tokens (reasoning included) at the output price.
-    public static func usd(_ usage: Usage, _ price: ModelPrice) -> Double {
+    package static func usd(_ usage: Usage, _ price: ModelPrice) -> Double {
         let input = max(usage.inputTokens, 0)
         let cached = min(max(usage.cachedTokens, 0), input)
         let written = min(max(usage.cacheWriteTokens, 0), input - cached)
@@ -20,25 +20,25 @@ public enum CostCalculator {
     }
 
     /// To the nearest billionth of a dollar, so sums stay free of float noise in frames.
-    public static func rounded(_ usd: Double) -> Double {
+    package static func rounded(_ usd: Double) -> Double {
         (usd * 1_000_000_000).rounded() / 1_000_000_000
     }
 
-    public static func cost(_ usage: Usage, _ price: ModelPrice?) -> RequestCost {
+    package static func cost(_ usage: Usage, _ price: ModelPrice?) -> RequestCost {
         RequestCost(usd: price.map { Self.usd(usage, $0) }, estimated: usage.estimated)
     }
 
     /// Bytes per token assumed by the estimates: about four bytes of English
     /// text or JSON per token, the usual rule of thumb for BPE tokenizers.
-    public static let bytesPerToken = 4
+    package static let bytesPerToken = 4
 
     /// Tokens of `byteCount` bytes of text, rounded up.
-    public static func estimatedTokens(bytes byteCount: Int) -> Int {
+    package static func estimatedTokens(bytes byteCount: Int) -> Int {
         byteCount <= 0 ? 0 : (byteCount + Self.bytesPerToken - 1) / Self.bytesPerToken
     }
 
     /// The prompt's estimated size: its messages (and tools) as JSON text.
-    public static func estimatedPromptTokens(_ request: ChatRequest) -> Int {
+    package static func estimatedPromptTokens(_ request: ChatRequest) -> Int {
         var bytes = JSONValue.array(request.messages).jsonString.utf8.count
         if let tools = request.options["tools"] { bytes += tools.jsonString.utf8.count }
         return Self.estimatedTokens(bytes: bytes)
@@ -46,7 +46,7 @@ public enum CostCalculator {
 
     /// Usage for a request whose upstream reported none (or was cut first):
     /// the prompt estimate, and `outputBytes` of delivered text, reasoning and tool-call arguments.
-    public static func estimatedUsage(_ request: ChatRequest, outputBytes: Int) -> Usage {
+    package static func estimatedUsage(_ request: ChatRequest, outputBytes: Int) -> Usage {
         Usage(
             inputTokens: Self.estimatedPromptTokens(request),
             outputTokens: Self.estimatedTokens(bytes: outputBytes),

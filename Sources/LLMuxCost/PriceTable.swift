@@ -1,19 +1,19 @@
-public import LLMuxConfig
+package import LLMuxConfig
 import TOMLKit
 
 /// USD per million tokens for one model.
-public struct ModelPrice: Sendable, Hashable {
-    public var inputPerMillion: Double
-    public var cachedInputPerMillion: Double
-    public var outputPerMillion: Double
+package struct ModelPrice: Sendable, Hashable {
+    package var inputPerMillion: Double
+    package var cachedInputPerMillion: Double
+    package var outputPerMillion: Double
     /// Prompt tokens written to the provider's cache (Anthropic's 5-minute cache).
-    public var cacheWritePerMillion: Double
+    package var cacheWritePerMillion: Double
     /// Prompt tokens written to the 1-hour cache.
-    public var cacheWrite1hPerMillion: Double
+    package var cacheWrite1hPerMillion: Double
 
     /// A missing cached price is the input price (no discount); a missing cache-write price is
     /// the input price too, and a missing 1-hour one the cache-write price.
-    public init(
+    package init(
         inputPerMillion: Double,
         cachedInputPerMillion: Double? = nil,
         outputPerMillion: Double,
@@ -28,20 +28,20 @@ public struct ModelPrice: Sendable, Hashable {
     }
 
     /// The most one prompt token can cost, for worst-case reservations.
-    public var dearestPromptPerMillion: Double {
+    package var dearestPromptPerMillion: Double {
         max(self.inputPerMillion, self.cachedInputPerMillion, self.cacheWritePerMillion, self.cacheWrite1hPerMillion)
     }
 }
 
 /// The prices llmux charges requests at: the built-in table (`prices.toml`,
 /// compiled into the binary) under the config's `[prices]` overrides.
-public struct PriceTable: Sendable {
+package struct PriceTable: Sendable {
     /// When the built-in prices were taken from the providers' pages.
-    public let taken: String
+    package let taken: String
     private let sections: [String: [String: ModelPrice]]
     private let overrides: [String: ModelPrice]
 
-    public init(overrides: [String: PriceOverride] = [:]) {
+    package init(overrides: [String: PriceOverride] = [:]) {
         let builtIn = Self.builtIn
         self.taken = builtIn.taken
         self.sections = builtIn.sections
@@ -60,7 +60,7 @@ public struct PriceTable: Sendable {
     /// `provider/model`, then for `model`; the table's section named like the
     /// provider, then any section. Exact ids win over the undated prefix of a
     /// dated id (`gpt-4o-2024-08-06` is priced as `gpt-4o`).
-    public func price(provider: String, model: String) -> ModelPrice? {
+    package func price(provider: String, model: String) -> ModelPrice? {
         if let exact = self.overrides["\(provider)/\(model)"] ?? self.overrides[model] { return exact }
         if let section = self.sections[provider], let price = Self.lookup(model, in: section) { return price }
         for name in self.sections.keys.sorted() where name != provider {

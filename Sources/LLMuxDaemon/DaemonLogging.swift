@@ -1,5 +1,5 @@
 import CSystemd
-public import Logging
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -9,15 +9,15 @@ import Glibc
 /// native protocol when stderr is the journal stream (`JOURNAL_STREAM`
 /// matches), `<N>`-prefixed text lines when started by systemd otherwise,
 /// plain text when run by hand.
-public enum DaemonLogging {
-    public enum Destination: Sendable, Equatable {
+package enum DaemonLogging {
+    package enum Destination: Sendable, Equatable {
         case journal
         case prefixedText
         case plainText
     }
 
     /// Picks the destination from the environment and what stderr is.
-    public static func destination(environment: [String: String], stderrIdentity: (device: UInt64, inode: UInt64)?) -> Destination {
+    package static func destination(environment: [String: String], stderrIdentity: (device: UInt64, inode: UInt64)?) -> Destination {
         if let stream = environment["JOURNAL_STREAM"], let identity = stderrIdentity {
             let parts = stream.split(separator: ":")
             if parts.count == 2, UInt64(parts[0]) == identity.device, UInt64(parts[1]) == identity.inode {
@@ -31,14 +31,14 @@ public enum DaemonLogging {
     }
 
     /// The device and inode of file descriptor 2.
-    public static func stderrIdentity() -> (device: UInt64, inode: UInt64)? {
+    package static func stderrIdentity() -> (device: UInt64, inode: UInt64)? {
         var info = stat()
         guard fstat(2, &info) == 0 else { return nil }
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
     /// syslog priorities, as the journal and `<N>` prefixes use them.
-    public static func priority(_ level: Logger.Level) -> Int {
+    package static func priority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: return 7
         case .info: return 6
@@ -50,7 +50,7 @@ public enum DaemonLogging {
     }
 
     /// Journal field names for the metadata llmux logs; other keys are upper-cased.
-    public static func journalField(_ key: String) -> String {
+    package static func journalField(_ key: String) -> String {
         let upper = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         var name = String(upper)
         if let first = name.first, first.isNumber || first == "_" { name = "F" + name }
@@ -58,7 +58,7 @@ public enum DaemonLogging {
     }
 
     /// A log handler for `destination` at `level`.
-    public static func handler(label: String, destination: Destination, level: Logger.Level) -> any LogHandler {
+    package static func handler(label: String, destination: Destination, level: Logger.Level) -> any LogHandler {
         switch destination {
         case .journal:
             var handler = SystemdLogHandler(label: label, mode: .journal)
@@ -79,25 +79,25 @@ public enum DaemonLogging {
 /// The log handler llmuxd uses under systemd: journal records with
 /// structured fields (MESSAGE, PRIORITY, REQUEST_ID, MODEL, PROVIDER,
 /// OUTCOME, ...), or `<N>message key=value` lines on stderr.
-public struct SystemdLogHandler: LogHandler {
-    public enum Mode: Sendable { case journal, prefixedText }
+package struct SystemdLogHandler: LogHandler {
+    package enum Mode: Sendable { case journal, prefixedText }
 
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
     let label: String
     let mode: Mode
 
-    public init(label: String, mode: Mode) {
+    package init(label: String, mode: Mode) {
         self.label = label
         self.mode = mode
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let merged = self.metadata.merging(event.metadata ?? [:]) { _, new in new }
         switch self.mode {
         case .prefixedText:
@@ -108,13 +108,13 @@ public struct SystemdLogHandler: LogHandler {
         }
     }
 
-    public static func prefixedLine(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
+    package static func prefixedLine(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
         var line = "<\(DaemonLogging.priority(level))>\(message)"
         for key in metadata.keys.sorted() { line += " \(key)=\(metadata[key]!)" }
         return line.replacing("\n", with: " ") + "\n"
     }
 
-    public static func journalFields(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata, label: String) -> [String] {
+    package static func journalFields(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata, label: String) -> [String] {
         var fields = [
             "MESSAGE=\(message)",
             "PRIORITY=\(DaemonLogging.priority(level))",

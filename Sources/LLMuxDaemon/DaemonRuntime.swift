@@ -1,10 +1,10 @@
-public import LLMuxConfig
+package import LLMuxConfig
 import LLMuxEngine
 import LLMuxHTTPFront
 import LLMuxLedger
 import LLMuxUpstream
-public import LLMuxWire
-public import Logging
+package import LLMuxWire
+package import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -18,32 +18,32 @@ import Darwin
 
 /// Assembles and runs the daemon: shared HTTP clients, credentials, the
 /// request engine, the demo upstream when configured, and the socket server.
-public struct DaemonRuntime: Sendable {
+package struct DaemonRuntime: Sendable {
     /// Where to listen: a path llmuxd binds itself, or a socket systemd passed.
-    public enum Listen: Sendable {
+    package enum Listen: Sendable {
         case path(String)
         case activated(descriptor: CInt)
     }
 
-    public var config: DaemonConfig
-    public var listen: Listen
-    public var limits: ProtocolLimits
+    package var config: DaemonConfig
+    package var listen: Listen
+    package var limits: ProtocolLimits
     /// Frames that may wait for one slow client before it is disconnected.
-    public var maxPendingBytesPerConnection: Int
-    public var environment: [String: String]
-    public var logger: Logger
+    package var maxPendingBytesPerConnection: Int
+    package var environment: [String: String]
+    package var logger: Logger
     /// SIGTERM and SIGINT shut the daemon down gracefully and SIGHUP reloads
     /// its configuration (llmuxd); off, an embedding (a test, the benchmark)
     /// stops it by cancelling `run` or through its own graceful shutdown.
-    public var handlesSignals: Bool
+    package var handlesSignals: Bool
     /// Where a reload reads the configuration again; `nil`: reloads are refused.
-    public var configSource: LiveConfiguration.Source?
+    package var configSource: LiveConfiguration.Source?
     /// The HTTP front's Unix socket (`http.sock` beside the NDJSON socket); `nil`: none.
-    public var httpSocketPath: String?
+    package var httpSocketPath: String?
     /// Called with each HTTP listener's address once it accepts connections.
-    public var onHTTPListening: @Sendable (String) -> Void
+    package var onHTTPListening: @Sendable (String) -> Void
 
-    public init(
+    package init(
         config: DaemonConfig,
         listen: Listen,
         limits: ProtocolLimits = .default,
@@ -105,7 +105,7 @@ public struct DaemonRuntime: Sendable {
     /// reload handler and the fronts; a graceful shutdown stops them in the
     /// reverse order, so the ledger writer is the last to stop and records
     /// every request the fronts ended.
-    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+    package func run(ready: @escaping @Sendable () -> Void = {}) async throws {
         let config = self.config
         // Every socket llmuxd binds itself is checked the same way, however it was started: with
         // socket activation systemd hands over the NDJSON socket, but http.sock is still ours.

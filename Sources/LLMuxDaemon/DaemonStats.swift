@@ -2,8 +2,8 @@ import LLMuxWire
 import Synchronization
 
 /// Live counters reported by `status` frames.
-public final class DaemonStats: Sendable {
-    public let startedAt = ContinuousClock.now
+package final class DaemonStats: Sendable {
+    package let startedAt = ContinuousClock.now
     private let connectionsCount = Atomic<Int>(0)
     private let inFlightCount = Atomic<Int>(0)
     private let totalCount = Atomic<Int>(0)
@@ -12,11 +12,11 @@ public final class DaemonStats: Sendable {
     private let drainWaiters = Mutex<[Int: CheckedContinuation<Void, Never>]>([:])
     private let nextWaiter = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 
-    public var connections: Int { self.connectionsCount.load(ordering: .relaxed) }
-    public var inFlight: Int { self.inFlightCount.load(ordering: .relaxed) }
-    public var requestsTotal: Int { self.totalCount.load(ordering: .relaxed) }
+    package var connections: Int { self.connectionsCount.load(ordering: .relaxed) }
+    package var inFlight: Int { self.inFlightCount.load(ordering: .relaxed) }
+    package var requestsTotal: Int { self.totalCount.load(ordering: .relaxed) }
 
     /// Counts a new connection unless `limit` are already open; `false` when full.
     func tryOpenConnection(limit: Int) -> Bool {
@@ -73,7 +73,7 @@ public final class DaemonStats: Sendable {
     }
 
     /// Set once a graceful shutdown began: new requests are refused.
-    public var isShuttingDown: Bool { self.stopping.load(ordering: .relaxed) }
+    package var isShuttingDown: Bool { self.stopping.load(ordering: .relaxed) }
     func beginShutdown() { self.stopping.store(true, ordering: .relaxed) }
 
     static let shuttingDownError = WireError(.shuttingDown, "llmuxd is shutting down; send the request again once it is back", retryable: true)

@@ -1,12 +1,12 @@
-public import LLMuxConfig
-public import LLMuxEngine
-public import LLMuxCost
-public import LLMuxLedger
+package import LLMuxConfig
+package import LLMuxEngine
+package import LLMuxCost
+package import LLMuxLedger
 import LLMuxMetrics
 import LLMuxRouting
 import LLMuxUpstream
-public import LLMuxWire
-public import Logging
+package import LLMuxWire
+package import Logging
 import NIOConcurrencyHelpers
 
 /// The configuration the daemon serves with, and the engine built from it.
@@ -18,10 +18,10 @@ import NIOConcurrencyHelpers
 /// HTTP clients, and with them the connection pools, the credential cache of
 /// unchanged providers, the health of unchanged targets and the provider
 /// queues carry over.
-public final class LiveConfiguration: Sendable {
+package final class LiveConfiguration: Sendable {
     /// Produces the configuration to reload: re-reads the same file (or, in
     /// zero-config mode, the environment).
-    public typealias Source = @Sendable () throws(ConfigError) -> DaemonConfig
+    package typealias Source = @Sendable () throws(ConfigError) -> DaemonConfig
 
     private let engineBox: NIOLockedValueBox<RequestEngine>
     private let configBox: NIOLockedValueBox<DaemonConfig>
@@ -35,13 +35,13 @@ public final class LiveConfiguration: Sendable {
     private let metrics = RequestMetrics()
     private let ledger: UsageLedger?
     /// The budgets, kept across reloads (running requests hold reservations).
-    public let budgets: BudgetGuard
+    package let budgets: BudgetGuard
     private let logger: Logger
     /// One reload at a time.
     private let reloading = NIOLockedValueBox(false)
 
     /// Starts serving `config`.
-    public static func start(
+    package static func start(
         config: DaemonConfig,
         source: Source?,
         environment: [String: String],
@@ -102,8 +102,8 @@ public final class LiveConfiguration: Sendable {
     }
 
     /// The engine new requests run on.
-    public var engine: RequestEngine { self.engineBox.withLockedValue { $0 } }
-    public var config: DaemonConfig { self.configBox.withLockedValue { $0 } }
+    package var engine: RequestEngine { self.engineBox.withLockedValue { $0 } }
+    package var config: DaemonConfig { self.configBox.withLockedValue { $0 } }
 
     /// Says once that answers come from the demo, when a configuration serves it.
     private func announceDemo(_ config: DaemonConfig) {
@@ -129,7 +129,7 @@ public final class LiveConfiguration: Sendable {
     }
 
     /// Loads the configuration again and, if it is valid, serves it from now on.
-    public func reload() async -> Result<ReloadSummary, WireError> {
+    package func reload() async -> Result<ReloadSummary, WireError> {
         guard
             self.reloading.withLockedValue({ busy in
                 defer { busy = true }

@@ -1,23 +1,23 @@
 import LLMuxWire
 
 #if canImport(Glibc)
-public import Glibc
+package import Glibc
 #elseif canImport(Darwin)
-public import Darwin
+package import Darwin
 #endif
 
 /// Where the daemon listens, and the rules for claiming that path:
 /// `--socket`, then `LLMUX_SOCKET`, then `$XDG_RUNTIME_DIR/llmux/llmux.sock`.
 /// Never a silent fallback to /tmp. The client (`llmux`) follows the same rule.
-public enum SocketLocation {
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public enum Kind: Sendable { case noRuntimeDirectory, unsafeDirectory, anotherDaemonRunning, notASocket, system }
-        public var kind: Kind
-        public var message: String
-        public var description: String { self.message }
+package enum SocketLocation {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package enum Kind: Sendable { case noRuntimeDirectory, unsafeDirectory, anotherDaemonRunning, notASocket, system }
+        package var kind: Kind
+        package var message: String
+        package var description: String { self.message }
     }
 
-    public static func resolve(explicit: String?, environment: [String: String]) throws(Failure) -> String {
+    package static func resolve(explicit: String?, environment: [String: String]) throws(Failure) -> String {
         guard let path = SocketPaths.resolve(explicit: explicit, environment: environment) else {
             throw Failure(kind: .noRuntimeDirectory, message: SocketPaths.missingRuntimeDirectoryMessage)
         }
@@ -26,7 +26,7 @@ public enum SocketLocation {
 
     /// Creates the socket's directory (mode 0700) if needed. The directory
     /// must belong to this user and be closed to others.
-    public static func prepareDirectory(for socketPath: String) throws(Failure) {
+    package static func prepareDirectory(for socketPath: String) throws(Failure) {
         let directory = Self.directory(of: socketPath)
         var info = stat()
         if stat(directory, &info) != 0 {
@@ -56,7 +56,7 @@ public enum SocketLocation {
 
     /// Makes `socketPath` free to bind: a stale socket (no daemon answers) is
     /// removed; a live daemon's socket is never touched.
-    public static func claim(_ socketPath: String) throws(Failure) {
+    package static func claim(_ socketPath: String) throws(Failure) {
         var info = stat()
         guard lstat(socketPath, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
@@ -71,7 +71,7 @@ public enum SocketLocation {
     }
 
     /// Whether something accepts connections on the socket.
-    public static func isAnswering(_ socketPath: String) -> Bool {
+    package static func isAnswering(_ socketPath: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -79,7 +79,7 @@ public enum SocketLocation {
     }
 
     /// Calls `body` with the `sockaddr_un` of `path`; `nil` when the path is too long for one.
-    public static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R? {
+    package static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R? {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -103,11 +103,11 @@ public enum SocketLocation {
 /// An exclusive advisory lock held for the daemon's lifetime, next to its
 /// socket. It settles the race between two daemons starting at once, which
 /// the stale-socket check alone cannot.
-public final class DaemonLock: Sendable {
+package final class DaemonLock: Sendable {
     private let fd: Int32
-    public let path: String
+    package let path: String
 
-    public init(socketPath: String) throws(SocketLocation.Failure) {
+    package init(socketPath: String) throws(SocketLocation.Failure) {
         self.path = socketPath + ".lock"
         let fd = open(self.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

@@ -10,10 +10,10 @@ import Glibc
 /// What llmuxd tells systemd, and the listening socket systemd may hand it.
 /// Every call is a no-op when llmuxd was not started by systemd
 /// (`NOTIFY_SOCKET` and `LISTEN_FDS` unset).
-public enum SystemdIntegration {
+package enum SystemdIntegration {
     /// The listening Unix stream socket passed by socket activation, if any.
     /// Throws when systemd passed something llmuxd cannot serve.
-    public static func activatedSocket() throws(SocketLocation.Failure) -> CInt? {
+    package static func activatedSocket() throws(SocketLocation.Failure) -> CInt? {
         let count = sd_listen_fds(1)
         guard count > 0 else { return nil }
         guard count == 1 else {
@@ -27,16 +27,16 @@ public enum SystemdIntegration {
     }
 
     /// `READY=1` with a status line: the config is loaded and the socket listens.
-    public static func ready(status: String) {
+    package static func ready(status: String) {
         notify("READY=1\nSTATUS=\(status)")
     }
 
-    public static func status(_ status: String) {
+    package static func status(_ status: String) {
         notify("STATUS=\(status)")
     }
 
     /// `RELOADING=1` with the monotonic time, as `Type=notify-reload` expects.
-    public static func reloading() {
+    package static func reloading() {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
@@ -44,20 +44,20 @@ public enum SystemdIntegration {
     }
 
     /// `READY=1` after a reload, successful or not.
-    public static func readyAfterReload() {
+    package static func readyAfterReload() {
         notify("READY=1\nSTATUS=serving")
     }
 
-    public static func stopping() {
+    package static func stopping() {
         notify("STOPPING=1\nSTATUS=stopping")
     }
 
-    public static func watchdogPing() {
+    package static func watchdogPing() {
         notify("WATCHDOG=1")
     }
 
     /// Half the watchdog interval systemd asked for (`WatchdogSec=`), or nil.
-    public static func watchdogPingInterval() -> Duration? {
+    package static func watchdogPingInterval() -> Duration? {
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return .microseconds(Int64(microseconds / 2))
@@ -65,7 +65,7 @@ public enum SystemdIntegration {
 
     /// Makes the process not dumpable (no core files, no ptrace from other
     /// processes of the user): llmuxd keeps provider keys in memory.
-    public static func disableCoreDumps() -> Bool {
+    package static func disableCoreDumps() -> Bool {
         llmux_disable_dumping() == 0
     }
 

@@ -1,12 +1,12 @@
-public import LLMuxConfig
-public import LLMuxWire
+package import LLMuxConfig
+package import LLMuxWire
 
 /// What a requested model name stands for: a route over one or more targets.
 /// A plain model name or `provider/model` is a route of one target.
-public struct RoutePlan: Sendable, Hashable {
+package struct RoutePlan: Sendable, Hashable {
     /// The route's name when the request named a configured route; `nil` for a plain model.
-    public var routeName: String?
-    public var route: RouteConfig
+    package var routeName: String?
+    package var route: RouteConfig
 }
 
 /// Maps a requested model name to a route, a configured model, or a provider's model.
@@ -15,14 +15,14 @@ public struct RoutePlan: Sendable, Hashable {
 /// the upstream model directly, whether or not the config lists it. The split
 /// is at the first `/` only, so `openrouter/openai/gpt-4o` reaches OpenRouter's
 /// `openai/gpt-4o`.
-public struct ModelResolver: Sendable {
-    public let config: DaemonConfig
+package struct ModelResolver: Sendable {
+    package let config: DaemonConfig
 
-    public init(config: DaemonConfig) {
+    package init(config: DaemonConfig) {
         self.config = config
     }
 
-    public func resolve(_ requested: String?) -> Result<RoutePlan, WireError> {
+    package func resolve(_ requested: String?) -> Result<RoutePlan, WireError> {
         guard let name = requested ?? self.config.defaultModel else {
             return .failure(WireError(.configError, "the request names no model and no default_model is configured"))
         }
@@ -57,7 +57,7 @@ public struct ModelResolver: Sendable {
 
     /// The configured models and routes (and the default model when it is
     /// given as `provider/model`) for `models` frames. Upstream model lists are not fetched.
-    public func listedModels() -> [ModelInfo] {
+    package func listedModels() -> [ModelInfo] {
         var infos = self.config.models.values.map {
             ModelInfo(id: $0.name, provider: $0.provider, upstreamModel: $0.upstreamModel)
         }

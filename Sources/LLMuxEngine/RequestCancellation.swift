@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// `cancel` frame or a hang-up), one attempt of a request (cancelled when
 /// another target won a hedge race), or an attempt whose phase deadline
 /// passed (cancelled by its `RequestWatchdog`).
-public final class RequestCancellation: Sendable {
+package final class RequestCancellation: Sendable {
     private struct State {
         var cancelled = false
         /// The body of `run` returned: nothing is left to cancel.
@@ -14,9 +14,9 @@ public final class RequestCancellation: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    public init() {}
+    package init() {}
 
-    public func cancel() {
+    package func cancel() {
         self.wake { $0.cancelled = true }
     }
 
@@ -50,7 +50,7 @@ public final class RequestCancellation: Sendable {
     ///
     /// `body` is the one child task: the calling task itself waits for the
     /// signal (or for `body` to finish), so a request costs no second task.
-    public func run(_ body: @escaping @Sendable () async -> Void) async {
+    package func run(_ body: @escaping @Sendable () async -> Void) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await body()

@@ -1,12 +1,12 @@
-public import LLMuxConfig
+package import LLMuxConfig
 import Foundation
-public import LLMuxCost
-public import LLMuxLedger
-public import LLMuxMetrics
-public import LLMuxRouting
-public import LLMuxUpstream
-public import LLMuxWire
-public import Logging
+package import LLMuxCost
+package import LLMuxLedger
+package import LLMuxMetrics
+package import LLMuxRouting
+package import LLMuxUpstream
+package import LLMuxWire
+package import Logging
 
 /// Runs chat requests: resolves the model or route, runs the attempts (see
 /// `RouteStateMachine` and `RouteExecution`), and reports everything as wire
@@ -22,22 +22,22 @@ public import Logging
 ///
 /// An engine holds one configuration; a reload builds a new engine that
 /// shares the HTTP clients, credentials, health board and provider queues.
-public final class RequestEngine: Sendable {
-    public let resolver: ModelResolver
-    public let board: TargetHealthBoard
+package final class RequestEngine: Sendable {
+    package let resolver: ModelResolver
+    package let board: TargetHealthBoard
     private let planner: RoutePlanner
     private let runner: AttemptRunner
     private let credentials: CredentialResolver
     private let config: DaemonConfig
     private let logger: Logger
-    public let metrics: RequestMetrics
+    package let metrics: RequestMetrics
     private let prices: PriceTable
     /// Where finished requests are recorded; `nil`: nowhere.
-    public let ledger: UsageLedger?
+    package let ledger: UsageLedger?
     /// `[budgets]`; `nil` or empty: no limits.
-    public let budgets: BudgetGuard?
+    package let budgets: BudgetGuard?
 
-    public init(
+    package init(
         config: DaemonConfig,
         transports: UpstreamTransports,
         credentials: CredentialResolver,
@@ -125,7 +125,7 @@ public final class RequestEngine: Sendable {
     /// The async part is three lines: everything before and after the wait is in
     /// synchronous methods, so the frame a streaming request keeps suspended is
     /// small (14 KB per request when this was one function).
-    public func run(
+    package func run(
         _ request: ChatRequest,
         origin: RequestOrigin = RequestOrigin(),
         cancellationError: @escaping @Sendable () -> WireError? = { nil },

@@ -1,15 +1,15 @@
-public import LLMuxWire
+package import LLMuxWire
 
 /// Who sent a request: for the logs, the ledger and the provider queues.
-public struct RequestOrigin: Sendable, Hashable {
+package struct RequestOrigin: Sendable, Hashable {
     /// The name from `hello` (`http:<user agent>` for HTTP requests).
-    public var client: String?
+    package var client: String?
     /// The peer process, from `SO_PEERCRED` (Unix sockets only).
-    public var pid: Int?
-    public var uid: Int?
-    public var priority: RequestPriority
+    package var pid: Int?
+    package var uid: Int?
+    package var priority: RequestPriority
 
-    public init(client: String? = nil, pid: Int? = nil, uid: Int? = nil, priority: RequestPriority = .interactive) {
+    package init(client: String? = nil, pid: Int? = nil, uid: Int? = nil, priority: RequestPriority = .interactive) {
         self.client = client
         self.pid = pid
         self.uid = uid

@@ -1,32 +1,32 @@
-public import LLMuxConfig
-public import LLMuxEngine
+package import LLMuxConfig
+package import LLMuxEngine
 import LLMuxWire
-public import Logging
-public import NIOCore
+package import Logging
+package import NIOCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-public import ServiceLifecycle
+package import ServiceLifecycle
 
 /// llmuxd's OpenAI-compatible HTTP API, served by Hummingbird on a Unix socket
 /// (same-user only, checked with `SO_PEERCRED`) and, when configured, on
 /// loopback TCP (bearer token required). Requests run on the same engine as
 /// socket requests: routing, fallback and timeouts apply alike.
-public final class HTTPFront: Sendable {
+package final class HTTPFront: Sendable {
     /// What the front needs from the daemon around it.
-    public struct Hooks: Sendable {
+    package struct Hooks: Sendable {
         /// The engine of the current configuration.
-        public var engine: @Sendable () -> RequestEngine
+        package var engine: @Sendable () -> RequestEngine
         /// Whether the peer of a Unix-socket connection runs as the daemon's user; `nil` when
         /// the peer is gone before its credentials could be read.
-        public var isSameUser: @Sendable (any Channel) async -> Bool?
-        public var isShuttingDown: @Sendable () -> Bool
-        public var requestStarted: @Sendable () -> Void
-        public var requestEnded: @Sendable () -> Void
-        public var inFlight: @Sendable () -> Int
+        package var isSameUser: @Sendable (any Channel) async -> Bool?
+        package var isShuttingDown: @Sendable () -> Bool
+        package var requestStarted: @Sendable () -> Void
+        package var requestEnded: @Sendable () -> Void
+        package var inFlight: @Sendable () -> Int
 
-        public init(
+        package init(
             engine: @escaping @Sendable () -> RequestEngine,
             isSameUser: @escaping @Sendable (any Channel) async -> Bool?,
             isShuttingDown: @escaping @Sendable () -> Bool,
@@ -56,7 +56,7 @@ public final class HTTPFront: Sendable {
     let logger: Logger
 
     /// `token` is required when `config.listen` is set.
-    public init(config: HTTPFrontConfig, unixSocketPath: String?, token: Secret?, hooks: Hooks, logger: Logger) {
+    package init(config: HTTPFrontConfig, unixSocketPath: String?, token: Secret?, hooks: Hooks, logger: Logger) {
         self.config = config
         self.unixSocketPath = unixSocketPath
         self.token = token
@@ -69,7 +69,7 @@ public final class HTTPFront: Sendable {
     /// lets running responses finish; cancelling it stops it at once.
     /// `onListening` gets each listener's address once it accepts connections
     /// (`unix:PATH`, `http://HOST:PORT`).
-    public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
+    package func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
         var listeners: [Listener] = []
         if self.config.unixSocket, let path = self.unixSocketPath { listeners.append(.unix(path: path)) }
         if let address = self.config.listen { listeners.append(.tcp(address)) }

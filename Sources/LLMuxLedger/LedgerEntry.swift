@@ -1,15 +1,15 @@
-public import Foundation
+package import Foundation
 
 /// One finished request, as the ledger stores it.
-public struct LedgerEntry: Sendable, Hashable {
+package struct LedgerEntry: Sendable, Hashable {
     /// One try of one target.
-    public struct Attempt: Sendable, Hashable {
-        public var target: String
-        public var outcome: String
-        public var httpStatus: Int?
-        public var ms: Int
+    package struct Attempt: Sendable, Hashable {
+        package var target: String
+        package var outcome: String
+        package var httpStatus: Int?
+        package var ms: Int
 
-        public init(target: String, outcome: String, httpStatus: Int?, ms: Int) {
+        package init(target: String, outcome: String, httpStatus: Int?, ms: Int) {
             self.target = target
             self.outcome = outcome
             self.httpStatus = httpStatus
@@ -17,32 +17,32 @@ public struct LedgerEntry: Sendable, Hashable {
         }
     }
 
-    public var requestID: String
-    public var startedAt: Date
-    public var endedAt: Date
+    package var requestID: String
+    package var startedAt: Date
+    package var endedAt: Date
     /// The `hello` client name (`http:UA` for HTTP requests).
-    public var client: String?
-    public var peerPID: Int?
-    public var peerUID: Int?
-    public var route: String?
-    public var provider: String
-    public var model: String
-    public var inputTokens: Int
-    public var outputTokens: Int
-    public var cachedTokens: Int
-    public var reasoningTokens: Int
+    package var client: String?
+    package var peerPID: Int?
+    package var peerUID: Int?
+    package var route: String?
+    package var provider: String
+    package var model: String
+    package var inputTokens: Int
+    package var outputTokens: Int
+    package var cachedTokens: Int
+    package var reasoningTokens: Int
     /// Prompt tokens written to the provider's cache (part of `inputTokens`).
-    public var cacheWriteTokens: Int
+    package var cacheWriteTokens: Int
     /// `nil` when the model has no price.
-    public var costUSD: Double?
-    public var estimated: Bool
+    package var costUSD: Double?
+    package var estimated: Bool
     /// `stop`, `length`, `tool_calls`, `cancelled`, ... or an error code.
-    public var outcome: String
-    public var ttftMs: Int?
-    public var durationMs: Int
-    public var attempts: [Attempt]
+    package var outcome: String
+    package var ttftMs: Int?
+    package var durationMs: Int
+    package var attempts: [Attempt]
 
-    public init(
+    package init(
         requestID: String,
         startedAt: Date,
         endedAt: Date,

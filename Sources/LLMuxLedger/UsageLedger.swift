@@ -1,6 +1,6 @@
-public import Foundation
+package import Foundation
 import GRDB
-public import Logging
+package import Logging
 import NIOConcurrencyHelpers
 
 /// The durable record of every request: SQLite through GRDB, in WAL mode,
@@ -11,9 +11,9 @@ import NIOConcurrencyHelpers
 /// `flushInterval` after the first of them arrived (250 ms), so a request is
 /// on disk well within 1 s of its terminal frame. SQLite's WAL makes every
 /// commit atomic: a `kill -9` loses at most the entries still queued.
-public final class UsageLedger: Sendable {
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
+package final class UsageLedger: Sendable {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     private let pool: DatabasePool
@@ -30,7 +30,7 @@ public final class UsageLedger: Sendable {
     private let logger: Logger
 
     /// `$XDG_STATE_HOME/llmux/ledger.sqlite`, or `~/.local/state/llmux/ledger.sqlite`.
-    public static func defaultPath(environment: [String: String]) -> String? {
+    package static func defaultPath(environment: [String: String]) -> String? {
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/llmux/ledger.sqlite" }
         if let home = environment["HOME"], !home.isEmpty { return home + "/.local/state/llmux/ledger.sqlite" }
         return nil
@@ -38,7 +38,7 @@ public final class UsageLedger: Sendable {
 
     /// Opens (creating and migrating as needed) the ledger at `path`.
     /// `readOnly` opens an existing ledger for reports without writing to it.
-    public init(path: String, readOnly: Bool = false, flushInterval: Duration = .milliseconds(250), logger: Logger) throws(Failure) {
+    package init(path: String, readOnly: Bool = false, flushInterval: Duration = .milliseconds(250), logger: Logger) throws(Failure) {
         self.flushInterval = flushInterval
         self.logger = logger
         var configuration = Configuration()
@@ -112,7 +112,7 @@ public final class UsageLedger: Sendable {
     // MARK: - Writing
 
     /// Queues `entry`; the writer commits it within `flushInterval`.
-    public func record(_ entry: LedgerEntry) {
+    package func record(_ entry: LedgerEntry) {
         let writer = self.queue.withLockedValue { queue in
             queue.entries.append(entry)
             return queue.writer.take()
@@ -121,7 +121,7 @@ public final class UsageLedger: Sendable {
     }
 
     /// Commits queued entries until cancelled, then commits what is left.
-    public func run() async {
+    package func run() async {
         while !Task.isCancelled {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -145,7 +145,7 @@ public final class UsageLedger: Sendable {
     }
 
     /// Commits every queued entry now, in one transaction.
-    public func flush() {
+    package func flush() {
         let batch = self.queue.withLockedValue { queue -> [LedgerEntry] in
             defer { queue.entries.removeAll(keepingCapacity: true) }
             return queue.entries
@@ -190,7 +190,7 @@ public final class UsageLedger: Sendable {
 
     /// Dollars spent by requests started at or after `since`, optionally only
     /// of one route or one client. Unpriced requests count as 0.
-    public func spent(since: Date, route: String? = nil, client: String? = nil) throws(Failure) -> Double {
+    package func spent(since: Date, route: String? = nil, client: String? = nil) throws(Failure) -> Double {
         var sql = "SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE started_at >= ?"
         var arguments: StatementArguments = [since.timeIntervalSince1970]
         if let route {
@@ -209,7 +209,7 @@ public final class UsageLedger: Sendable {
     }
 
     /// Every entry started at or after `since`, oldest first (attempts not loaded).
-    public func entries(since: Date) throws(Failure) -> [LedgerEntry] {
+    package func entries(since: Date) throws(Failure) -> [LedgerEntry] {
         do {
             return try self.pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM requests WHERE started_at >= ? ORDER BY started_at, id", arguments: [since.timeIntervalSince1970])
@@ -245,7 +245,7 @@ public final class UsageLedger: Sendable {
     }
 
     /// `PRAGMA integrity_check`: `ok` for a sound file.
-    public func integrityCheck() throws(Failure) -> String {
+    package func integrityCheck() throws(Failure) -> String {
         do {
             return try self.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
         } catch {
@@ -254,7 +254,7 @@ public final class UsageLedger: Sendable {
     }
 
     /// How many attempts are stored for request `requestID` (its last row).
-    public func attemptCount(of requestID: String) throws(Failure) -> Int {
+    package func attemptCount(of requestID: String) throws(Failure) -> Int {
         do {
             return try self.pool.read { db in
                 try Int.fetchOne(

@@ -1,27 +1,27 @@
-public import Foundation
+package import Foundation
 
 /// Ledger entries summed by day, model, provider, route or client (`llmux usage`).
-public struct UsageReport: Sendable, Hashable {
-    public enum Grouping: String, Sendable, CaseIterable {
+package struct UsageReport: Sendable, Hashable {
+    package enum Grouping: String, Sendable, CaseIterable {
         case day, model, provider, route, client
     }
 
-    public struct Row: Sendable, Hashable {
-        public var key: String
-        public var requests = 0
-        public var inputTokens = 0
-        public var outputTokens = 0
-        public var cachedTokens = 0
-        public var cacheWriteTokens = 0
-        public var reasoningTokens = 0
+    package struct Row: Sendable, Hashable {
+        package var key: String
+        package var requests = 0
+        package var inputTokens = 0
+        package var outputTokens = 0
+        package var cachedTokens = 0
+        package var cacheWriteTokens = 0
+        package var reasoningTokens = 0
         /// Priced requests' cost, estimated ones included.
-        public var costUSD: Double = 0
+        package var costUSD: Double = 0
         /// The part of `costUSD` computed from estimated token counts.
-        public var estimatedCostUSD: Double = 0
+        package var estimatedCostUSD: Double = 0
         /// Requests whose model has no price (not in `costUSD`).
-        public var unpricedRequests = 0
+        package var unpricedRequests = 0
 
-        public init(key: String) {
+        package init(key: String) {
             self.key = key
         }
 
@@ -41,10 +41,10 @@ public struct UsageReport: Sendable, Hashable {
         }
     }
 
-    public var rows: [Row]
-    public var total: Row
+    package var rows: [Row]
+    package var total: Row
 
-    public init(entries: [LedgerEntry], by grouping: Grouping, calendar: Calendar = .current) {
+    package init(entries: [LedgerEntry], by grouping: Grouping, calendar: Calendar = .current) {
         var rows: [String: Row] = [:]
         var total = Row(key: "total")
         for entry in entries {
@@ -66,7 +66,7 @@ public struct UsageReport: Sendable, Hashable {
     }
 
     /// `7d`, `12h`, `30m`, or a date `2026-11-01` (local midnight).
-    public static func parseSince(_ text: String, now: Date = Date(), calendar: Calendar = .current) -> Date? {
+    package static func parseSince(_ text: String, now: Date = Date(), calendar: Calendar = .current) -> Date? {
         if let unit = text.last, let amount = Double(text.dropLast()), amount >= 0 {
             switch unit {
             case "d": return now.addingTimeInterval(-amount * 86_400)

@@ -1,4 +1,4 @@
-public import LLMuxWire
+package import LLMuxWire
 // The scripts are this module's vocabulary: whoever starts a mock upstream writes them.
 @_exported public import LLMuxMockScript
 import NIOCore
@@ -13,25 +13,25 @@ import Synchronization
 ///
 /// The script for a request is chosen by its `model`: a script registered for
 /// that model, else a `mock:...` spec in the model name, else the default.
-public final class MockUpstream: Sendable {
+package final class MockUpstream: Sendable {
     /// One request as received.
-    public struct RecordedRequest: Sendable {
-        public var method: String
-        public var uri: String
-        public var headers: [(name: String, value: String)]
-        public var body: JSONValue?
-        public var connectionID: Int
+    package struct RecordedRequest: Sendable {
+        package var method: String
+        package var uri: String
+        package var headers: [(name: String, value: String)]
+        package var body: JSONValue?
+        package var connectionID: Int
 
-        public func header(_ name: String) -> String? {
+        package func header(_ name: String) -> String? {
             self.headers.first { $0.name.lowercased() == name.lowercased() }?.value
         }
     }
 
     /// One client connection.
-    public struct ConnectionRecord: Sendable {
-        public var id: Int
-        public var openedAt: ContinuousClock.Instant
-        public var closedAt: ContinuousClock.Instant?
+    package struct ConnectionRecord: Sendable {
+        package var id: Int
+        package var openedAt: ContinuousClock.Instant
+        package var closedAt: ContinuousClock.Instant?
     }
 
     struct State {
@@ -46,11 +46,11 @@ public final class MockUpstream: Sendable {
     let state: NIOLockedValueBox<State>
     private let channel: NIOLockedValueBox<(any Channel)?>
     /// The TCP port it listens on.
-    public var port: Int { self.portValue.load(ordering: .relaxed) }
+    package var port: Int { self.portValue.load(ordering: .relaxed) }
     private let portValue = Atomic<Int>(0)
     /// Streamed responses begun and not yet ended (finished, reset, or their connection closed).
     /// After every client request ended, anything above 0 is an upstream request the daemon left running.
-    public var activeResponses: Int { self.activeResponsesValue.load(ordering: .relaxed) }
+    package var activeResponses: Int { self.activeResponsesValue.load(ordering: .relaxed) }
     let activeResponsesValue = Atomic<Int>(0)
 
     private init(defaultScript: MockScript) {
@@ -59,7 +59,7 @@ public final class MockUpstream: Sendable {
     }
 
     /// Starts listening on `host:port` (port 0 picks a free one).
-    public static func start(host: String = "127.0.0.1", port: Int = 0, defaultScript: MockScript = MockScript()) async throws -> MockUpstream {
+    package static func start(host: String = "127.0.0.1", port: Int = 0, defaultScript: MockScript = MockScript()) async throws -> MockUpstream {
         let mock = MockUpstream(defaultScript: defaultScript)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -81,28 +81,28 @@ public final class MockUpstream: Sendable {
     }
 
     /// `http://127.0.0.1:PORT/v1`
-    public var baseURL: String { "http://127.0.0.1:\(self.port)/v1" }
+    package var baseURL: String { "http://127.0.0.1:\(self.port)/v1" }
 
-    public func shutdown() async {
+    package func shutdown() async {
         let channel = self.channel.withLockedValue { $0 }
         try? await channel?.close()
     }
 
-    public func setScript(_ script: MockScript, forModel model: String) {
+    package func setScript(_ script: MockScript, forModel model: String) {
         self.state.withLockedValue { $0.scripts[model] = script }
     }
 
-    public func setDefaultScript(_ script: MockScript) {
+    package func setDefaultScript(_ script: MockScript) {
         self.state.withLockedValue { $0.defaultScript = script }
     }
 
-    public var requests: [RecordedRequest] { self.state.withLockedValue { $0.requests } }
-    public var connections: [ConnectionRecord] {
+    package var requests: [RecordedRequest] { self.state.withLockedValue { $0.requests } }
+    package var connections: [ConnectionRecord] {
         self.state.withLockedValue { $0.connections.values.sorted { $0.id < $1.id } }
     }
 
     /// Waits until connection `id` is closed, up to `timeout`. Returns when it closed, or `nil` on timeout.
-    public func waitForClose(ofConnection id: Int, timeout: Duration) async -> ContinuousClock.Instant? {
+    package func waitForClose(ofConnection id: Int, timeout: Duration) async -> ContinuousClock.Instant? {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

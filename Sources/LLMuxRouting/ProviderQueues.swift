@@ -1,10 +1,10 @@
-public import LLMuxWire
+package import LLMuxWire
 import NIOConcurrencyHelpers
 
 /// Caps the requests in flight per provider (`max_inflight`) and queues the
 /// rest: interactive requests before background ones, first come first served
 /// within each. Shared by every client of the daemon.
-public final class ProviderQueues: Sendable {
+package final class ProviderQueues: Sendable {
     private struct Waiter {
         var ticket: UInt64
         var priority: RequestPriority
@@ -27,12 +27,12 @@ public final class ProviderQueues: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    public init() {}
+    package init() {}
 
     /// Waits for a slot of `provider` (limit `limit`; `nil` never waits).
     /// Returns `false` when the calling task was cancelled while waiting; a
     /// slot is held only when it returns `true`, and must then be released.
-    public func acquire(_ provider: String, limit: Int?, priority: RequestPriority) async -> Bool {
+    package func acquire(_ provider: String, limit: Int?, priority: RequestPriority) async -> Bool {
         guard let limit else { return true }
         let ticket = self.state.withLockedValue { state -> UInt64? in
             var queue = state.queues[provider] ?? Queue()
@@ -83,7 +83,7 @@ public final class ProviderQueues: Sendable {
     }
 
     /// Frees a slot taken by a successful `acquire`, handing it to the next waiter.
-    public func release(_ provider: String) {
+    package func release(_ provider: String) {
         let next = self.state.withLockedValue { state -> Waiter? in
             guard var queue = state.queues[provider] else { return nil }
             defer { state.queues[provider] = queue }
@@ -98,7 +98,7 @@ public final class ProviderQueues: Sendable {
     }
 
     /// Requests waiting for `provider`.
-    public func waiting(_ provider: String) -> Int {
+    package func waiting(_ provider: String) -> Int {
         self.state.withLockedValue { $0.queues[provider]?.waiting.count ?? 0 }
     }
 }

@@ -1,23 +1,23 @@
-public import LLMuxConfig
+package import LLMuxConfig
 
 /// Orders a route's targets for one request according to its strategy.
 /// Availability (cooldowns, breakers) is checked later, target by target, at
 /// the moment each would be tried.
-public struct RoutePlanner: Sendable {
-    public let board: TargetHealthBoard
-    public let exploration: Double
+package struct RoutePlanner: Sendable {
+    package let board: TargetHealthBoard
+    package let exploration: Double
 
-    public init(board: TargetHealthBoard, exploration: Double) {
+    package init(board: TargetHealthBoard, exploration: Double) {
         self.board = board
         self.exploration = exploration
     }
 
-    public func order(_ route: RouteConfig) -> [RouteTarget] {
+    package func order(_ route: RouteConfig) -> [RouteTarget] {
         var generator = SystemRandomNumberGenerator()
         return self.order(route, using: &generator)
     }
 
-    public func order(_ route: RouteConfig, using generator: inout some RandomNumberGenerator) -> [RouteTarget] {
+    package func order(_ route: RouteConfig, using generator: inout some RandomNumberGenerator) -> [RouteTarget] {
         switch route.strategy {
         case .fallback, .hedge, .cost:
             // `cost` needs the request and the prices: the engine orders it.

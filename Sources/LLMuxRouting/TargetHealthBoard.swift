@@ -1,5 +1,5 @@
-public import LLMuxConfig
-public import LLMuxWire
+package import LLMuxConfig
+package import LLMuxWire
 import NIOConcurrencyHelpers
 
 /// What the daemon has learned about every provider/model target, shared by
@@ -9,9 +9,9 @@ import NIOConcurrencyHelpers
 /// A cooldown set by one client's 429 makes every other client skip that
 /// target until it ends; a breaker opened by failures in one request keeps
 /// all requests off the target until it half-opens and one probe succeeds.
-public final class TargetHealthBoard: Sendable {
+package final class TargetHealthBoard: Sendable {
     /// Whether a target may be tried now.
-    public enum Availability: Sendable, Hashable {
+    package enum Availability: Sendable, Hashable {
         case available
         /// Rate limited by the upstream until `until`.
         case coolingDown(until: ContinuousClock.Instant)
@@ -20,7 +20,7 @@ public final class TargetHealthBoard: Sendable {
     }
 
     /// How an attempt on a target ended, as far as the target's health goes.
-    public enum Report: Sendable {
+    package enum Report: Sendable {
         /// It produced its first token after `ttft` (measured from the attempt's start).
         case firstToken(ttft: Duration)
         /// It completed.
@@ -60,24 +60,24 @@ public final class TargetHealthBoard: Sendable {
     private let settings: NIOLockedValueBox<RouterConfig>
     private let entries = NIOLockedValueBox<[RouteTarget: Entry]>([:])
 
-    public init(settings: RouterConfig) {
+    package init(settings: RouterConfig) {
         self.settings = NIOLockedValueBox(settings)
     }
 
     /// New `[router]` settings (after a reload); what was learned is kept.
-    public func update(settings: RouterConfig) {
+    package func update(settings: RouterConfig) {
         self.settings.withLockedValue { $0 = settings }
     }
 
     /// Forgets what was learned about the targets of `providers` (their config changed).
-    public func forget(providers: Set<String>) {
+    package func forget(providers: Set<String>) {
         self.entries.withLockedValue { entries in
             for key in entries.keys where providers.contains(key.provider) { entries[key] = nil }
         }
     }
 
     /// Whether `target` may be tried now, without claiming it.
-    public func availability(of target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
+    package func availability(of target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
         self.entries.withLockedValue { entries in
             guard var entry = entries[target] else { return .available }
             let result = Self.availability(&entry, now: now, claim: false)
@@ -88,7 +88,7 @@ public final class TargetHealthBoard: Sendable {
 
     /// Claims `target` for one attempt. A half-open breaker lets exactly one
     /// claim through (the probe) until that attempt reports back.
-    public func claim(_ target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
+    package func claim(_ target: RouteTarget, now: ContinuousClock.Instant = .now) -> Availability {
         self.entries.withLockedValue { entries in
             var entry = entries[target] ?? Entry()
             let result = Self.availability(&entry, now: now, claim: true)
@@ -117,7 +117,7 @@ public final class TargetHealthBoard: Sendable {
         }
     }
 
-    public func report(_ report: Report, for target: RouteTarget, now: ContinuousClock.Instant = .now) {
+    package func report(_ report: Report, for target: RouteTarget, now: ContinuousClock.Instant = .now) {
         let settings = self.settings.withLockedValue { $0 }
         self.entries.withLockedValue { entries in
             var entry = entries[target] ?? Entry()
@@ -172,11 +172,11 @@ public final class TargetHealthBoard: Sendable {
     }
 
     /// The smoothed time to first token, in milliseconds; `nil` before any sample.
-    public func ewmaTTFTMs(of target: RouteTarget) -> Double? {
+    package func ewmaTTFTMs(of target: RouteTarget) -> Double? {
         self.entries.withLockedValue { $0[target]?.ewmaTTFTMs }
     }
 
-    public func snapshot(now: ContinuousClock.Instant = .now) -> [TargetHealthInfo] {
+    package func snapshot(now: ContinuousClock.Instant = .now) -> [TargetHealthInfo] {
         return self.entries.withLockedValue { entries in
             entries.map { target, entry in
                 var state = "ok"

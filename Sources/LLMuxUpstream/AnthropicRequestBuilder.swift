@@ -1,5 +1,5 @@
-public import LLMuxWire
-public import NIOCore
+package import LLMuxWire
+package import NIOCore
 
 /// Translates an OpenAI-shaped chat request into an Anthropic Messages request:
 /// system messages become `system`, tools get `input_schema`, assistant tool
@@ -7,16 +7,16 @@ public import NIOCore
 /// user turn), image parts become image blocks, stop sequences, temperature
 /// and top_p carry over. OpenAI options Anthropic does not know are dropped
 /// (its API rejects unknown fields).
-public enum AnthropicRequestBuilder {
+package enum AnthropicRequestBuilder {
     /// `max_tokens` is required by Anthropic; used when the request sets neither
     /// `max_tokens` nor `max_completion_tokens`.
-    public static let defaultMaxTokens = 4096
-    public static let apiVersion = "2023-06-01"
+    package static let defaultMaxTokens = 4096
+    package static let apiVersion = "2023-06-01"
 
     /// Anthropic options passed through as given.
     static let passThrough: Set<String> = ["temperature", "top_p", "top_k", "metadata", "thinking"]
 
-    public static func body(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
+    package static func body(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
         var body: [String: JSONValue] = [
             "model": .string(upstreamModel),
             "stream": true,

@@ -6,7 +6,7 @@ import LLMuxWire
 /// `partial_json` pieces as argument fragments and never the initial `{}`,
 /// `stop_reason` as an OpenAI finish reason, and usage with cache tokens.
 /// `ping`, `signature_delta` and unknown events are ignored.
-public struct AnthropicStreamInterpreter: StreamInterpreter {
+package struct AnthropicStreamInterpreter: StreamInterpreter {
     private var toolOrdinals: [Int: Int] = [:]
     private var nextTool = 0
     private var inputTokens = 0
@@ -15,9 +15,9 @@ public struct AnthropicStreamInterpreter: StreamInterpreter {
     private var cacheRead = 0
     private var outputTokens = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+    package mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
         guard let value = try? JSONParser.parse(event.data), let fields = JSONFields(value), let body = try? Event(fields) else {
             throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
         }

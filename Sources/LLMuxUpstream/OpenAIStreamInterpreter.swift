@@ -5,12 +5,12 @@ import LLMuxWire
 /// reference §3: no `object` check, empty or missing `choices`, usage on any
 /// chunk (or inside `x_groq`), reasoning as `reasoning_content` or
 /// `reasoning`, whole tool calls in one fragment, unknown keys and finish reasons.
-public struct OpenAIStreamInterpreter: StreamInterpreter {
-    public typealias Failure = StreamInterpreterFailure
+package struct OpenAIStreamInterpreter: StreamInterpreter {
+    package typealias Failure = StreamInterpreterFailure
 
-    public init() {}
+    package init() {}
 
-    public mutating func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
+    package mutating func interpret(_ event: SSEEvent) throws(Failure) -> [UpstreamEvent] {
         let data = event.data
         if data == "[DONE]" { return [.end] }
         guard let chunk = try? JSONParser.read(data, Chunk.init(reading:)) else {

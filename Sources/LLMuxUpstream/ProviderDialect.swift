@@ -1,11 +1,11 @@
-public import AsyncHTTPClient
-public import LLMuxConfig
-public import LLMuxWire
+package import AsyncHTTPClient
+package import LLMuxConfig
+package import LLMuxWire
 
 /// What differs between providers' HTTP APIs: the request (path, auth headers, body shape), the
 /// interpreter of the answer's event stream, and what a 2xx answer that is not a stream may be.
 /// The reading loop, error answers, timeouts and cancellation are shared (`UpstreamChatClient`).
-public protocol ProviderDialect: Sendable {
+package protocol ProviderDialect: Sendable {
     /// The request for `upstreamModel`, with its URL, auth header and body; the headers every
     /// dialect sends (content type, accept, user agent, the provider's own) are added after.
     func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest
@@ -20,7 +20,7 @@ public protocol ProviderDialect: Sendable {
 
 extension ProviderConfig.Kind {
     /// The dialect providers of this kind speak.
-    public var dialect: any ProviderDialect {
+    package var dialect: any ProviderDialect {
         switch self {
         case .openai: OpenAIDialect()
         case .azure: AzureOpenAIDialect()
@@ -30,27 +30,27 @@ extension ProviderConfig.Kind {
 }
 
 /// OpenAI-compatible `POST {base}/chat/completions`, `Authorization: Bearer`.
-public struct OpenAIDialect: ProviderDialect {
-    public init() {}
+package struct OpenAIDialect: ProviderDialect {
+    package init() {}
 
-    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         var http = HTTPClientRequest(url: UpstreamChatClient.chatCompletionsURL(baseURL: provider.baseURL))
         if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
         http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
         return http
     }
 
-    public func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
+    package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
 
-    public var readsWholeJSONAnswer: Bool { true }
+    package var readsWholeJSONAnswer: Bool { true }
 }
 
 /// Azure OpenAI: `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`,
 /// `api-key` header; the OpenAI body and stream.
-public struct AzureOpenAIDialect: ProviderDialect {
-    public init() {}
+package struct AzureOpenAIDialect: ProviderDialect {
+    package init() {}
 
-    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         let deployment = provider.deployment ?? upstreamModel
         var url = UpstreamChatClient.endpoint(
             baseURL: provider.baseURL,
@@ -63,17 +63,17 @@ public struct AzureOpenAIDialect: ProviderDialect {
         return http
     }
 
-    public func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
+    package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
 
-    public var readsWholeJSONAnswer: Bool { true }
+    package var readsWholeJSONAnswer: Bool { true }
 }
 
 /// Anthropic Messages: `POST {base}/messages`, `x-api-key` and `anthropic-version`; the body
 /// translated from the OpenAI shape, the stream read by `AnthropicStreamInterpreter`.
-public struct AnthropicDialect: ProviderDialect {
-    public init() {}
+package struct AnthropicDialect: ProviderDialect {
+    package init() {}
 
-    public func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/messages"))
         if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
         http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
@@ -81,8 +81,8 @@ public struct AnthropicDialect: ProviderDialect {
         return http
     }
 
-    public func makeInterpreter() -> any StreamInterpreter { AnthropicStreamInterpreter() }
+    package func makeInterpreter() -> any StreamInterpreter { AnthropicStreamInterpreter() }
 
     /// A whole Anthropic `message` is not read (no server is known to send one for a streamed request).
-    public var readsWholeJSONAnswer: Bool { false }
+    package var readsWholeJSONAnswer: Bool { false }
 }

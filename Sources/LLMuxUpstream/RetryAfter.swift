@@ -1,15 +1,15 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
-public import NIOHTTP1
+package import NIOHTTP1
 
 /// Reads how long an upstream asks to be left alone, from `retry-after-ms`,
 /// `retry-after` (seconds or an HTTP date) or `x-ratelimit-reset-*` durations
 /// such as `6m0s`, `1.5s` or `250ms`.
-public enum RetryAfter {
-    public static func milliseconds(from headers: HTTPHeaders, now: Date = Date()) -> Int? {
+package enum RetryAfter {
+    package static func milliseconds(from headers: HTTPHeaders, now: Date = Date()) -> Int? {
         if let value = headers.first(name: "retry-after-ms"), let ms = Double(value.trimmingSpaces), ms >= 0 {
             return Int(ms.rounded(.up))
         }
@@ -29,7 +29,7 @@ public enum RetryAfter {
     }
 
     /// Parses Go-style durations as sent by OpenAI: `1h2m3.5s`, `6m0s`, `20ms`, `0.5s`.
-    public static func parseDuration(_ text: String) -> Int? {
+    package static func parseDuration(_ text: String) -> Int? {
         var totalMs = 0.0
         var number = ""
         var index = text.startIndex

@@ -1,11 +1,11 @@
 /// One dispatched Server-Sent Event.
-public struct SSEEvent: Sendable, Hashable {
+package struct SSEEvent: Sendable, Hashable {
     /// The `event:` field, or `nil` for the default type ("message").
-    public var event: String?
+    package var event: String?
     /// The joined `data:` lines, without the final line feed.
-    public var data: String
+    package var data: String
 
-    public init(event: String? = nil, data: String) {
+    package init(event: String? = nil, data: String) {
         self.event = event
         self.data = data
     }
@@ -17,24 +17,24 @@ public struct SSEEvent: Sendable, Hashable {
 /// comments, one space after the field colon is stripped, `data` lines join
 /// with `\n`, and a pending event without its blank line is discarded at the
 /// end of the stream. Lines and events are bounded.
-public struct SSEParser: Sendable {
-    public struct Limits: Sendable, Hashable {
-        public var maxLineBytes: Int
-        public var maxEventBytes: Int
+package struct SSEParser: Sendable {
+    package struct Limits: Sendable, Hashable {
+        package var maxLineBytes: Int
+        package var maxEventBytes: Int
 
-        public static let `default` = Limits(maxLineBytes: 4 * 1024 * 1024, maxEventBytes: 8 * 1024 * 1024)
+        package static let `default` = Limits(maxLineBytes: 4 * 1024 * 1024, maxEventBytes: 8 * 1024 * 1024)
 
-        public init(maxLineBytes: Int, maxEventBytes: Int) {
+        package init(maxLineBytes: Int, maxEventBytes: Int) {
             self.maxLineBytes = maxLineBytes
             self.maxEventBytes = maxEventBytes
         }
     }
 
-    public enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
         case lineTooLong(limit: Int)
         case eventTooLarge(limit: Int)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .lineTooLong(let limit): return "an SSE line exceeded \(limit) bytes"
             case .eventTooLarge(let limit): return "an SSE event exceeded \(limit) bytes"
@@ -42,7 +42,7 @@ public struct SSEParser: Sendable {
         }
     }
 
-    public let limits: Limits
+    package let limits: Limits
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -50,12 +50,12 @@ public struct SSEParser: Sendable {
     private var previousByteWasCR = false
     private var atStreamStart = true
 
-    public init(limits: Limits = .default) {
+    package init(limits: Limits = .default) {
         self.limits = limits
     }
 
     /// Feeds the next bytes of the stream, appending every event they complete to `events`.
-    public mutating func feed(_ bytes: some Sequence<UInt8>, into events: inout [SSEEvent]) throws(Failure) {
+    package mutating func feed(_ bytes: some Sequence<UInt8>, into events: inout [SSEEvent]) throws(Failure) {
         var failure: Failure?
         let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             do throws(Failure) {
@@ -78,7 +78,7 @@ public struct SSEParser: Sendable {
     }
 
     /// Ends the stream. A pending event that never got its blank line is discarded.
-    public mutating func finish() {
+    package mutating func finish() {
         self.line.removeAll()
         self.data.removeAll()
         self.hasData = false

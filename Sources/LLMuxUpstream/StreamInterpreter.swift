@@ -1,10 +1,10 @@
 /// Turns one provider's server-sent events into normalized `UpstreamEvent`s.
 /// Interpreters may keep state across events (Anthropic numbers tool calls).
-public protocol StreamInterpreter: Sendable {
+package protocol StreamInterpreter: Sendable {
     mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent]
 }
 
-public enum StreamInterpreterFailure: Error, Sendable, Hashable {
+package enum StreamInterpreterFailure: Error, Sendable, Hashable {
     /// An event's data was not the JSON the provider's format needs.
     case invalidJSON(String)
 }

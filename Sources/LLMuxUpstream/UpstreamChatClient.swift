@@ -1,13 +1,13 @@
-public import AsyncHTTPClient
-public import LLMuxConfig
-public import LLMuxWire
-public import Logging
-public import NIOCore
+package import AsyncHTTPClient
+package import LLMuxConfig
+package import LLMuxWire
+package import Logging
+package import NIOCore
 import NIOHTTP1
 import Foundation
 
 /// Progress signals the engine uses to run its phase timers.
-public enum UpstreamProgress: Sendable {
+package enum UpstreamProgress: Sendable {
     /// The response head arrived (any status).
     case headers
     /// Bytes of the body arrived (keep-alive comments included).
@@ -20,23 +20,23 @@ public enum UpstreamProgress: Sendable {
 ///
 /// One `stream` call is one upstream HTTP request. Cancelling the calling task
 /// cancels the request inside async-http-client, which closes the connection.
-public struct UpstreamChatClient: UpstreamTransport {
-    public static let userAgent = "llmux/\(LLMuxVersion.current)"
+package struct UpstreamChatClient: UpstreamTransport {
+    package static let userAgent = "llmux/\(LLMuxVersion.current)"
     /// The most of an error body that is read to build a message.
     static let maxErrorBodyBytes = 64 * 1024
 
     private let httpClient: HTTPClient
     private let sseLimits: SSEParser.Limits
 
-    public init(httpClient: HTTPClient, sseLimits: SSEParser.Limits = .default) {
+    package init(httpClient: HTTPClient, sseLimits: SSEParser.Limits = .default) {
         self.httpClient = httpClient
         self.sseLimits = sseLimits
     }
 
-    public var eventLoop: any EventLoop { self.httpClient.eventLoopGroup.any() }
+    package var eventLoop: any EventLoop { self.httpClient.eventLoopGroup.any() }
 
     /// The upstream request body: the client's options, then the fields llmux owns.
-    public static func requestBody(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
+    package static func requestBody(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
         var body = request.options
         body["model"] = .string(upstreamModel)
         body["messages"] = .array(request.messages)
@@ -47,7 +47,7 @@ public struct UpstreamChatClient: UpstreamTransport {
         return writer.buffer
     }
 
-    public static func chatCompletionsURL(baseURL: String) -> String {
+    package static func chatCompletionsURL(baseURL: String) -> String {
         Self.endpoint(baseURL: baseURL, path: "/chat/completions")
     }
 
@@ -73,7 +73,7 @@ public struct UpstreamChatClient: UpstreamTransport {
     /// an error answer and interpreting each chunk are separate functions, so
     /// the frame a streaming request keeps suspended stays small (it was 9 KB
     /// when all of it was here).
-    public func stream(
+    package func stream(
         _ request: ChatRequest,
         provider: ProviderConfig,
         upstreamModel: String,

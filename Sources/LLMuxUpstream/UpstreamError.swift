@@ -1,8 +1,8 @@
-public import LLMuxWire
+package import LLMuxWire
 
 /// Why an upstream attempt failed. Each case maps to one stable wire code.
-public struct UpstreamError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: Sendable, Hashable {
+package struct UpstreamError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Code: Sendable, Hashable {
         /// Could not connect, TLS failed, or the connection broke before the response head.
         case connect
         /// A non-2xx response.
@@ -19,23 +19,23 @@ public struct UpstreamError: Error, Sendable, Hashable, CustomStringConvertible 
         case credentials
     }
 
-    public var code: Code
-    public var message: String
-    public var retryAfterMs: Int?
+    package var code: Code
+    package var message: String
+    package var retryAfterMs: Int?
 
-    public init(_ code: Code, _ message: String, retryAfterMs: Int? = nil) {
+    package init(_ code: Code, _ message: String, retryAfterMs: Int? = nil) {
         self.code = code
         self.message = message
         self.retryAfterMs = retryAfterMs
     }
 
-    public var description: String { self.message }
+    package var description: String { self.message }
 
     /// Statuses after which another attempt (now or later) may succeed.
-    public static let retryableStatuses: Set<Int> = [408, 409, 425, 429, 500, 502, 503, 504, 529]
+    package static let retryableStatuses: Set<Int> = [408, 409, 425, 429, 500, 502, 503, 504, 529]
 
     /// The error as sent to a client.
-    public var wireError: WireError {
+    package var wireError: WireError {
         switch self.code {
         case .connect:
             return WireError(.upstreamConnect, self.message, retryable: true)
@@ -65,7 +65,7 @@ public struct UpstreamError: Error, Sendable, Hashable, CustomStringConvertible 
 }
 
 /// The phases of a request that each have their own deadline.
-public enum TimeoutPhase: String, Sendable, Hashable {
+package enum TimeoutPhase: String, Sendable, Hashable {
     /// From sending the request to receiving the response head.
     case header
     /// From the response head to the first delta.

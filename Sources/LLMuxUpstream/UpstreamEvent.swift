@@ -1,8 +1,8 @@
-public import LLMuxWire
+package import LLMuxWire
 
 /// What a provider adapter extracts from its stream, normalized across
 /// providers. The engine turns these into wire frames.
-public enum UpstreamEvent: Sendable, Hashable {
+package enum UpstreamEvent: Sendable, Hashable {
     /// New output. At least one of the parts is present.
     case delta(text: String?, reasoning: String?, toolCalls: [ToolCallFragment])
     /// The choice finished, with the provider's reason (`stop`, `length`, ...).

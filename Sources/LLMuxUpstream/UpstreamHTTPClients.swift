@@ -1,5 +1,5 @@
-public import AsyncHTTPClient
-public import LLMuxConfig
+package import AsyncHTTPClient
+package import LLMuxConfig
 import NIOCore
 import NIOPosix
 
@@ -7,14 +7,14 @@ import NIOPosix
 /// the server offers it, and one restricted to HTTP/1.1 for providers
 /// configured with `http1_only`. Every request of every client reuses them.
 /// `shutdown()` must be called before the daemon exits.
-public final class UpstreamHTTPClients: Sendable {
-    public let automatic: HTTPClient
-    public let http1Only: HTTPClient
+package final class UpstreamHTTPClients: Sendable {
+    package let automatic: HTTPClient
+    package let http1Only: HTTPClient
 
     /// HTTP/1.1 connections per upstream host, one per concurrent stream.
-    public static let maxConnectionsPerHost = 1024
+    package static let maxConnectionsPerHost = 1024
 
-    public init(connectTimeoutMs: Int) {
+    package init(connectTimeoutMs: Int) {
         func configuration(_ version: HTTPClient.Configuration.HTTPVersion) -> HTTPClient.Configuration {
             var configuration = HTTPClient.Configuration()
             configuration.httpVersion = version
@@ -36,11 +36,11 @@ public final class UpstreamHTTPClients: Sendable {
         self.http1Only = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration(.http1Only))
     }
 
-    public func client(for provider: ProviderConfig) -> HTTPClient {
+    package func client(for provider: ProviderConfig) -> HTTPClient {
         provider.http1Only ? self.http1Only : self.automatic
     }
 
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try await self.automatic.shutdown()
         try await self.http1Only.shutdown()
     }

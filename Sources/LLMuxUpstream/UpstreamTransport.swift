@@ -1,13 +1,13 @@
-public import LLMuxConfig
-public import LLMuxWire
-public import Logging
-public import NIOCore
+package import LLMuxConfig
+package import LLMuxWire
+package import Logging
+package import NIOCore
 
 /// One way of running a chat request against a provider, streaming its answer as normalized
 /// `UpstreamEvent`s: over HTTP in the provider's dialect (`UpstreamChatClient`), or in process
 /// (the built-in demo). The engine holds transports, never HTTP clients, so a new provider
 /// dialect or an in-process responder plugs in without touching it.
-public protocol UpstreamTransport: Sendable {
+package protocol UpstreamTransport: Sendable {
     /// Where the attempt's phase timers run.
     var eventLoop: any EventLoop { get }
 
@@ -27,19 +27,19 @@ public protocol UpstreamTransport: Sendable {
 
 /// The transport of each provider, as the daemon wires them: HTTP for configured providers,
 /// whatever the daemon chooses for the others.
-public struct UpstreamTransports: Sendable {
+package struct UpstreamTransports: Sendable {
     private let select: @Sendable (ProviderConfig) -> any UpstreamTransport
 
-    public init(_ select: @escaping @Sendable (ProviderConfig) -> any UpstreamTransport) {
+    package init(_ select: @escaping @Sendable (ProviderConfig) -> any UpstreamTransport) {
         self.select = select
     }
 
     /// Every provider over HTTP, through the shared pooled clients.
-    public static func http(_ clients: UpstreamHTTPClients) -> UpstreamTransports {
+    package static func http(_ clients: UpstreamHTTPClients) -> UpstreamTransports {
         UpstreamTransports { provider in UpstreamChatClient(httpClient: clients.client(for: provider)) }
     }
 
-    public func transport(for provider: ProviderConfig) -> any UpstreamTransport {
+    package func transport(for provider: ProviderConfig) -> any UpstreamTransport {
         self.select(provider)
     }
 }
