@@ -5,10 +5,10 @@ import NIOCore
 ///
 /// `ConnectionSession` prefers it for everything a connection runs: reading a
 /// line, running its request and queueing the frames then happen on one thread
-/// instead of hopping between the event loop and the cooperative pool. Measured
-/// (llmux-bench, 2 cores): llmuxd CPU per short request 135 -> 110 us, added time
-/// to first delta for one stream 0.30 -> 0.24 ms; 64 streams on one connection
-/// share one core for their socket side (their upstream HTTP runs on any loop).
+/// instead of hopping between the event loop and the cooperative pool (the
+/// README's benchmark section has what that saves). The streams of one
+/// connection share one core for their socket side; their upstream HTTP runs
+/// on any loop.
 /// Work in a request task must therefore never block: waits are awaits.
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop

@@ -123,8 +123,8 @@ package final class RequestEngine: Sendable {
     /// (the daemon uses it for `shutting_down`).
     ///
     /// The async part is three lines: everything before and after the wait is in
-    /// synchronous methods, so the frame a streaming request keeps suspended is
-    /// small (14 KB per request when this was one function).
+    /// synchronous methods, so the async frame a streaming request keeps while
+    /// suspended holds none of their temporaries.
     package func run(
         _ request: ChatRequest,
         origin: RequestOrigin = RequestOrigin(),

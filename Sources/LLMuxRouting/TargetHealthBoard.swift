@@ -141,8 +141,7 @@ package final class TargetHealthBoard: Sendable {
                 }
                 entry.recentErrors.append(now)
                 // A failing target looks slow to the latency strategy until it answers again; the
-                // penalty doubles per failure up to a cap (uncapped, it overflowed to infinity after
-                // about a thousand failures and `status` crashed converting it: found by the soak test).
+                // penalty doubles per failure up to a cap, which keeps it finite for `status`.
                 entry.ewmaTTFTMs = min(max((entry.ewmaTTFTMs ?? 0) * 2, 1_000), Self.maxFailurePenaltyMs)
                 switch entry.breaker {
                 case .halfOpen:

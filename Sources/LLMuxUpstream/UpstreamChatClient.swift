@@ -71,8 +71,8 @@ package struct UpstreamChatClient: UpstreamTransport {
     ///
     /// Only the waits are in this async function; building the request, reading
     /// an error answer and interpreting each chunk are separate functions, so
-    /// the frame a streaming request keeps suspended stays small (it was 9 KB
-    /// when all of it was here).
+    /// the async frame a streaming request keeps while suspended holds none of
+    /// their temporaries.
     package func stream(
         _ request: ChatRequest,
         provider: ProviderConfig,

@@ -332,7 +332,7 @@ struct RoutingTests {
 
     /// Every hedged target fails before the hedge delay: the next one starts as soon as the first
     /// fails, and the request ends with the last error instead of waiting for the hedge timer (it
-    /// once waited for the timer, then forever, because the timer was counted as a pending retry).
+    /// keeps no hedge timer counted as pending work).
     @Test func hedgeWhoseTargetsAllFailEndsWithTheLastError() async throws {
         try await TestDaemon.with(configure: { config, _ in
             config.routes["smart"] = Self.route("smart", ["bad1", "bad2"], strategy: .hedge(delayMs: 10_000))
