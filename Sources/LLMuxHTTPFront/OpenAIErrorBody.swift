@@ -65,7 +65,8 @@ enum OpenAIErrorBody {
         case .authFailed, .upstreamConnect, .upstreamError, .upstreamTruncated, .upstreamProtocol, .upstreamInterrupted, .backpressure:
             // The upstream rejected llmux's key: the caller's own credentials were fine.
             return .badGateway
-        case .internal:
+        default:
+            // `internal`, and nothing else this version defines (a test checks every known code).
             return .internalServerError
         }
     }

@@ -568,16 +568,16 @@ extension ServerFrame {
                 )
             case "error":
                 let codeText = try require(self.code, "code")
-                // An unknown code from a newer daemon still reads as an error.
+                // An unknown code from a newer daemon is kept as it came (`isKnown` false).
                 var error = WireError(
-                    WireErrorCode(rawValue: codeText) ?? .internal,
+                    WireErrorCode(rawValue: codeText),
                     try require(self.message, "message"),
                     retryable: self.retryable ?? false,
                     httpStatus: self.http_status,
                     retryAfterMs: self.retry_after_ms
                 )
                 error.partial = self.partial ?? false
-                error.cause = self.cause.map { WireErrorCode(rawValue: $0) ?? .internal }
+                error.cause = self.cause.map { WireErrorCode(rawValue: $0) }
                 error.attempts = self.attemptRecords
                 error.cost = self.requestCost
                 error.resetsAt = self.resets_at

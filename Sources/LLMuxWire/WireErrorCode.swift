@@ -1,56 +1,103 @@
 /// The stable error codes of protocol v1. Clients branch on these strings;
 /// they never change meaning. protocol.md lists each one.
-public enum WireErrorCode: String, Sendable, CaseIterable, Hashable {
+///
+/// A struct rather than an enum, so that the set can grow: a client built
+/// against this version keeps a code a newer daemon sends (`isKnown` is then
+/// false) instead of losing it, and `switch`es over codes need a `default`.
+public struct WireErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public init(_ rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { self.rawValue }
+
+    /// Whether this version of llmux defines the code.
+    public var isKnown: Bool { Self.known.contains(self) }
+
     /// The line was not valid JSON (or not a JSON object).
-    case parseError = "parse_error"
+    public static let parseError = WireErrorCode("parse_error")
     /// The JSON was valid but a field is missing, has the wrong type or an invalid value, or `type` is unknown.
-    case invalidRequest = "invalid_request"
+    public static let invalidRequest = WireErrorCode("invalid_request")
     /// A `chat` reused the id of a request still in flight on this connection.
-    case duplicateID = "duplicate_id"
+    public static let duplicateID = WireErrorCode("duplicate_id")
     /// A line was longer than `limits.max_line_bytes`; it was skipped up to the next newline.
-    case frameTooLarge = "frame_too_large"
+    public static let frameTooLarge = WireErrorCode("frame_too_large")
     /// The client's `hello` offered no protocol version this daemon speaks.
-    case unsupportedProtocol = "unsupported_protocol"
+    public static let unsupportedProtocol = WireErrorCode("unsupported_protocol")
     /// The connection already has `limits.max_in_flight` requests running.
-    case tooManyInflight = "too_many_inflight"
+    public static let tooManyInflight = WireErrorCode("too_many_inflight")
     /// The daemon already serves `max_connections` connections; this one is closed.
-    case tooManyConnections = "too_many_connections"
+    public static let tooManyConnections = WireErrorCode("too_many_connections")
     /// The model is neither a configured model nor a `provider/model` of a configured provider.
-    case unknownModel = "unknown_model"
+    public static let unknownModel = WireErrorCode("unknown_model")
     /// The connecting process runs as another user; the connection is closed.
-    case permissionDenied = "permission_denied"
+    public static let permissionDenied = WireErrorCode("permission_denied")
     /// The provider's credentials could not be read, or the upstream answered 401/403.
-    case authFailed = "auth_failed"
+    public static let authFailed = WireErrorCode("auth_failed")
     /// The daemon's configuration does not allow this request (for example no default model).
-    case configError = "config_error"
+    public static let configError = WireErrorCode("config_error")
     /// The upstream could not be reached (connection refused, DNS, TLS, reset before headers).
-    case upstreamConnect = "upstream_connect"
+    public static let upstreamConnect = WireErrorCode("upstream_connect")
     /// The upstream answered with an HTTP error status.
-    case upstreamHTTP = "upstream_http"
+    public static let upstreamHTTP = WireErrorCode("upstream_http")
     /// The upstream reported an error inside an already started stream.
-    case upstreamError = "upstream_error"
+    public static let upstreamError = WireErrorCode("upstream_error")
     /// A header, first-token, idle or total timeout expired.
-    case upstreamTimeout = "upstream_timeout"
+    public static let upstreamTimeout = WireErrorCode("upstream_timeout")
     /// The stream ended (or the connection broke) before `[DONE]` or a `finish_reason`.
-    case upstreamTruncated = "upstream_truncated"
+    public static let upstreamTruncated = WireErrorCode("upstream_truncated")
     /// The upstream sent something that is not a valid stream (bad SSE, bad JSON, oversized event).
-    case upstreamProtocol = "upstream_protocol"
+    public static let upstreamProtocol = WireErrorCode("upstream_protocol")
     /// Every target of the request is rate limited (in cooldown after a 429 or
     /// Retry-After) beyond the request's deadline. `retry_after_ms` says when to try again.
-    case rateLimited = "rate_limited"
+    public static let rateLimited = WireErrorCode("rate_limited")
     /// Every target of the request has its circuit breaker open after repeated failures.
-    case circuitOpen = "circuit_open"
+    public static let circuitOpen = WireErrorCode("circuit_open")
     /// The upstream failed after deltas were delivered; `partial` is true and
     /// the deltas already sent stand. Never looks like a clean end.
-    case upstreamInterrupted = "upstream_interrupted"
+    public static let upstreamInterrupted = WireErrorCode("upstream_interrupted")
     /// A `[budgets]` limit would be exceeded; `resets_at` says when it resets.
-    case budgetExceeded = "budget_exceeded"
+    public static let budgetExceeded = WireErrorCode("budget_exceeded")
     /// The client read too slowly: its pending frames passed the connection's
     /// bound even with deltas merged, and this stream (the largest) was stopped.
-    case backpressure = "backpressure"
+    public static let backpressure = WireErrorCode("backpressure")
     /// The daemon is stopping: it takes no new requests, and requests still
     /// running when its shutdown grace period ends are cut off with this code.
-    case shuttingDown = "shutting_down"
+    public static let shuttingDown = WireErrorCode("shutting_down")
     /// A bug in llmux. The message says what happened.
-    case `internal` = "internal"
+    public static let `internal` = WireErrorCode("internal")
+
+    /// Every code this version defines, in protocol.md's order.
+    public static let known: [WireErrorCode] = [
+        .parseError,
+        .invalidRequest,
+        .duplicateID,
+        .frameTooLarge,
+        .unsupportedProtocol,
+        .tooManyInflight,
+        .tooManyConnections,
+        .unknownModel,
+        .permissionDenied,
+        .authFailed,
+        .configError,
+        .upstreamConnect,
+        .upstreamHTTP,
+        .upstreamError,
+        .upstreamTimeout,
+        .upstreamTruncated,
+        .upstreamProtocol,
+        .rateLimited,
+        .circuitOpen,
+        .upstreamInterrupted,
+        .budgetExceeded,
+        .backpressure,
+        .shuttingDown,
+        .`internal`,
+    ]
 }

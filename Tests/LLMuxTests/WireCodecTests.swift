@@ -135,9 +135,23 @@ struct WireCodecTests {
         }
     }
 
+    /// A code from a newer daemon is kept as sent, not turned into `internal`.
+    @Test func anUnknownErrorCodeSurvivesDecoding() throws {
+        let line = #"{"type":"error","id":"r","code":"quota_paused","message":"later","cause":"other_new_code"}"#
+        guard case .error(let id, let error) = try ServerFrame.decode(line: Array(line.utf8)) else {
+            Issue.record("not an error frame")
+            return
+        }
+        #expect(id == "r")
+        #expect(error.code.rawValue == "quota_paused")
+        #expect(error.code.isKnown == false)
+        #expect(error.cause == WireErrorCode("other_new_code"))
+        #expect(WireErrorCode.upstreamHTTP.isKnown)
+    }
+
     @Test func everyErrorCodeIsDocumentedInProtocolMD() throws {
         let protocolText = try String(contentsOfFile: RepositoryPaths.root + "/protocol.md", encoding: .utf8)
-        for code in WireErrorCode.allCases {
+        for code in WireErrorCode.known {
             #expect(protocolText.contains("`\(code.rawValue)`"), "protocol.md does not list \(code.rawValue)")
         }
     }
@@ -247,7 +261,7 @@ struct ServerFrameDecodingTests {
         let delta = try ServerFrame.decodeIfKnown(line: Array(#"{"type":"delta","id":"a","seq":0,"text":"x","new_field":[1]}"#.utf8))
         #expect(delta == .delta(DeltaFrame(id: "a", seq: 0, text: "x")))
         let error = try ServerFrame.decode(line: Array(#"{"type":"error","id":null,"code":"brand_new_code","message":"m","retryable":true}"#.utf8))
-        #expect(error == .error(id: nil, WireError(.internal, "m", retryable: true)))
+        #expect(error == .error(id: nil, WireError(WireErrorCode("brand_new_code"), "m", retryable: true)))
     }
 
     @Test func framesMissingRequiredFieldsAreRejected() {
