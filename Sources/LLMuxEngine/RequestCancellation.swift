@@ -1,45 +1,31 @@
-import NIOConcurrencyHelpers
+import LLMuxConcurrency
 
 /// A one-shot cancellation signal for one task: a request (cancelled by a
 /// `cancel` frame or a hang-up), one attempt of a request (cancelled when
 /// another target won a hedge race), or an attempt whose phase deadline
 /// passed (cancelled by its `RequestWatchdog`).
 package final class RequestCancellation: Sendable {
-    private struct State {
+    /// Ready once cancelled or once `run`'s body finished; the waiter takes nothing.
+    private struct Signal: HandOffBuffer {
         var cancelled = false
         /// The body of `run` returned: nothing is left to cancel.
         var finished = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var isReady: Bool { self.cancelled || self.finished }
+        mutating func take() {}
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let signal = HandOff(Signal())
 
     package init() {}
 
     package func cancel() {
-        self.wake { $0.cancelled = true }
-    }
-
-    private func wake(_ change: (inout State) -> Void) {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            change(&state)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        self.signal.withBuffer { signal, _ in signal.cancelled = true }
     }
 
     /// Returns once `cancel()` was called, `run`'s body finished, or the waiting task is cancelled.
     private func wait() async {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLockedValue { state -> Bool in
-                    if state.cancelled || state.finished { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
+            _ = await self.signal.next()
         } onCancel: {
             self.cancel()
         }
@@ -54,7 +40,7 @@ package final class RequestCancellation: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await body()
-                self.wake { $0.finished = true }
+                self.signal.withBuffer { signal, _ in signal.finished = true }
             }
             await self.wait()
             group.cancelAll()

@@ -444,7 +444,8 @@ struct RoutingTests {
 
     @Test func queueTimeCountsTowardTheDeadline() async throws {
         try await TestDaemon.with(configure: { config, _ in config.providers["mock"]?.maxInflight = 1 }) { daemon in
-            daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 1000))
+            // "long" holds the slot for 3 s: on a loaded machine "short" must still queue behind it.
+            daemon.mock.setDefaultScript(MockScript(chunks: ["x"], firstTokenDelayMs: 3000))
             let log = try await daemon.connect { connection in
                 try await connection.send(line: chatLine("long"))
                 // "long" holds the provider's one slot once its request reached the mock (a fixed
