@@ -220,6 +220,7 @@ let package = Package(
                 "LLMuxWire",
                 "LLMuxMetrics",
                 "LLMuxEngine",
+                "LLMuxCost",
                 "LLMuxConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -9,7 +9,7 @@ import Hummingbird
 import HummingbirdCore
 package import ServiceLifecycle
 
-/// llmuxd's OpenAI-compatible HTTP API, served by Hummingbird on a Unix socket
+/// llmuxd's HTTP API (OpenAI chat completions and Anthropic Messages), served by Hummingbird on a Unix socket
 /// (same-user only, checked with `SO_PEERCRED`) and, when configured, on
 /// loopback TCP (bearer token required). Requests run on the same engine as
 /// socket requests: routing, fallback and timeouts apply alike.

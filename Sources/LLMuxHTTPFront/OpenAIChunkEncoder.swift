@@ -4,7 +4,7 @@ import NIOCore
 /// Writes the engine's frames as OpenAI `chat.completion.chunk` server-sent
 /// events: one `data:` event per delta, a finish chunk, the usage chunk only
 /// when the client asked for `include_usage`, then `data: [DONE]`.
-struct OpenAIChunkEncoder {
+struct OpenAIChunkEncoder: StreamEncoder {
     let completionID: String
     let created: Int
     let includeUsage: Bool

@@ -8,8 +8,11 @@ import Logging
 import NIOCore
 import NIOConcurrencyHelpers
 
-/// The endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`.
+/// The endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`, `GET /metrics`,
+/// `GET /`; `AnthropicHandlers` adds the Messages endpoints on the same router.
 struct OpenAIHandlers: Sendable {
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
     let listener: HTTPFront.Listener
     let token: Secret?
     let hooks: HTTPFront.Hooks
@@ -24,6 +27,8 @@ struct OpenAIHandlers: Sendable {
         ("/v1/models", [.get, .head]),
         ("/v1/models/", [.get, .head]),
         ("/v1/chat/completions", [.post]),
+        ("/v1/messages", [.post]),
+        ("/v1/messages/count_tokens", [.post]),
     ]
 
     /// The methods served at `path`; empty when the path is unknown.
@@ -41,11 +46,12 @@ struct OpenAIHandlers: Sendable {
         router.post("/v1/chat/completions") { request, context in
             await self.chatCompletions(request, context)
         }
-        router.get("/v1/models") { _, _ in
-            self.models()
+        AnthropicHandlers(hooks: self.hooks).register(on: router)
+        router.get("/v1/models") { request, _ in
+            self.models(FrontDialect(request))
         }
-        router.get("/v1/models/**") { _, context in
-            self.model(id: context.parameters.getCatchAll().joined(separator: "/"))
+        router.get("/v1/models/**") { request, context in
+            self.model(id: context.parameters.getCatchAll().joined(separator: "/"), FrontDialect(request))
         }
         router.get("/health") { _, _ in
             self.health()
@@ -62,8 +68,11 @@ struct OpenAIHandlers: Sendable {
 
     // MARK: - Access
 
-    /// `nil` when the caller may proceed; otherwise the refusal.
-    func authorize(_ request: Request, _ context: HTTPFrontContext) async -> Response? {
+    /// `nil` when the caller may proceed; otherwise the refusal, in `dialect`'s shape.
+    ///
+    /// On TCP the token comes as `Authorization: Bearer` (OpenAI SDKs, `ANTHROPIC_AUTH_TOKEN`) or
+    /// as `x-api-key` (`ANTHROPIC_API_KEY`); when both are sent, either may carry it.
+    func authorize(_ request: Request, _ context: HTTPFrontContext, _ dialect: FrontDialect) async -> Response? {
         switch self.listener {
         case .unix:
             switch await self.hooks.isSameUser(context.channel) {
@@ -74,21 +83,26 @@ struct OpenAIHandlers: Sendable {
             case nil:
                 self.logger.debug("an HTTP connection closed before its peer could be checked")
             }
-            return Self.error(WireError(.permissionDenied, "llmuxd serves only its own user on this socket"))
+            let refused = WireError(.permissionDenied, "llmuxd serves only its own user on this socket")
+            return dialect == .anthropic ? AnthropicErrorBody.response(refused, requestID: nil) : Self.error(refused)
         case .tcp:
             let refusal: String
+            let apiKey = request.headers[Self.apiKeyHeader]
+            if let apiKey, let token = self.token, token.matches(Substring(apiKey)) { return nil }
             switch BearerCredentials(header: request.headers[.authorization]) {
             case .token(let given):
                 if let token = self.token, token.matches(given) { return nil }
                 refusal = "wrong bearer token: use the token printed by `llmux token`"
+            case .missing where apiKey != nil:
+                refusal = "wrong x-api-key: use the token printed by `llmux token`"
             case .missing:
-                refusal = "missing bearer token: send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
+                refusal = "missing token: send 'Authorization: Bearer <token>' or 'x-api-key: <token>' with the token printed by `llmux token`"
             case .otherScheme(let scheme):
                 refusal = "the Authorization header uses the '\(scheme)' scheme; send 'Authorization: Bearer <token>' with the token printed by `llmux token`"
             }
             var headers = HTTPFields()
             headers[.wwwAuthenticate] = "Bearer"
-            return Self.httpError(.unauthorized, refusal, code: "invalid_api_key", headers: headers)
+            return dialect.refusal(.unauthorized, refusal, code: "invalid_api_key", headers: headers)
         }
     }
 
@@ -116,54 +130,19 @@ struct OpenAIHandlers: Sendable {
         if self.hooks.isShuttingDown() {
             return Self.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
         }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: context.maxUploadSize)
-        } catch {
-            return Self.error(WireError(.frameTooLarge, "the request body is larger than \(context.maxUploadSize) bytes"))
-        }
         let completionID = "chatcmpl-" + Self.randomHex(12)
         let parsed: OpenAIChatRequestReader.Parsed
         do {
-            parsed = try OpenAIChatRequestReader.parse(body, id: completionID)
+            parsed = try OpenAIChatRequestReader.parse(try await EngineExchange.body(of: request, context), id: completionID)
         } catch {
             return Self.error(error)
         }
-        let priority: RequestPriority =
-            request.headers[HTTPField.Name("x-llmux-priority")!].flatMap(RequestPriority.init(rawValue:)) ?? .interactive
-        let userAgent = request.headers[.userAgent].map { String($0.prefix { $0 != " " }) } ?? "unknown"
-        let engine = self.hooks.engine()
-        let hooks = self.hooks
-        hooks.requestStarted()
-
-        // The engine's task outlives this handler (the response body is written after it returns),
-        // so it is unstructured; it is cancelled when the client hangs up, the body writer fails, or
-        // the body is done. It always finishes the queue.
-        let queueBox = QueueBox()
-        let queue = FrameQueue(onOverflow: { queueBox.cancel() })
-        let task = Task {
-            await engine.run(parsed.request, origin: RequestOrigin(client: "http:\(userAgent)", priority: priority)) { frame in queue.push(frame) }
-            queue.finish()
-            hooks.requestEnded()
-        }
-        queueBox.set(task)
-        context.channel.closeFuture.whenComplete { _ in task.cancel() }
-
-        // Hold the response head until the first delta or the end: an error before any output
-        // gets a real HTTP status (after fallbacks have been tried).
-        var head: [ServerFrame] = []
+        let exchange = EngineExchange.start(parsed.request, origin: EngineExchange.origin(of: request), hooks: self.hooks, channel: context.channel)
+        let head = await exchange.head(streaming: parsed.stream)
+        if let error = EngineExchange.errorBeforeOutput(head) { return Self.error(error) }
         var assembler = OpenAICompletionAssembler()
-        while let frame = await queue.next() {
-            head.append(frame)
-            assembler.add(frame)
-            if case .delta = frame, parsed.stream { break }
-            if frame.isTerminal { break }
-        }
+        for frame in head { assembler.add(frame) }
         let created = Int(Date().timeIntervalSince1970)
-        if case .error(_, let error)? = head.last, !head.contains(where: { if case .delta = $0 { return true } else { return false } }) {
-            return Self.error(error)
-        }
         if !parsed.stream {
             guard case .done(let done)? = head.last else {
                 // Deltas were produced, then an error: the non-streamed answer is incomplete.
@@ -174,41 +153,14 @@ struct OpenAIHandlers: Sendable {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: assembler.body(for: done, completionID: completionID, created: created)))
         }
-
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        let includeUsage = parsed.includeUsage
-        let first = head
-        let model = assembler.model
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody { writer in
-                var encoder = OpenAIChunkEncoder(completionID: completionID, created: created, model: model, includeUsage: includeUsage)
-                var buffer = ByteBuffer()
-                var ended = false
-                do {
-                    for frame in first where !ended { ended = encoder.append(frame, to: &buffer) }
-                    try await writer.write(buffer)
-                    while !ended, let frame = await queue.next() {
-                        buffer.clear()
-                        ended = encoder.append(frame, to: &buffer)
-                        if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                    }
-                    try await writer.finish(nil)
-                } catch {
-                    task.cancel()
-                    throw error
-                }
-                task.cancel()
-            }
-        )
+        let encoder = OpenAIChunkEncoder(completionID: completionID, created: created, model: assembler.model, includeUsage: parsed.includeUsage)
+        return exchange.streamBody(first: head, encoder: encoder)
     }
 
     // MARK: - Models and health
 
-    private func models() -> Response {
+    private func models(_ dialect: FrontDialect) -> Response {
+        if dialect == .anthropic { return Self.json(AnthropicHandlers.models(self.hooks.engine().resolver.listedModels())) }
         var w = JSONWriter(buffer: ByteBuffer())
         w.beginObject()
         w.field("object", "list")
@@ -220,10 +172,11 @@ struct OpenAIHandlers: Sendable {
         return Self.json(w.buffer)
     }
 
-    private func model(id: String) -> Response {
+    private func model(id: String, _ dialect: FrontDialect) -> Response {
         guard let model = self.hooks.engine().resolver.listedModels().first(where: { $0.id == id }) else {
-            return Self.httpError(.notFound, "the model '\(id)' does not exist; GET /v1/models lists them", code: "model_not_found")
+            return dialect.refusal(.notFound, "the model '\(id)' does not exist; GET /v1/models lists them", code: "model_not_found")
         }
+        if dialect == .anthropic { return Self.json(AnthropicHandlers.model(model)) }
         var w = JSONWriter(buffer: ByteBuffer())
         Self.write(model, into: &w)
         return Self.json(w.buffer)

@@ -38,6 +38,8 @@ package struct UpstreamChatClient: UpstreamTransport {
     /// The upstream request body: the client's options, then the fields llmux owns.
     package static func requestBody(for request: ChatRequest, upstreamModel: String) -> ByteBuffer {
         var body = request.options
+        // Anthropic's extended-thinking switch (from the Messages front) is no OpenAI parameter.
+        body["thinking"] = nil
         body["model"] = .string(upstreamModel)
         body["messages"] = .array(request.messages)
         body["stream"] = true

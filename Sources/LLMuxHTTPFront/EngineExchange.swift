@@ -1,0 +1,107 @@
+import HTTPTypes
+import Hummingbird
+import LLMuxEngine
+import LLMuxWire
+import NIOCore
+
+/// Turns engine frames into a dialect's streamed body: `append` writes the
+/// events for one frame and says whether the stream has ended.
+protocol StreamEncoder: Sendable {
+    mutating func append(_ frame: ServerFrame, to buffer: inout ByteBuffer) -> Bool
+}
+
+/// One request of the HTTP front on the engine, whatever the dialect: the
+/// engine runs in its own task and hands its frames over a `FrameQueue`; the
+/// task is cancelled when the client hangs up, reads too slowly, or the body
+/// is written. The dialects differ only in how they read the request and
+/// write the frames.
+struct EngineExchange: Sendable {
+    let queue: FrameQueue
+    let task: Task<Void, Never>
+
+    /// The request's body, at most `context.maxUploadSize` bytes; `frame_too_large` past that.
+    static func body(of request: Request, _ context: HTTPFrontContext) async throws(WireError) -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            throw WireError(.frameTooLarge, "the request body is larger than \(context.maxUploadSize) bytes")
+        }
+    }
+
+    /// Who asked: the client's program (from `User-Agent`) and `x-llmux-priority`.
+    static func origin(of request: Request) -> RequestOrigin {
+        let priority = request.headers[HTTPField.Name("x-llmux-priority")!].flatMap(RequestPriority.init(rawValue:)) ?? .interactive
+        let userAgent = request.headers[.userAgent].map { String($0.prefix { $0 != " " }) } ?? "unknown"
+        return RequestOrigin(client: "http:\(userAgent)", priority: priority)
+    }
+
+    /// Starts `request` on the current engine.
+    static func start(_ request: ChatRequest, origin: RequestOrigin, hooks: HTTPFront.Hooks, channel: any Channel) -> EngineExchange {
+        let engine = hooks.engine()
+        hooks.requestStarted()
+        // The engine's task outlives the handler (the response body is written after it returns),
+        // so it is unstructured; it always finishes the queue.
+        let taskBox = QueueBox()
+        let queue = FrameQueue(onOverflow: { taskBox.cancel() })
+        let task = Task {
+            await engine.run(request, origin: origin) { frame in queue.push(frame) }
+            queue.finish()
+            hooks.requestEnded()
+        }
+        taskBox.set(task)
+        channel.closeFuture.whenComplete { _ in task.cancel() }
+        return EngineExchange(queue: queue, task: task)
+    }
+
+    /// The frames that come before the response head can be chosen: up to the
+    /// first delta when streaming, up to the terminal frame otherwise. An error
+    /// before any output thus gets a real HTTP status, after every fallback was tried.
+    func head(streaming: Bool) async -> [ServerFrame] {
+        var head: [ServerFrame] = []
+        while let frame = await self.queue.next() {
+            head.append(frame)
+            if case .delta = frame, streaming { break }
+            if frame.isTerminal { break }
+        }
+        return head
+    }
+
+    /// The error that ended the request before any delta, if that is how it ended.
+    static func errorBeforeOutput(_ head: [ServerFrame]) -> WireError? {
+        guard case .error(_, let error)? = head.last else { return nil }
+        return head.contains { if case .delta = $0 { return true } else { return false } } ? nil : error
+    }
+
+    /// A `text/event-stream` body: `first`, then the rest of the frames, through `encoder`.
+    func streamBody(first: [ServerFrame], encoder: some StreamEncoder) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let queue = self.queue
+        let task = self.task
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                var encoder = encoder
+                var buffer = ByteBuffer()
+                var ended = false
+                do {
+                    for frame in first where !ended { ended = encoder.append(frame, to: &buffer) }
+                    try await writer.write(buffer)
+                    while !ended, let frame = await queue.next() {
+                        buffer.clear()
+                        ended = encoder.append(frame, to: &buffer)
+                        if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    task.cancel()
+                    throw error
+                }
+                task.cancel()
+            }
+        )
+    }
+}
