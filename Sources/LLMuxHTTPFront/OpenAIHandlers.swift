@@ -9,7 +9,8 @@ import NIOCore
 import NIOConcurrencyHelpers
 
 /// The endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`, `GET /metrics`,
-/// `GET /`; `AnthropicHandlers` adds the Messages endpoints on the same router.
+/// `GET /`; `AnthropicHandlers` and `ResponsesHandlers` add the Messages and Responses endpoints
+/// on the same router.
 struct OpenAIHandlers: Sendable {
     static let apiKeyHeader = HTTPField.Name("x-api-key")!
 
@@ -27,6 +28,7 @@ struct OpenAIHandlers: Sendable {
         ("/v1/models", [.get, .head]),
         ("/v1/models/", [.get, .head]),
         ("/v1/chat/completions", [.post]),
+        ("/v1/responses", [.post, .get, .head]),
         ("/v1/messages", [.post]),
         ("/v1/messages/count_tokens", [.post]),
     ]
@@ -47,6 +49,7 @@ struct OpenAIHandlers: Sendable {
             await self.chatCompletions(request, context)
         }
         AnthropicHandlers(hooks: self.hooks).register(on: router)
+        ResponsesHandlers(hooks: self.hooks).register(on: router)
         router.get("/v1/models") { request, _ in
             self.models(FrontDialect(request))
         }

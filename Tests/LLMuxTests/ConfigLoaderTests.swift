@@ -176,7 +176,9 @@ struct ConfigLoaderTests {
 
     @Test func theReadmeConfigExampleIsValid() throws {
         let readme = try String(contentsOfFile: RepositoryPaths.root + "/README.md", encoding: .utf8)
-        let start = try #require(readme.range(of: "```toml\n"))
+        // The first TOML block of the Configuration section (earlier ones configure other tools).
+        let section = try #require(readme.range(of: "\n## Configuration\n"))
+        let start = try #require(readme.range(of: "```toml\n", range: section.upperBound..<readme.endIndex))
         let end = try #require(readme.range(of: "\n```", range: start.upperBound..<readme.endIndex))
         let config = try loader.parse(String(readme[start.upperBound..<end.lowerBound]), path: "README.md")
         #expect(config.routes["smart"]?.targets.count == 3)

@@ -83,6 +83,39 @@ struct OpenAISDKTests {
         }
     }
 
+    /// `responses.create` and `responses.stream`, as Codex and the SDK's users call them.
+    @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
+    func responsesChecks() async throws {
+        try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
+            daemon.mock.setScript(.httpError(503), forModel: "down")
+            daemon.mock.setScript(MockScript(), forModel: "up")
+            var tools = MockScript(chunks: [])
+            tools.toolCalls = [MockToolCall(id: "call_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
+            daemon.mock.setScript(tools, forModel: "tools")
+            var thinker = MockScript(chunks: ["Because."])
+            thinker.reasoningChunks = ["Let me think. "]
+            daemon.mock.setScript(thinker, forModel: "thinker")
+            var cut = MockScript(chunks: ["and so"])
+            cut.finishReason = "length"
+            daemon.mock.setScript(cut, forModel: "cut")
+            daemon.mock.setScript(.httpError(429), forModel: "limited")
+            daemon.mock.setScript(MockScript(chunks: ["a", "b", "c"], fault: .errorEventAfterChunks(1, message: "boom")), forModel: "broken")
+            let result = try await run("Tests/python/responses_sdk_check.py", daemon)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("all checks passed"), "\(result.stdout)")
+            // The function call and its output went upstream as a chat tool call and tool message.
+            let roundTrip = try #require(
+                daemon.mock.requests.first { request in
+                    request.body?["messages"]?.arrayValue?.contains { $0["role"]?.stringValue == "tool" } == true
+                }, "no upstream request carried the function call output")
+            let messages = roundTrip.body?["messages"]?.arrayValue ?? []
+            #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "tool"])
+            #expect(messages[1]["tool_calls"]?.arrayValue?.first?["function"]?["name"]?.stringValue == "get_weather")
+            #expect(messages[2]["tool_call_id"]?.stringValue == "call_7")
+            #expect(daemon.mock.requests.contains { $0.body?["reasoning_effort"]?.stringValue == "low" })
+        }
+    }
+
     @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
     func sdkChecks() async throws {
         try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
