@@ -7,6 +7,8 @@ package struct ProviderConfig: Sendable, Hashable {
         case anthropic
         /// Azure OpenAI: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version=...`, `api-key` header.
         case azure
+        /// OpenAI's Responses API (`{base_url}/responses`, stateless).
+        case openaiResponses = "openai-responses"
     }
 
     /// Where the provider's API key comes from.

@@ -105,7 +105,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
             return
         }
         let anthropic = path.hasSuffix("/messages")
-        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic) else {
+        let responses = path.hasSuffix("/responses")
+        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses) else {
             self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
             return
         }
@@ -160,7 +161,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let steps =
             anthropic
             ? Self.anthropicSteps(for: script, model: model ?? "mock", request: json)
-            : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
+            : responses
+                ? Self.responsesSteps(for: script, model: model ?? "mock", request: json)
+                : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
         var run = steps[...]
         if script.holdBodyOpenAfterDone, case .finish? = run.last?.step { run[run.endIndex - 1].step = .stall }
         self.run(run, context: context)
@@ -168,7 +171,7 @@ final class MockHTTPHandler: ChannelInboundHandler {
 
     /// The prompt tokens the mock reports for `request`: its messages' JSON, at 4 bytes a token.
     static func promptTokens(_ request: JSONValue) -> Int {
-        MockScript.promptTokens(messageBytes: request["messages"]?.jsonString.utf8.count ?? 4)
+        MockScript.promptTokens(messageBytes: (request["messages"] ?? request["input"])?.jsonString.utf8.count ?? 4)
     }
 
     /// A whole `chat.completion`: the script's text as one message, its finish reason and usage.
@@ -441,6 +444,107 @@ final class MockHTTPHandler: ChannelInboundHandler {
         return steps
     }
 
+    /// An OpenAI Responses stream: response.created, an optional reasoning item (one summary
+    /// part), a message item with its text deltas, one function_call item per tool call
+    /// (arguments in two deltas), then response.completed with the usage, or
+    /// response.incomplete for a `length` finish. `errorEventAfterChunks` sends
+    /// response.failed instead of the rest; `endAfterChunks` ends the body there.
+    private static func responsesSteps(for script: MockScript, model: String, request: JSONValue) -> [(delayMs: Int, step: Step)] {
+        var chunks = script.chunks
+        if chunks.isEmpty && script.toolCalls.isEmpty {
+            chunks = Self.words("echo: \(Self.lastUserText(request) ?? "")")
+        }
+        var sequence = 0
+        func event(_ type: String, _ fields: [String: JSONValue]) -> Step {
+            var object = fields
+            object["type"] = .string(type)
+            object["sequence_number"] = .int(Int64(sequence))
+            sequence += 1
+            return .event(type, JSONValue.object(object).jsonString)
+        }
+        func response(_ status: String, extra: [String: JSONValue] = [:]) -> JSONValue {
+            var object: [String: JSONValue] = ["id": "resp_mock", "object": "response", "status": .string(status), "model": .string(model), "output": []]
+            for (key, value) in extra { object[key] = value }
+            return .object(object)
+        }
+        var steps: [(delayMs: Int, step: Step)] = [(0, event("response.created", ["response": response("in_progress")]))]
+        var output = 0
+        var delay = script.firstTokenDelayMs
+        if !script.reasoningChunks.isEmpty {
+            steps.append(
+                (0, event("response.output_item.added", ["output_index": .int(Int64(output)), "item": ["id": "rs_mock", "type": "reasoning", "summary": []]])))
+            steps.append((0, event("response.reasoning_summary_part.added", ["item_id": "rs_mock", "summary_index": 0])))
+            for piece in script.reasoningChunks {
+                steps.append((delay, event("response.reasoning_summary_text.delta", ["item_id": "rs_mock", "summary_index": 0, "delta": .string(piece)])))
+                delay = script.intervalMs
+            }
+            output += 1
+        }
+        if !chunks.isEmpty {
+            steps.append(
+                (0, event("response.output_item.added", ["output_index": .int(Int64(output)), "item": ["id": "msg_mock", "type": "message", "content": []]])))
+            for (index, text) in chunks.enumerated() {
+                switch script.fault {
+                case .errorEventAfterChunks(let k, let message)? where k == index:
+                    steps.append(
+                        (
+                            delay,
+                            event("response.failed", ["response": response("failed", extra: ["error": ["code": "server_error", "message": .string(message)]])])
+                        ))
+                    steps.append((0, .finish))
+                    return steps
+                case .endAfterChunks(let k)? where k == index:
+                    steps.append((delay, .finish))
+                    return steps
+                default:
+                    break
+                }
+                steps.append(
+                    (delay, event("response.output_text.delta", ["item_id": "msg_mock", "output_index": .int(Int64(output)), "delta": .string(text)])))
+                delay = script.intervalMs
+            }
+            output += 1
+        }
+        for (index, call) in script.toolCalls.enumerated() {
+            let id = JSONValue.string("fc_mock_\(index)")
+            steps.append(
+                (
+                    delay,
+                    event(
+                        "response.output_item.added",
+                        [
+                            "output_index": .int(Int64(output)),
+                            "item": ["id": id, "type": "function_call", "call_id": .string(call.id), "name": .string(call.name), "arguments": ""],
+                        ])
+                ))
+            delay = script.intervalMs
+            let middle = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
+            for piece in [call.arguments[..<middle], call.arguments[middle...]] where !piece.isEmpty {
+                steps.append((script.intervalMs, event("response.function_call_arguments.delta", ["item_id": id, "delta": .string(String(piece))])))
+            }
+            output += 1
+        }
+        let promptTokens = Self.promptTokens(request)
+        let usage: JSONValue = [
+            "input_tokens": .int(Int64(promptTokens + script.cachedTokens)), "input_tokens_details": ["cached_tokens": .int(Int64(script.cachedTokens))],
+            "output_tokens": .int(Int64(max(1, chunks.count))), "output_tokens_details": ["reasoning_tokens": .int(Int64(script.reasoningChunks.count))],
+            "total_tokens": .int(Int64(promptTokens + script.cachedTokens + max(1, chunks.count))),
+        ]
+        if script.finishReason == "length" {
+            steps.append(
+                (
+                    0,
+                    event(
+                        "response.incomplete",
+                        ["response": response("incomplete", extra: ["usage": usage, "incomplete_details": ["reason": "max_output_tokens"]])])
+                ))
+        } else {
+            steps.append((0, event("response.completed", ["response": response("completed", extra: ["usage": usage])])))
+        }
+        steps.append((0, .finish))
+        return steps
+    }
+
     /// The step that replaces content chunk `index` for a fault, if the fault strikes there.
     private static func faultStep(_ fault: MockScript.Fault, at index: Int) -> Step? {
         switch fault {
@@ -481,7 +585,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
     }
 
     static func lastUserText(_ request: JSONValue) -> String? {
-        guard let messages = request["messages"]?.arrayValue else { return nil }
+        // Chat and Messages requests have `messages`; Responses requests `input` items.
+        guard let messages = (request["messages"] ?? request["input"])?.arrayValue else { return request["input"]?.stringValue }
         for message in messages.reversed() where message["role"]?.stringValue == "user" {
             if let text = message["content"]?.stringValue { return text }
             if let parts = message["content"]?.arrayValue {

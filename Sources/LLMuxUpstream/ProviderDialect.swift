@@ -25,6 +25,7 @@ extension ProviderConfig.Kind {
         case .openai: OpenAIDialect()
         case .azure: AzureOpenAIDialect()
         case .anthropic: AnthropicDialect()
+        case .openaiResponses: OpenAIResponsesDialect()
         }
     }
 }
@@ -84,5 +85,24 @@ package struct AnthropicDialect: ProviderDialect {
     package func makeInterpreter() -> any StreamInterpreter { AnthropicStreamInterpreter() }
 
     /// A whole Anthropic `message` is not read (no server is known to send one for a streamed request).
+    package var readsWholeJSONAnswer: Bool { false }
+}
+
+/// OpenAI Responses: `POST {base}/responses`, `Authorization: Bearer`, stateless; the body
+/// translated from the chat shape (`ResponsesRequestBuilder`), the stream read by
+/// `ResponsesStreamInterpreter`.
+package struct OpenAIResponsesDialect: ProviderDialect {
+    package init() {}
+
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/responses"))
+        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+        http.body = .bytes(ResponsesRequestBuilder.body(for: request, upstreamModel: upstreamModel))
+        return http
+    }
+
+    package func makeInterpreter() -> any StreamInterpreter { ResponsesStreamInterpreter() }
+
+    /// A whole response object is not read (yet): a server that ignores `stream` is refused.
     package var readsWholeJSONAnswer: Bool { false }
 }

@@ -34,8 +34,10 @@ struct AnthropicSDKTests {
             daemon.mock.setScript(MockScript(chunks: ["a", "b", "c"], fault: .errorEventAfterChunks(1, message: "boom")), forModel: "broken")
 
             var environment = cleanEnvironment()
-            environment["ANTHROPIC_BASE_URL"] = try #require(daemon.httpBaseURL)
-            environment["ANTHROPIC_API_KEY"] = try #require(daemon.token)
+            let baseURL: String = try #require(daemon.httpBaseURL)
+            let token: String = try #require(daemon.token)
+            environment["ANTHROPIC_BASE_URL"] = baseURL
+            environment["ANTHROPIC_API_KEY"] = token
             environment["LLMUX_HTTP_SOCKET"] = daemon.httpSocketPath
             let check = try await ChildProcess.run(python, ["-c", "import anthropic"], environment: environment)
             try #require(check.status == 0 || Self.required, "the anthropic SDK is not installed in .venv-test")

@@ -1,0 +1,78 @@
+import LLMuxWire
+
+/// Turns OpenAI Responses stream events into `UpstreamEvent`s: output text
+/// (and refusals) as text; reasoning summaries and reasoning text as
+/// reasoning (a new summary part after the first starts with a blank line);
+/// each `function_call` item as the next tool ordinal, its `call_id` as the
+/// call's id and its argument deltas as fragments; `response.completed` as
+/// the usage and `stop` (`tool_calls` when a call was made),
+/// `response.incomplete` as `length` or `content_filter`; `response.failed`
+/// and `error` events as a stream error. Other events are ignored.
+package struct ResponsesStreamInterpreter: StreamInterpreter {
+    /// Tool ordinals by the function_call item's id.
+    private var toolOrdinals: [String: Int] = [:]
+    private var nextTool = 0
+
+    package init() {}
+
+    package mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+        guard let value = try? JSONParser.parse(event.data), case .object = value else {
+            throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
+        }
+        switch value["type"]?.stringValue ?? event.event ?? "" {
+        case "response.output_text.delta", "response.refusal.delta":
+            guard case .string(let text)? = value["delta"], !text.isEmpty else { return [] }
+            return [.delta(text: text, reasoning: nil, toolCalls: [])]
+        case "response.reasoning_summary_text.delta", "response.reasoning_text.delta":
+            guard case .string(let text)? = value["delta"], !text.isEmpty else { return [] }
+            return [.delta(text: nil, reasoning: text, toolCalls: [])]
+        case "response.reasoning_summary_part.added":
+            // Summary parts after the first are separate paragraphs.
+            guard let index = value["summary_index"]?.intValue, index > 0 else { return [] }
+            return [.delta(text: nil, reasoning: "\n\n", toolCalls: [])]
+        case "response.output_item.added":
+            guard let item = value["item"], item["type"]?.stringValue == "function_call" else { return [] }
+            let ordinal = self.nextTool
+            self.nextTool += 1
+            if let id = item["id"]?.stringValue { self.toolOrdinals[id] = ordinal }
+            let arguments = item["arguments"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            return [
+                .delta(
+                    text: nil, reasoning: nil,
+                    toolCalls: [ToolCallFragment(index: ordinal, id: item["call_id"]?.stringValue, name: item["name"]?.stringValue, arguments: arguments)])
+            ]
+        case "response.function_call_arguments.delta":
+            guard case .string(let delta)? = value["delta"], !delta.isEmpty, let id = value["item_id"]?.stringValue, let ordinal = self.toolOrdinals[id]
+            else { return [] }
+            return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, arguments: delta)])]
+        case "response.completed":
+            return self.usage(value["response"]?["usage"]) + [.finish(reason: self.nextTool > 0 ? "tool_calls" : "stop")]
+        case "response.incomplete":
+            let reason = value["response"]?["incomplete_details"]?["reason"]?.stringValue
+            return self.usage(value["response"]?["usage"]) + [.finish(reason: reason == "content_filter" ? "content_filter" : "length")]
+        case "response.failed":
+            let error = value["response"]?["error"]
+            let message = error?["message"]?.stringValue ?? "the response failed"
+            return [.error(message: error?["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
+        case "error":
+            let message = value["message"]?.stringValue ?? value["error"]?["message"]?.stringValue ?? "unspecified error"
+            return [.error(message: value["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
+        default:
+            return []
+        }
+    }
+
+    /// Input tokens include the cached ones; output tokens the reasoning ones.
+    private func usage(_ usage: JSONValue?) -> [UpstreamEvent] {
+        guard let usage, case .object = usage else { return [] }
+        return [
+            .usage(
+                Usage.fromUpstream(
+                    input: usage["input_tokens"]?.intValue.map(Int.init),
+                    output: usage["output_tokens"]?.intValue.map(Int.init),
+                    cached: usage["input_tokens_details"]?["cached_tokens"]?.intValue.map(Int.init),
+                    reasoning: usage["output_tokens_details"]?["reasoning_tokens"]?.intValue.map(Int.init)
+                ))
+        ]
+    }
+}
