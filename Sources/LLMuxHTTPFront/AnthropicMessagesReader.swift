@@ -23,19 +23,8 @@ enum AnthropicMessagesReader {
     }
 
     static func parse(_ body: ByteBuffer, id: String) throws(WireError) -> Parsed {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body.readableBytesView)
-        } catch {
-            throw WireError(.invalidRequest, "the request body is not valid JSON")
-        }
-        guard case .object(let object) = value else { throw WireError(.invalidRequest, "the request body must be a JSON object") }
-        let stream: Bool
-        switch object["stream"] {
-        case nil, .null?: stream = false
-        case .bool(let flag)?: stream = flag
-        default: throw WireError(.invalidRequest, "'stream' must be true or false")
-        }
+        let object = try RequestBodyFields.object(body)
+        let stream = try RequestBodyFields.stream(object)
         var chat: [String: JSONValue] = [:]
         guard case .string(let model)? = object["model"], !model.isEmpty else {
             throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")

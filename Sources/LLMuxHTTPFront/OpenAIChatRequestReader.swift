@@ -10,21 +10,8 @@ struct OpenAIChatRequestReader {
     }
 
     static func parse(_ body: ByteBuffer, id: String) throws(WireError) -> Parsed {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body.readableBytesView)
-        } catch {
-            throw WireError(.invalidRequest, "the request body is not valid JSON")
-        }
-        guard case .object(var object) = value else {
-            throw WireError(.invalidRequest, "the request body must be a JSON object")
-        }
-        var stream = false
-        switch object["stream"] {
-        case nil, .null?: stream = false
-        case .bool(let flag)?: stream = flag
-        default: throw WireError(.invalidRequest, "'stream' must be true or false")
-        }
+        var object = try RequestBodyFields.object(body)
+        let stream = try RequestBodyFields.stream(object)
         var includeUsage = false
         if let options = object["stream_options"], !options.isNull {
             guard case .object(let fields) = options else { throw WireError(.invalidRequest, "'stream_options' must be an object") }

@@ -36,13 +36,12 @@ enum ResponsesRequestReader {
     }
 
     static func parse(_ body: ByteBuffer, id: String) throws(Failure) -> Parsed {
-        let value: JSONValue
+        let object: [String: JSONValue]
         do {
-            value = try JSONValue.parse(body.readableBytesView)
+            object = try RequestBodyFields.object(body)
         } catch {
-            throw .invalid(WireError(.invalidRequest, "the request body is not valid JSON"))
+            throw .invalid(error)
         }
-        guard case .object(let object) = value else { throw .invalid(WireError(.invalidRequest, "the request body must be a JSON object")) }
         if case .string(let previous)? = object["previous_response_id"], !previous.isEmpty {
             throw .notStored(
                 NotStored(
@@ -50,10 +49,10 @@ enum ResponsesRequestReader {
                     param: "previous_response_id"))
         }
         let stream: Bool
-        switch object["stream"] {
-        case nil, .null?: stream = false
-        case .bool(let flag)?: stream = flag
-        default: throw .invalid(WireError(.invalidRequest, "'stream' must be true or false"))
+        do {
+            stream = try RequestBodyFields.stream(object)
+        } catch {
+            throw .invalid(error)
         }
         var chat: [String: JSONValue] = [:]
         if let model = object["model"] { chat["model"] = model }

@@ -20,18 +20,7 @@ struct AnthropicSDKTests {
     func sdkChecks() async throws {
         try await TestDaemon.with(configure: OpenAISDKTests.configure, tcpHTTP: true) { daemon in
             let python = try #require(Self.python, "no Python with the anthropic package: run `.venv-test/bin/pip install anthropic`")
-            daemon.mock.setScript(.httpError(503), forModel: "down")
-            daemon.mock.setScript(MockScript(), forModel: "up")
-            var tools = MockScript(chunks: [])
-            tools.toolCalls = [MockToolCall(id: "toolu_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
-            daemon.mock.setScript(tools, forModel: "tools")
-            var thinker = MockScript(chunks: ["Because."])
-            thinker.reasoningChunks = ["Let me think. "]
-            daemon.mock.setScript(thinker, forModel: "thinker")
-            daemon.mock.setScript(.httpError(429), forModel: "limited")
-            daemon.mock.setScript(.httpError(400), forModel: "bad")
-            daemon.mock.setScript(.httpError(529), forModel: "overloaded")
-            daemon.mock.setScript(MockScript(chunks: ["a", "b", "c"], fault: .errorEventAfterChunks(1, message: "boom")), forModel: "broken")
+            OpenAISDKTests.scriptModels(daemon.mock)
 
             var environment = cleanEnvironment()
             let baseURL: String = try #require(daemon.httpBaseURL)
@@ -57,8 +46,8 @@ struct AnthropicSDKTests {
                 }, "no upstream request carried the tool result")
             let messages = roundTrip.body?["messages"]?.arrayValue ?? []
             #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "tool"])
-            #expect(messages[1]["tool_calls"]?.arrayValue?.first?["id"]?.stringValue == "toolu_7")
-            #expect(messages[2]["tool_call_id"]?.stringValue == "toolu_7")
+            #expect(messages[1]["tool_calls"]?.arrayValue?.first?["id"]?.stringValue == "call_7")
+            #expect(messages[2]["tool_call_id"]?.stringValue == "call_7")
             #expect(messages[2]["content"]?.stringValue == "sunny")
             // The system prompt became a system message; `thinking` did not reach the OpenAI-kind upstream.
             #expect(daemon.mock.requests.contains { $0.body?["messages"]?.arrayValue?.first?["role"]?.stringValue == "system" })

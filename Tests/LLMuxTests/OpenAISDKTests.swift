@@ -30,6 +30,26 @@ struct OpenAISDKTests {
         return try await ChildProcess.run(python, [RepositoryPaths.root + "/" + script] + arguments, environment: environment)
     }
 
+    /// The models the SDK check scripts ask for: a failing and a working route target, a tool
+    /// call, reasoning, a cut answer, error statuses and a stream that fails after its first chunk.
+    static func scriptModels(_ mock: MockUpstream) {
+        mock.setScript(.httpError(503), forModel: "down")
+        mock.setScript(MockScript(), forModel: "up")
+        var tools = MockScript(chunks: [])
+        tools.toolCalls = [MockToolCall(id: "call_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
+        mock.setScript(tools, forModel: "tools")
+        var thinker = MockScript(chunks: ["Because."])
+        thinker.reasoningChunks = ["Let me think. "]
+        mock.setScript(thinker, forModel: "thinker")
+        var cut = MockScript(chunks: ["and so"])
+        cut.finishReason = "length"
+        mock.setScript(cut, forModel: "cut")
+        mock.setScript(.httpError(429), forModel: "limited")
+        mock.setScript(.httpError(400), forModel: "bad")
+        mock.setScript(.httpError(529), forModel: "overloaded")
+        mock.setScript(MockScript(chunks: ["a", "b", "c"], fault: .errorEventAfterChunks(1, message: "boom")), forModel: "broken")
+    }
+
     static func configure(_ config: inout DaemonConfig, _ mock: MockUpstream) {
         config.providers["claude"] = ProviderConfig(
             name: "claude", kind: .anthropic, baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
@@ -87,19 +107,7 @@ struct OpenAISDKTests {
     @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
     func responsesChecks() async throws {
         try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
-            daemon.mock.setScript(.httpError(503), forModel: "down")
-            daemon.mock.setScript(MockScript(), forModel: "up")
-            var tools = MockScript(chunks: [])
-            tools.toolCalls = [MockToolCall(id: "call_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
-            daemon.mock.setScript(tools, forModel: "tools")
-            var thinker = MockScript(chunks: ["Because."])
-            thinker.reasoningChunks = ["Let me think. "]
-            daemon.mock.setScript(thinker, forModel: "thinker")
-            var cut = MockScript(chunks: ["and so"])
-            cut.finishReason = "length"
-            daemon.mock.setScript(cut, forModel: "cut")
-            daemon.mock.setScript(.httpError(429), forModel: "limited")
-            daemon.mock.setScript(MockScript(chunks: ["a", "b", "c"], fault: .errorEventAfterChunks(1, message: "boom")), forModel: "broken")
+            Self.scriptModels(daemon.mock)
             let result = try await run("Tests/python/responses_sdk_check.py", daemon)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(result.stdout.contains("all checks passed"), "\(result.stdout)")
@@ -119,11 +127,7 @@ struct OpenAISDKTests {
     @Test(.enabled(if: python != nil || required, "the openai Python SDK is not installed in .venv-test"))
     func sdkChecks() async throws {
         try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
-            daemon.mock.setScript(.httpError(503), forModel: "down")
-            daemon.mock.setScript(MockScript(), forModel: "up")
-            var tools = MockScript(chunks: [])
-            tools.toolCalls = [MockToolCall(id: "call_7", name: "get_weather", arguments: #"{"city": "Paris"}"#)]
-            daemon.mock.setScript(tools, forModel: "tools")
+            Self.scriptModels(daemon.mock)
             let result = try await run("Tests/python/openai_sdk_check.py", daemon)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(!result.stdout.contains("FAIL"), "\(result.stdout)")

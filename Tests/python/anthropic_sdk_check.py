@@ -9,32 +9,18 @@ at the Unix-socket front.
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 try:  # recent SDKs ship on httpx2, older ones on httpx.
     import httpx2 as httpx
 except ImportError:
     import httpx
 import anthropic
 from anthropic import Anthropic
+from sdk_checks import check, expect_error
 
 SOCKET = os.environ["LLMUX_HTTP_SOCKET"]
 client = Anthropic(max_retries=0)
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
-    if not condition:
-        sys.exit(1)
-
-
-def expect_error(name, cls, call):
-    try:
-        call()
-    except cls as error:
-        check(name, True)
-        return error
-    except Exception as error:  # noqa: BLE001 - any other class is the failure being checked
-        check(name, False, "%s: %s" % (type(error).__name__, error))
-    check(name, False, "no error")
 
 
 # Not streamed, through the route whose first target fails.

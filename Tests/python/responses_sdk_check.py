@@ -7,31 +7,17 @@ and exits non-zero on the first failure.
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 try:  # openai 3.x ships on httpx2; 1.x and 2.x on httpx.
     import httpx2 as httpx
 except ImportError:
     import httpx
 import openai
 from openai import OpenAI
+from sdk_checks import check, expect_error
 
 client = OpenAI(base_url=os.environ["LLMUX_BASE_URL"], api_key=os.environ["LLMUX_TOKEN"], max_retries=0)
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
-    if not condition:
-        sys.exit(1)
-
-
-def expect_error(name, cls, call):
-    try:
-        call()
-    except cls as error:
-        check(name, True)
-        return error
-    except Exception as error:  # noqa: BLE001 - any other class is the failure being checked
-        check(name, False, "%s: %s" % (type(error).__name__, error))
-    check(name, False, "no error")
 
 
 # Not streamed, through the route whose first target fails.
