@@ -8,4 +8,6 @@ import Glibc
 enum SanitizedBuild {
     /// AddressSanitizer's runtime is linked in.
     static let address: Bool = dlsym(nil, "__asan_init") != nil
+    /// ThreadSanitizer's runtime is linked in.
+    static let thread: Bool = dlsym(nil, "__tsan_init") != nil
 }
