@@ -335,24 +335,23 @@ struct RoutingTests {
     /// keeps no hedge timer counted as pending work).
     @Test func hedgeWhoseTargetsAllFailEndsWithTheLastError() async throws {
         try await TestDaemon.with(configure: { config, _ in
-            config.routes["smart"] = Self.route("smart", ["bad1", "bad2"], strategy: .hedge(delayMs: 10_000))
+            // A hedge delay far beyond the wait below: ending at all shows the timer was not waited for.
+            config.routes["smart"] = Self.route("smart", ["bad1", "bad2"], strategy: .hedge(delayMs: 120_000))
         }) { daemon in
             daemon.mock.setScript(.httpError(503), forModel: "bad1")
             daemon.mock.setScript(.httpError(503), forModel: "bad2")
-            let started = ContinuousClock.now
             let log = try await withThrowingTaskGroup(of: FrameLog?.self) { group in
                 group.addTask { try await chat(daemon) }
                 group.addTask {
-                    try await Task.sleep(for: .seconds(8))
+                    try await Task.sleep(for: .seconds(60))
                     return nil
                 }
                 let first = try await group.next()!
                 group.cancelAll()
                 return first
             }
-            let elapsed = ContinuousClock.now - started
             guard let log else {
-                Issue.record("the request had not ended after 8 s")
+                Issue.record("the request had not ended after 60 s: it waited for the 120 s hedge timer")
                 return
             }
             guard case .error(_, let error)? = log.terminal("r") else {
@@ -361,7 +360,6 @@ struct RoutingTests {
             }
             #expect(error.code == .upstreamHTTP)
             #expect(attempts(log).map(\.httpStatus) == [503, 503])
-            #expect(elapsed < .seconds(5), "the second target waited \(elapsed) for the hedge timer")
         }
     }
 
