@@ -96,7 +96,8 @@ struct SystemdUnitTests {
 struct GracefulShutdownTests {
     /// Starts llmuxd (demo provider) with `grace`, runs a request of `chunks` 50 ms deltas,
     /// sends SIGTERM after its first delta, and returns the request's frames and the exit status.
-    func shutdownDuringRequest(graceMs: Int, chunks: Int) async throws -> (FrameLog, Int32, [ServerFrame]) {
+    /// With `sendLate`, a second chat goes in 100 ms after the signal (it must be refused).
+    func shutdownDuringRequest(graceMs: Int, chunks: Int, sendLate: Bool = true) async throws -> (FrameLog, Int32, [ServerFrame]) {
         try await ExclusiveTestLock.shared.withSharedLock {
             let home = try DaemonProcessTests.DaemonHome()
             let config = home.directory + "/config.toml"
@@ -115,20 +116,20 @@ struct GracefulShutdownTests {
                         if case .delta = received.frame, !signalled {
                             signalled = true
                             kill(daemon.pid, SIGTERM)
+                            guard sendLate else { continue }
                             try await Task.sleep(for: .milliseconds(100))
                             // A new request during the grace period is refused. (With a short grace on a loaded
                             // machine the daemon may already have closed the connection: then there is no answer.)
                             try? await connection.send(line: chatLine("late", model: "demo/x"))
                         }
-                        if log.terminal("long") != nil && !late.isEmpty { break }
+                        if log.terminal("long") != nil && (!late.isEmpty || !sendLate) { break }
                     }
                 } catch  where log.terminal("long") != nil {
                     // The daemon closed the connection after the request ended; with the late line
                     // still unread, the close is a reset rather than an end of stream.
                 }
                 let status = await daemon.wait(timeout: .seconds(15))
-                // Once (of two full AddressSanitizer runs) the connection ended after 12 deltas with no
-                // terminal frame; what llmuxd said and how it exited is what to look at then.
+                // Should a connection end without the terminal frame, how llmuxd exited and what it said.
                 if log.terminal("long") == nil {
                     Issue.record("no terminal frame for 'long'; llmuxd exited with \(status), its stderr ends: \(daemon.stderr.suffix(4000))")
                 }
@@ -155,7 +156,11 @@ struct GracefulShutdownTests {
     }
 
     @Test func requestsStillRunningAfterTheGracePeriodEndWithShuttingDown() async throws {
-        let (log, status, _) = try await shutdownDuringRequest(graceMs: 300, chunks: 200)
+        // No late line here: with a 300 ms grace on a loaded machine it can arrive after the session
+        // stopped reading, and a Unix socket closed with unread input resets the client's end, which
+        // NIO then closes without reading the frames still queued for it (seen once under
+        // AddressSanitizer: 12 deltas, then nothing).
+        let (log, status, _) = try await shutdownDuringRequest(graceMs: 300, chunks: 200, sendLate: false)
         #expect(log.isWellFormed("long"))
         guard case .error(_, let error)? = log.terminal("long") else {
             Issue.record("expected an error: \(log.all)")
