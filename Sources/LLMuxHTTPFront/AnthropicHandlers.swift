@@ -66,22 +66,10 @@ struct AnthropicHandlers: Sendable {
     /// `{"input_tokens": N}`: llmux's estimate of the prompt (about four bytes of its JSON per
     /// token), not the provider's tokenizer; Claude Code uses it only to decide when to compact.
     private func countTokens(_ request: Request, _ context: HTTPFrontContext) async -> Response {
-        var body: ByteBuffer
-        do {
-            body = try await EngineExchange.body(of: request, context)
-        } catch {
-            return AnthropicErrorBody.response(error, requestID: nil)
-        }
-        // The endpoint takes no `max_tokens`; the reader wants one.
-        if var object = (try? JSONValue.parse(body.readableBytesView))?.objectValue, object["max_tokens"] == nil {
-            object["max_tokens"] = 1
-            var w = JSONWriter(buffer: ByteBuffer())
-            w.value(.object(object))
-            body = w.buffer
-        }
         let parsed: AnthropicMessagesReader.Parsed
         do {
-            parsed = try AnthropicMessagesReader.parse(body, id: "count_tokens")
+            // The endpoint takes no `max_tokens`.
+            parsed = try AnthropicMessagesReader.parse(try await EngineExchange.body(of: request, context), id: "count_tokens", maxTokensRequired: false)
         } catch {
             return AnthropicErrorBody.response(error, requestID: nil)
         }

@@ -22,7 +22,9 @@ enum AnthropicMessagesReader {
         var stream: Bool
     }
 
-    static func parse(_ body: ByteBuffer, id: String) throws(WireError) -> Parsed {
+    /// `count_tokens` bodies have no `max_tokens`: `maxTokensRequired` false lets it be absent
+    /// (one that is given is still checked).
+    static func parse(_ body: ByteBuffer, id: String, maxTokensRequired: Bool = true) throws(WireError) -> Parsed {
         let object = try RequestBodyFields.object(body)
         let stream = try RequestBodyFields.stream(object)
         var chat: [String: JSONValue] = [:]
@@ -30,10 +32,12 @@ enum AnthropicMessagesReader {
             throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")
         }
         chat["model"] = .string(model)
-        guard let maxTokens = object["max_tokens"]?.intValue, maxTokens > 0 else {
-            throw WireError(.invalidRequest, "'max_tokens' is required and must be a positive integer")
+        if object["max_tokens"] != nil || maxTokensRequired {
+            guard let maxTokens = object["max_tokens"]?.intValue, maxTokens > 0 else {
+                throw WireError(.invalidRequest, "'max_tokens' is required and must be a positive integer")
+            }
+            chat["max_tokens"] = .int(maxTokens)
         }
-        chat["max_tokens"] = .int(maxTokens)
         guard case .array(let turns)? = object["messages"] else { throw WireError(.invalidRequest, "'messages' is required and must be an array") }
         var messages: [JSONValue] = []
         if let system = object["system"], !system.isNull {
