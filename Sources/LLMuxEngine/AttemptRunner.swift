@@ -25,6 +25,8 @@ struct AttemptResult: Sendable {
     var outputBytes = 0
     /// The tool calls delivered, assembled: full arguments per call, by ordinal.
     var toolCalls: [Int: ToolCallFragment] = [:]
+    /// Reasoning state the upstream gave for the next turn, in order.
+    var reasoningState: [JSONValue] = []
     /// From the request's start to this attempt's first delta.
     var ttft: Duration?
     var usage: Usage?
@@ -212,6 +214,10 @@ struct AttemptRunner: Sendable {
     ) async -> AttemptResult {
         var result = AttemptResult()
         let request = shared.request
+        // A passing-through answer's own events, held until the delta they lead to (before the
+        // first token they belong to no one yet: another target may still answer).
+        var native: [NativeEvent] = []
+        let start = ResponseFramer.Start(model: target.upstreamModel, provider: provider.name, route: shared.routeName)
         do {
             try await upstream.stream(
                 request,
@@ -236,10 +242,11 @@ struct AttemptRunner: Sendable {
                             let now = ContinuousClock.now
                             result.ttft = now - shared.started
                             watchdog.firstTokenReceived()
-                            shared.framer.start(.init(model: target.upstreamModel, provider: provider.name, route: shared.routeName))
+                            shared.framer.start(start)
                             onFirstToken(now)
                         }
-                        shared.framer.delta(text: text, reasoning: reasoning, toolCalls: toolCalls)
+                        shared.framer.delta(text: text, reasoning: reasoning, toolCalls: toolCalls, native: native)
+                        native.removeAll()
                         result.deltas += 1
                         result.outputBytes +=
                             (text?.utf8.count ?? 0) + (reasoning?.utf8.count ?? 0)
@@ -260,6 +267,16 @@ struct AttemptRunner: Sendable {
                         result.complete = true
                     case .error:
                         break
+                    case .reasoningState(let item):
+                        result.reasoningState.append(item)
+                    case .native(let event):
+                        // Events that lead to no delta (block ends, pings, usage) go out on their own.
+                        if result.ttft != nil, !native.isEmpty {
+                            shared.framer.delta(text: nil, reasoning: nil, toolCalls: [], native: native)
+                            result.deltas += 1
+                            native.removeAll()
+                        }
+                        native.append(event)
                     }
                 }
             )
@@ -274,6 +291,21 @@ struct AttemptRunner: Sendable {
                 result.outcome = .failed(UpstreamError(.protocolViolation, "unexpected failure: \(error)"))
             }
         }
+        Self.deliverRest(native, of: &result, index: index, start: start, shared: shared)
         return result
+    }
+
+    /// Sends the passing-through events still held: after the winner's last delta, or, for an
+    /// answer complete without any delta (a turn of server tools only), as the answer itself
+    /// when this attempt wins the gate with it.
+    private static func deliverRest(_ native: [NativeEvent], of result: inout AttemptResult, index: Int, start: ResponseFramer.Start, shared: Shared) {
+        guard !native.isEmpty, !result.lost else { return }
+        if result.ttft == nil {
+            guard case .finished = result.outcome, result.complete, shared.gate.claim(index) else { return }
+            result.ttft = ContinuousClock.now - shared.started
+            shared.framer.start(start)
+        }
+        shared.framer.delta(text: nil, reasoning: nil, toolCalls: [], native: native)
+        result.deltas += 1
     }
 }

@@ -327,7 +327,8 @@ package final class RequestEngine: Sendable {
                     attempts: outcome.attempts,
                     cost: cost,
                     downgradedFrom: downgradedFrom,
-                    toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! }
+                    toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! },
+                    reasoningState: result?.reasoningState ?? []
                 ),
                 start: start(target)
             )

@@ -49,12 +49,12 @@ final class ResponseFramer: Sendable {
     /// Sends the next delta. Before `start` or after the terminal frame there
     /// is nothing to attach it to: it is dropped, and `false` says so.
     @discardableResult
-    func delta(text: String?, reasoning: String?, toolCalls: [ToolCallFragment]) -> Bool {
+    func delta(text: String?, reasoning: String?, toolCalls: [ToolCallFragment], native: [NativeEvent] = []) -> Bool {
         self.state.withLockedValue { state in
             guard state.started, !state.ended else { return false }
             let seq = state.nextSeq
             state.nextSeq += 1
-            self.sink(.delta(DeltaFrame(id: self.id, seq: seq, text: text, reasoning: reasoning, toolCalls: toolCalls)))
+            self.sink(.delta(DeltaFrame(id: self.id, seq: seq, text: text, reasoning: reasoning, toolCalls: toolCalls, native: native)))
             return true
         }
     }

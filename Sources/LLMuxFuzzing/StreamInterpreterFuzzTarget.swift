@@ -65,6 +65,11 @@ public enum StreamInterpreterFuzzTarget {
                     }
                 case .end:
                     break
+                case .reasoningState(let item):
+                    if item["format"]?.stringValue == nil { violations.append("reasoning state without a format") }
+                case .native:
+                    // The reader adds these, never an interpreter.
+                    violations.append("an interpreter produced a native event")
                 }
             }
         }

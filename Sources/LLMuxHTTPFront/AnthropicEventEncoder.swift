@@ -10,6 +10,11 @@ import NIOCore
 /// of the type its block expects and never empty, then `message_delta` with
 /// the stop reason and the usage, and `message_stop`. An error after output
 /// began is an `error` event, which ends the stream.
+///
+/// An answer passing through from an Anthropic upstream (deltas that carry the
+/// upstream's own events) is written as those events, unchanged; only what the
+/// upstream's stream lacked at its end (`message_delta`, `message_stop`) is
+/// added, and an error is the same `error` event.
 struct AnthropicEventEncoder: StreamEncoder {
     /// The kind of the open content block.
     private enum Block: Equatable {
@@ -25,6 +30,9 @@ struct AnthropicEventEncoder: StreamEncoder {
     private var started = false
     private var block: Block?
     private var nextIndex = 0
+    /// The upstream's `message_delta` and `message_stop` passed through.
+    private var passedDelta = false
+    private var passedStop = false
 
     init(messageID: String, model: String) {
         self.messageID = messageID
@@ -35,6 +43,9 @@ struct AnthropicEventEncoder: StreamEncoder {
         switch frame {
         case .start(_, let model, _, _):
             self.model = model
+            return false
+        case .delta(let delta) where !delta.native.isEmpty:
+            for event in delta.native { self.pass(event, into: &buffer) }
             return false
         case .delta(let delta):
             self.startMessage(into: &buffer)
@@ -65,16 +76,8 @@ struct AnthropicEventEncoder: StreamEncoder {
         case .done(let done):
             self.startMessage(into: &buffer)
             self.close(into: &buffer)
-            Self.event("message_delta", into: &buffer) { w in
-                w.key("delta")
-                w.beginObject()
-                w.field("stop_reason", Self.stopReason(done.finishReason))
-                w.key("stop_sequence")
-                w.null()
-                w.endObject()
-                w.key("usage")
-                Self.usage(done.usage ?? Usage(inputTokens: 0, outputTokens: 0), into: &w)
-            }
+            if self.passedStop { return true }
+            if !self.passedDelta { self.messageDelta(done, into: &buffer) }
             Self.event("message_stop", into: &buffer) { _ in }
             return true
         case .error(_, let error):
@@ -89,6 +92,31 @@ struct AnthropicEventEncoder: StreamEncoder {
             return true
         default:
             return false
+        }
+    }
+
+    /// One of the upstream's events, as it came.
+    private mutating func pass(_ native: NativeEvent, into buffer: inout ByteBuffer) {
+        switch native.event {
+        case "message_start": self.started = true
+        case "message_delta": self.passedDelta = true
+        case "message_stop": self.passedStop = true
+        default: break
+        }
+        native.write(into: &buffer)
+    }
+
+    /// `message_delta` with the stop reason and the usage of `done`.
+    private func messageDelta(_ done: DoneFrame, into buffer: inout ByteBuffer) {
+        Self.event("message_delta", into: &buffer) { w in
+            w.key("delta")
+            w.beginObject()
+            w.field("stop_reason", Self.stopReason(done.finishReason))
+            w.key("stop_sequence")
+            w.null()
+            w.endObject()
+            w.key("usage")
+            Self.usage(done.usage ?? Usage(inputTokens: 0, outputTokens: 0), into: &w)
         }
     }
 

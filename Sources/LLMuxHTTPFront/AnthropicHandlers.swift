@@ -38,7 +38,8 @@ struct AnthropicHandlers: Sendable {
         }
         let parsed: AnthropicMessagesReader.Parsed
         do {
-            parsed = try AnthropicMessagesReader.parse(try await EngineExchange.body(of: request, context), id: messageID)
+            parsed = try AnthropicMessagesReader.parse(
+                try await EngineExchange.body(of: request, context), id: messageID, headers: Self.dialectHeaders(of: request))
         } catch {
             return AnthropicErrorBody.response(error, requestID: messageID)
         }
@@ -61,6 +62,17 @@ struct AnthropicHandlers: Sendable {
         var response = exchange.streamBody(first: head, encoder: AnthropicEventEncoder(messageID: messageID, model: assembler.model))
         response.headers[HTTPField.Name("request-id")!] = messageID
         return response
+    }
+
+    /// The client's `anthropic-version` and `anthropic-beta`, which an Anthropic upstream gets
+    /// with the body they were written for.
+    static func dialectHeaders(of request: Request) -> [String: String] {
+        var headers: [String: String] = [:]
+        for name in ["anthropic-version", "anthropic-beta"] {
+            let values = request.headers[values: HTTPField.Name(name)!]
+            if !values.isEmpty { headers[name] = values.joined(separator: ",") }
+        }
+        return headers
     }
 
     /// `{"input_tokens": N}`: llmux's estimate of the prompt (about four bytes of its JSON per

@@ -4,7 +4,8 @@ import NIOCore
 /// Collects the engine's frames into one Anthropic `Message` for a request
 /// without `stream`: its content blocks in the order they came (thinking,
 /// text, tool calls with their input parsed), the stop reason (never null)
-/// and the usage.
+/// and the usage. An answer that passed through from an Anthropic upstream is
+/// the upstream's own message instead (`AnthropicNativeMessage`).
 struct AnthropicMessageAssembler {
     private enum Block {
         case text(String)
@@ -16,11 +17,14 @@ struct AnthropicMessageAssembler {
     /// The upstream model, from the `start` frame.
     private(set) var model = ""
     private var blocks: [Block] = []
+    private var native = AnthropicNativeMessage()
 
     mutating func add(_ frame: ServerFrame) {
         switch frame {
         case .start(_, let model, _, _):
             self.model = model
+        case .delta(let delta) where !delta.native.isEmpty:
+            for event in delta.native { self.native.add(event) }
         case .delta(let delta):
             if let reasoning = delta.reasoning, !reasoning.isEmpty {
                 if case .thinking(let text)? = self.blocks.last {
@@ -59,6 +63,7 @@ struct AnthropicMessageAssembler {
     }
 
     func body(for done: DoneFrame, messageID: String) -> ByteBuffer {
+        if !self.native.isEmpty { return self.native.body() }
         var w = JSONWriter(buffer: ByteBuffer())
         Self.messageHead(id: messageID, model: self.model.isEmpty ? done.model : self.model, into: &w)
         w.key("content")

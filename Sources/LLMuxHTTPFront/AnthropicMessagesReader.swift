@@ -16,6 +16,9 @@ import NIOCore
 ///   tools (with a `type` of their own) cannot be translated and are dropped;
 /// - `tool_choice`, `max_tokens`, `stop_sequences`, `temperature`, `top_p`,
 ///   `top_k`, `thinking` and `metadata.user_id` carry over.
+///
+/// The body itself is kept too (`NativeRequest`): an Anthropic upstream gets it
+/// as the client wrote it, only the model mapped.
 enum AnthropicMessagesReader {
     struct Parsed: Sendable {
         var request: ChatRequest
@@ -23,8 +26,9 @@ enum AnthropicMessagesReader {
     }
 
     /// `count_tokens` bodies have no `max_tokens`: `maxTokensRequired` false lets it be absent
-    /// (one that is given is still checked).
-    static func parse(_ body: ByteBuffer, id: String, maxTokensRequired: Bool = true) throws(WireError) -> Parsed {
+    /// (one that is given is still checked). `headers` are the client's `anthropic-version` and
+    /// `anthropic-beta`, forwarded with the body when it passes through.
+    static func parse(_ body: ByteBuffer, id: String, headers: [String: String] = [:], maxTokensRequired: Bool = true) throws(WireError) -> Parsed {
         let object = try RequestBodyFields.object(body)
         let stream = try RequestBodyFields.stream(object)
         var chat: [String: JSONValue] = [:]
@@ -63,11 +67,15 @@ enum AnthropicMessagesReader {
             if let mapped { chat["tool_choice"] = mapped }
             if parallel == false, chat["tools"] != nil { chat["parallel_tool_calls"] = false }
         }
+        var request: ChatRequest
         do {
-            return Parsed(request: try ChatRequest.decode(id: id, object: chat), stream: stream)
+            request = try ChatRequest.decode(id: id, object: chat)
         } catch {
             throw error.error
         }
+        // An Anthropic upstream gets the body as written, with all the translation leaves out.
+        request.native = NativeRequest(dialect: .anthropicMessages, body: object, headers: headers)
+        return Parsed(request: request, stream: stream)
     }
 
     /// One Anthropic turn as OpenAI chat messages (a user turn's tool results become `tool` messages first).

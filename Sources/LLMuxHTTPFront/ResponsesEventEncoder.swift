@@ -18,6 +18,12 @@ import NIOCore
 ///
 /// A request without `stream` runs the same encoder into a scratch buffer and
 /// answers with `response(...)`, the final response object.
+///
+/// An answer passing through from an `openai-responses` upstream (deltas that
+/// carry its own events) is written as those events, unchanged (encrypted
+/// reasoning, `include`d fields, items llmux does not know); the final
+/// response object is the upstream's. A failure after output began is
+/// `response.failed`, numbered after the upstream's events.
 struct ResponsesEventEncoder: StreamEncoder {
     enum Item {
         case reasoning(id: String, text: String)
@@ -41,6 +47,9 @@ struct ResponsesEventEncoder: StreamEncoder {
     private var open = false
     private var started = false
     private var sequence = 0
+    /// The upstream's terminal event passed through, and the response object it carried.
+    private var passedTerminal = false
+    private var upstreamResponse: JSONValue?
 
     init(responseID: String, createdAt: Int, model: String) {
         self.responseID = responseID
@@ -53,12 +62,17 @@ struct ResponsesEventEncoder: StreamEncoder {
         case .start(_, let model, _, _):
             self.model = model
             return false
+        case .delta(let delta) where !delta.native.isEmpty:
+            for event in delta.native { self.pass(event, into: &buffer) }
+            return false
         case .delta(let delta):
             self.startResponse(into: &buffer)
             if let reasoning = delta.reasoning, !reasoning.isEmpty { self.reasoning(reasoning, into: &buffer) }
             if let text = delta.text, !text.isEmpty { self.text(text, into: &buffer) }
             for call in delta.toolCalls { self.toolCall(call, into: &buffer) }
             return false
+        case .done where self.passedTerminal:
+            return true
         case .done(let done):
             self.startResponse(into: &buffer)
             self.closeItem(into: &buffer)
@@ -83,9 +97,27 @@ struct ResponsesEventEncoder: StreamEncoder {
         }
     }
 
-    /// The final response object of a request without `stream`.
+    /// One of the upstream's events, as it came; it counts toward the sequence numbers.
+    private mutating func pass(_ native: NativeEvent, into buffer: inout ByteBuffer) {
+        self.started = true
+        self.sequence += 1
+        switch native.event {
+        case "response.completed", "response.incomplete", "response.failed":
+            self.passedTerminal = true
+            self.upstreamResponse = (try? JSONValue.parse(native.data))?["response"]
+        default:
+            break
+        }
+        native.write(into: &buffer)
+    }
+
+    /// The final response object of a request without `stream` (the upstream's own, when it passed through).
     func response(for done: DoneFrame) -> ByteBuffer {
         var w = JSONWriter(buffer: ByteBuffer())
+        if let upstream = self.upstreamResponse {
+            w.value(upstream)
+            return w.buffer
+        }
         let incomplete = Self.incompleteReason(done.finishReason)
         self.writeResponse(status: incomplete == nil ? "completed" : "incomplete", usage: done.usage, incompleteReason: incomplete, error: nil, into: &w)
         return w.buffer

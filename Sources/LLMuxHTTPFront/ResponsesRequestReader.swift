@@ -85,7 +85,10 @@ enum ResponsesRequestReader {
             if let value = object[key], !value.isNull { chat[key] = value }
         }
         do {
-            return Parsed(request: try ChatRequest.decode(id: id, object: chat), stream: stream)
+            var request = try ChatRequest.decode(id: id, object: chat)
+            // An `openai-responses` upstream gets the body as written.
+            request.native = NativeRequest(dialect: .openAIResponses, body: object)
+            return Parsed(request: request, stream: stream)
         } catch {
             throw .invalid(error.error)
         }

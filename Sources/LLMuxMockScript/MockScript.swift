@@ -63,6 +63,10 @@ public struct MockScript: Sendable, Hashable {
     public var wholeJSONCompletion = false
     /// The content type of a streamed answer, instead of `text/event-stream`.
     public var streamContentType: String?
+    /// Anthropic streams: content blocks sent whole (start and stop) after any thinking block,
+    /// written into the events exactly as given (spacing too), such as server-tool blocks; then
+    /// an event of a type no client knows (`mock_future_event`). For pass-through tests.
+    public var rawAnthropicBlocks: [String] = []
 
     public init(
         status: Int = 200,

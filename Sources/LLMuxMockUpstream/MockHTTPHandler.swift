@@ -388,6 +388,12 @@ final class MockHTTPHandler: ChannelInboundHandler {
             steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
             block += 1
         }
+        for raw in script.rawAnthropicBlocks {
+            steps.append((0, .event("content_block_start", #"{"type":"content_block_start","index":\#(block),"content_block":\#(raw)}"#)))
+            steps.append((0, event("content_block_stop", ["index": .int(Int64(block))])))
+            block += 1
+        }
+        if !script.rawAnthropicBlocks.isEmpty { steps.append((0, event("mock_future_event", ["note": "a type from a later API version"]))) }
         if !chunks.isEmpty {
             steps.append((0, event("content_block_start", ["index": .int(Int64(block)), "content_block": ["type": "text", "text": ""]])))
             for (index, text) in chunks.enumerated() {
@@ -468,11 +474,17 @@ final class MockHTTPHandler: ChannelInboundHandler {
             return .object(object)
         }
         var steps: [(delayMs: Int, step: Step)] = [(0, event("response.created", ["response": response("in_progress")]))]
+        // The finished items, for the terminal event's response object (as OpenAI sends it).
+        var finished: [JSONValue] = []
         var output = 0
         var delay = script.firstTokenDelayMs
         if !script.reasoningChunks.isEmpty {
-            steps.append(
-                (0, event("response.output_item.added", ["output_index": .int(Int64(output)), "item": ["id": "rs_mock", "type": "reasoning", "summary": []]])))
+            var item: [String: JSONValue] = ["id": "rs_mock", "type": "reasoning", "summary": []]
+            // What OpenAI adds when the request includes it: reasoning to send back in a later turn.
+            if request["include"]?.arrayValue?.contains("reasoning.encrypted_content") == true { item["encrypted_content"] = "gAAAA-mock-encrypted" }
+            steps.append((0, event("response.output_item.added", ["output_index": .int(Int64(output)), "item": .object(item)])))
+            item["summary"] = [["type": "summary_text", "text": .string(script.reasoningChunks.joined())]]
+            finished.append(.object(item))
             steps.append((0, event("response.reasoning_summary_part.added", ["item_id": "rs_mock", "summary_index": 0])))
             for piece in script.reasoningChunks {
                 steps.append((delay, event("response.reasoning_summary_text.delta", ["item_id": "rs_mock", "summary_index": 0, "delta": .string(piece)])))
@@ -503,6 +515,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
                     (delay, event("response.output_text.delta", ["item_id": "msg_mock", "output_index": .int(Int64(output)), "delta": .string(text)])))
                 delay = script.intervalMs
             }
+            finished.append([
+                "id": "msg_mock", "type": "message", "role": "assistant", "status": "completed",
+                "content": [["type": "output_text", "text": .string(chunks.joined()), "annotations": []]],
+            ])
             output += 1
         }
         for (index, call) in script.toolCalls.enumerated() {
@@ -517,6 +533,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
                             "item": ["id": id, "type": "function_call", "call_id": .string(call.id), "name": .string(call.name), "arguments": ""],
                         ])
                 ))
+            finished.append([
+                "id": id, "type": "function_call", "status": "completed", "call_id": .string(call.id), "name": .string(call.name),
+                "arguments": .string(call.arguments),
+            ])
             delay = script.intervalMs
             let middle = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
             for piece in [call.arguments[..<middle], call.arguments[middle...]] where !piece.isEmpty {
@@ -536,10 +556,13 @@ final class MockHTTPHandler: ChannelInboundHandler {
                     0,
                     event(
                         "response.incomplete",
-                        ["response": response("incomplete", extra: ["usage": usage, "incomplete_details": ["reason": "max_output_tokens"]])])
+                        [
+                            "response": response(
+                                "incomplete", extra: ["usage": usage, "incomplete_details": ["reason": "max_output_tokens"], "output": .array(finished)])
+                        ])
                 ))
         } else {
-            steps.append((0, event("response.completed", ["response": response("completed", extra: ["usage": usage])])))
+            steps.append((0, event("response.completed", ["response": response("completed", extra: ["usage": usage, "output": .array(finished)])])))
         }
         steps.append((0, .finish))
         return steps

@@ -60,7 +60,9 @@ package enum AnthropicRequestBuilder {
             case "system", "developer":
                 system.append(Self.text(of: message["content"]))
             case "assistant":
-                var blocks = Self.contentBlocks(message["content"])
+                // Signed thinking first, as Anthropic gave it: the turn's reasoning carries on.
+                var blocks = ReasoningState.items(in: message, format: "anthropic")
+                blocks += Self.contentBlocks(message["content"])
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
                     let input = (try? JSONValue.parse(arguments)).flatMap { $0.isObject ? $0 : nil } ?? .object([:])

@@ -5,7 +5,9 @@ import LLMuxWire
 /// block as the next tool ordinal (0, 1, ...; not the block index) with its
 /// `partial_json` pieces as argument fragments and never the initial `{}`,
 /// `stop_reason` as an OpenAI finish reason, and usage with cache tokens.
-/// `ping`, `signature_delta` and unknown events are ignored.
+/// A finished `thinking` block with its signature, and a `redacted_thinking`
+/// block, become reasoning state (`{"format":"anthropic", ...the block}`) to
+/// send back with the turn. `ping` and unknown events are ignored.
 package struct AnthropicStreamInterpreter: StreamInterpreter {
     private var toolOrdinals: [Int: Int] = [:]
     private var nextTool = 0
@@ -14,6 +16,8 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
     private var cacheCreation1h = 0
     private var cacheRead = 0
     private var outputTokens = 0
+    /// Thinking blocks still open, by index: their text and signature so far.
+    private var thinking: [Int: (text: String, signature: String)] = [:]
 
     package init() {}
 
@@ -37,8 +41,12 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
                 guard let text = block.text, !text.isEmpty else { return [] }
                 return [.delta(text: text, reasoning: nil, toolCalls: [])]
             case "thinking":
+                self.thinking[index] = (block.thinking ?? "", block.signature ?? "")
                 guard let thinking = block.thinking, !thinking.isEmpty else { return [] }
                 return [.delta(text: nil, reasoning: thinking, toolCalls: [])]
+            case "redacted_thinking":
+                guard let data = block.data else { return [] }
+                return [.reasoningState(["format": "anthropic", "type": "redacted_thinking", "data": .string(data)])]
             default:
                 return []
             }
@@ -50,7 +58,11 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
                 return [.delta(text: text, reasoning: nil, toolCalls: [])]
             case "thinking_delta":
                 guard let thinking = delta.thinking, !thinking.isEmpty else { return [] }
+                if let index = body.index { self.thinking[index]?.text += thinking }
                 return [.delta(text: nil, reasoning: thinking, toolCalls: [])]
+            case "signature_delta":
+                if let index = body.index, let signature = delta.signature { self.thinking[index]?.signature += signature }
+                return []
             case "input_json_delta":
                 guard let json = delta.partialJSON, !json.isEmpty, let index = body.index, let ordinal = self.toolOrdinals[index] else { return [] }
                 return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, arguments: json)])]
@@ -65,13 +77,19 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
             }
             if let reason = body.delta?.stopReason { events.append(.finish(reason: Self.finishReason(reason))) }
             return events
+        case "content_block_stop":
+            // A thinking block is worth sending back only signed: Anthropic refuses it otherwise.
+            guard let index = body.index, let block = self.thinking.removeValue(forKey: index), !block.signature.isEmpty else { return [] }
+            return [
+                .reasoningState(["format": "anthropic", "type": "thinking", "thinking": .string(block.text), "signature": .string(block.signature)])
+            ]
         case "message_stop":
             return [.end]
         case "error":
             let message = body.error?.message ?? "unspecified error"
             return [.error(message: body.error?.type.map { "\(message) (\($0))" } ?? message)]
         default:
-            // ping, content_block_stop, and event types newer than this build.
+            // ping, and event types newer than this build.
             return []
         }
     }
@@ -145,6 +163,9 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
         var name: String?
         var text: String?
         var thinking: String?
+        var signature: String?
+        /// A `redacted_thinking` block's encrypted content.
+        var data: String?
 
         init(_ fields: JSONFields) throws(JSONFieldError) {
             guard let type = try fields.string("type") else {
@@ -155,6 +176,8 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
             self.name = try fields.string("name")
             self.text = try fields.string("text")
             self.thinking = try fields.string("thinking")
+            self.signature = try fields.string("signature")
+            self.data = try fields.string("data")
         }
     }
 
@@ -164,6 +187,7 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
         var thinking: String?
         var partialJSON: String?
         var stopReason: String?
+        var signature: String?
 
         init(_ fields: JSONFields) throws(JSONFieldError) {
             self.type = try fields.string("type")
@@ -171,6 +195,7 @@ package struct AnthropicStreamInterpreter: StreamInterpreter {
             self.thinking = try fields.string("thinking")
             self.partialJSON = try fields.string("partial_json")
             self.stopReason = try fields.string("stop_reason")
+            self.signature = try fields.string("signature")
         }
     }
 

@@ -1,6 +1,7 @@
 package import AsyncHTTPClient
 package import LLMuxConfig
 package import LLMuxWire
+import NIOCore
 
 /// What differs between providers' HTTP APIs: the request (path, auth headers, body shape), the
 /// interpreter of the answer's event stream, and what a 2xx answer that is not a stream may be.
@@ -16,6 +17,27 @@ package protocol ProviderDialect: Sendable {
     /// Whether a 2xx `application/json` answer is a whole completion this dialect reads as one
     /// event (servers that ignore `stream: true`); otherwise such an answer is a protocol error.
     var readsWholeJSONAnswer: Bool { get }
+
+    /// Whether `request` goes to this dialect's upstreams as its client wrote it (its
+    /// `NativeRequest` is in this dialect), so the answer's events pass back as they come.
+    func passesThrough(_ request: ChatRequest) -> Bool
+}
+
+extension ProviderDialect {
+    package func passesThrough(_ request: ChatRequest) -> Bool { false }
+}
+
+extension NativeRequest {
+    /// The client's body for `upstreamModel`: only `model` is replaced, and `stream` set (llmux
+    /// always streams from upstreams; the front assembles a whole answer when one was asked for).
+    func body(upstreamModel: String) -> ByteBuffer {
+        var body = self.body
+        body["model"] = .string(upstreamModel)
+        body["stream"] = true
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(.object(body))
+        return writer.buffer
+    }
 }
 
 extension ProviderConfig.Kind {
@@ -77,10 +99,19 @@ package struct AnthropicDialect: ProviderDialect {
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/messages"))
         if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
+        if let native = request.native, self.passesThrough(request) {
+            // The client's version and betas: its body was written for them.
+            http.headers.add(name: "anthropic-version", value: native.headers["anthropic-version"] ?? AnthropicRequestBuilder.apiVersion)
+            if let beta = native.headers["anthropic-beta"] { http.headers.add(name: "anthropic-beta", value: beta) }
+            http.body = .bytes(native.body(upstreamModel: upstreamModel))
+            return http
+        }
         http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
         http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
         return http
     }
+
+    package func passesThrough(_ request: ChatRequest) -> Bool { request.native?.dialect == .anthropicMessages }
 
     package func makeInterpreter() -> any StreamInterpreter { AnthropicStreamInterpreter() }
 
@@ -97,9 +128,15 @@ package struct OpenAIResponsesDialect: ProviderDialect {
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/responses"))
         if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+        if let native = request.native, self.passesThrough(request) {
+            http.body = .bytes(native.body(upstreamModel: upstreamModel))
+            return http
+        }
         http.body = .bytes(ResponsesRequestBuilder.body(for: request, upstreamModel: upstreamModel))
         return http
     }
+
+    package func passesThrough(_ request: ChatRequest) -> Bool { request.native?.dialect == .openAIResponses }
 
     package func makeInterpreter() -> any StreamInterpreter { ResponsesStreamInterpreter() }
 

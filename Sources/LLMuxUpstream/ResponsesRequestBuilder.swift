@@ -23,6 +23,10 @@ package enum ResponsesRequestBuilder {
         if case .string(let effort)? = request.options["reasoning_effort"] { body["reasoning"] = ["effort": .string(effort)] }
         if let format = request.options["response_format"], let textFormat = Self.textFormat(format) { body["text"] = ["format": textFormat] }
         let (instructions, input) = Self.input(request.messages)
+        // Stateless reasoning carries on only if its encrypted content comes back to be replayed.
+        if body["reasoning"] != nil || request.messages.contains(where: { !ReasoningState.items(in: $0, format: "openai-responses").isEmpty }) {
+            body["include"] = ["reasoning.encrypted_content"]
+        }
         if !instructions.isEmpty { body["instructions"] = .string(instructions) }
         body["input"] = .array(input)
         if case .array(let tools)? = request.options["tools"] {
@@ -51,6 +55,7 @@ package enum ResponsesRequestBuilder {
                     "output": .string(AnthropicRequestBuilder.text(of: message["content"])),
                 ])
             case "assistant":
+                items += ReasoningState.items(in: message, format: "openai-responses")
                 let text = AnthropicRequestBuilder.text(of: message["content"])
                 if !text.isEmpty {
                     items.append(["type": "message", "role": "assistant", "content": [["type": "output_text", "text": .string(text)]]])

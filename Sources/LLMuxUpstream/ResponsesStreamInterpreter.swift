@@ -7,7 +7,10 @@ import LLMuxWire
 /// call's id and its argument deltas as fragments; `response.completed` as
 /// the usage and `stop` (`tool_calls` when a call was made),
 /// `response.incomplete` as `length` or `content_filter`; `response.failed`
-/// and `error` events as a stream error. Other events are ignored.
+/// and `error` events as a stream error. Reasoning items of the final response
+/// that carry `encrypted_content` become reasoning state
+/// (`{"format":"openai-responses","item":ITEM}`) to send back with the turn.
+/// Other events are ignored.
 package struct ResponsesStreamInterpreter: StreamInterpreter {
     /// Tool ordinals by the function_call item's id.
     private var toolOrdinals: [String: Int] = [:]
@@ -46,10 +49,12 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
             else { return [] }
             return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, arguments: delta)])]
         case "response.completed":
-            return self.usage(value["response"]?["usage"]) + [.finish(reason: self.nextTool > 0 ? "tool_calls" : "stop")]
+            return Self.reasoningState(value["response"]) + self.usage(value["response"]?["usage"])
+                + [.finish(reason: self.nextTool > 0 ? "tool_calls" : "stop")]
         case "response.incomplete":
             let reason = value["response"]?["incomplete_details"]?["reason"]?.stringValue
-            return self.usage(value["response"]?["usage"]) + [.finish(reason: reason == "content_filter" ? "content_filter" : "length")]
+            return Self.reasoningState(value["response"]) + self.usage(value["response"]?["usage"])
+                + [.finish(reason: reason == "content_filter" ? "content_filter" : "length")]
         case "response.failed":
             let error = value["response"]?["error"]
             let message = error?["message"]?.stringValue ?? "the response failed"
@@ -59,6 +64,14 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
             return [.error(message: value["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
         default:
             return []
+        }
+    }
+
+    /// The final response's reasoning items that can be sent back (they carry `encrypted_content`).
+    private static func reasoningState(_ response: JSONValue?) -> [UpstreamEvent] {
+        (response?["output"]?.arrayValue ?? []).compactMap { item in
+            guard item["type"]?.stringValue == "reasoning", item["encrypted_content"]?.stringValue != nil else { return nil }
+            return .reasoningState(["format": "openai-responses", "item": item])
         }
     }
 

@@ -41,7 +41,7 @@ package struct UpstreamChatClient: UpstreamTransport {
         // Anthropic's extended-thinking switch (from the Messages front) is no OpenAI parameter.
         body["thinking"] = nil
         body["model"] = .string(upstreamModel)
-        body["messages"] = .array(request.messages)
+        body["messages"] = .array(ReasoningState.removed(from: request.messages))
         body["stream"] = true
         body["stream_options"] = ["include_usage": true]
         var writer = JSONWriter(buffer: ByteBuffer())
@@ -85,6 +85,7 @@ package struct UpstreamChatClient: UpstreamTransport {
         onEvent: (UpstreamEvent) throws -> Void
     ) async throws {
         let (http, interpreter) = Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        let passesThrough = provider.kind.dialect.passesThrough(request)
         let response: HTTPClientResponse
         do {
             response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
@@ -96,7 +97,8 @@ package struct UpstreamChatClient: UpstreamTransport {
         guard (200..<300).contains(Int(response.status.code)) else {
             throw await Self.statusError(response, provider: provider, apiKey: apiKey)
         }
-        var reader = UpstreamStreamReader(limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey)
+        var reader = UpstreamStreamReader(
+            limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey, passesThrough: passesThrough)
         switch try Self.bodyKind(response, provider: provider) {
         case .eventStream:
             break

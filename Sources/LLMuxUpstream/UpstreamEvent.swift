@@ -11,6 +11,12 @@ package enum UpstreamEvent: Sendable, Hashable {
     case usage(Usage)
     /// The explicit end of the stream (`data: [DONE]`).
     case end
+    /// A finished piece of reasoning state to send back with the assistant's turn
+    /// (`DoneFrame.reasoningState`): `{"format": KIND, ...}`, opaque to clients.
+    case reasoningState(JSONValue)
     /// The upstream reported an error inside the stream.
     case error(message: String)
+    /// The event the normalized events that follow it came from, as the upstream sent it; only
+    /// when the request passes through in the upstream's own dialect (`NativeRequest`).
+    case native(NativeEvent)
 }

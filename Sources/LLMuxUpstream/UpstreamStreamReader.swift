@@ -1,4 +1,5 @@
 import LLMuxConfig
+import LLMuxWire
 import NIOCore
 
 /// Turns the body of one streamed answer, chunk by chunk, into normalized
@@ -12,11 +13,14 @@ struct UpstreamStreamReader {
     private var events: [SSEEvent] = []
     private let providerName: String
     private let apiKey: Secret?
+    /// Hand each event on as it came (`UpstreamEvent.native`) ahead of what it means.
+    private let passesThrough: Bool
     /// A finish reason arrived: the answer is complete even if `[DONE]` never comes.
     private(set) var sawFinish = false
     private(set) var sawDone = false
 
-    init(limits: SSEParser.Limits, interpreter: any StreamInterpreter, providerName: String, apiKey: Secret?) {
+    init(limits: SSEParser.Limits, interpreter: any StreamInterpreter, providerName: String, apiKey: Secret?, passesThrough: Bool = false) {
+        self.passesThrough = passesThrough
         self.parser = SSEParser(limits: limits)
         self.interpreter = interpreter
         self.providerName = providerName
@@ -54,6 +58,10 @@ struct UpstreamStreamReader {
             normalized = try self.interpreter.interpret(event)
         } catch {
             throw UpstreamError(.protocolViolation, "provider '\(self.providerName)' sent an event that is not valid JSON")
+        }
+        // An error event is not passed on: the request's error ends the client's stream instead.
+        if self.passesThrough, event.data != "[DONE]", !normalized.contains(where: { if case .error = $0 { true } else { false } }) {
+            try onEvent(.native(NativeEvent(event: event.event, data: event.data)))
         }
         for item in normalized {
             switch item {

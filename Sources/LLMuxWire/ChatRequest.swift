@@ -18,6 +18,8 @@ public struct ChatRequest: Sendable, Hashable {
     public var coalesceMs: Int?
     /// Pass-through OpenAI options (`temperature`, `tools`, `max_tokens`, ...).
     public var options: [String: JSONValue]
+    /// The request in the client's own dialect, for an upstream that speaks it (HTTP front only).
+    public var native: NativeRequest?
 
     public init(
         id: String,

@@ -105,6 +105,7 @@ extension ServerFrame {
             if let cost = done.cost { Self.encode(cost: cost, with: &w) }
             if let from = done.downgradedFrom { w.field("downgraded_from", from) }
             if !done.toolCalls.isEmpty { Self.encode(toolCalls: done.toolCalls, assembled: true, with: &w) }
+            if !done.reasoningState.isEmpty { w.field("reasoning_state", JSONValue.array(done.reasoningState)) }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -445,6 +446,7 @@ extension ServerFrame {
         var price_unknown: Bool?
         var cause: String?
         var targets: [Target]?
+        var reasoning_state: [JSONValue]?
 
         init(_ f: JSONFields) throws(JSONFieldError) {
             self.type = try Fields.need(try f.string("type"), "type")
@@ -459,6 +461,7 @@ extension ServerFrame {
             self.text = try f.string("text")
             self.reasoning = try f.string("reasoning")
             self.tool_calls = try f.fieldsArray("tool_calls")?.map { f throws(JSONFieldError) in try ToolCall(f) }
+            self.reasoning_state = try f.array("reasoning_state")
             self.finish_reason = try f.string("finish_reason")
             self.usage = try f.fields("usage").map { f throws(JSONFieldError) in try UsageFields(f) }
             self.timing = try f.fields("timing").map { f throws(JSONFieldError) in try TimingFields(f) }
@@ -563,7 +566,8 @@ extension ServerFrame {
                         downgradedFrom: self.downgraded_from,
                         toolCalls: (self.tool_calls ?? []).map {
                             ToolCallFragment(index: $0.index, id: $0.id, name: $0.name, arguments: $0.arguments)
-                        }
+                        },
+                        reasoningState: self.reasoning_state ?? []
                     )
                 )
             case "error":

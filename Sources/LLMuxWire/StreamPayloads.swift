@@ -74,13 +74,21 @@ public struct DeltaFrame: Sendable, Hashable {
     public var text: String?
     public var reasoning: String?
     public var toolCalls: [ToolCallFragment]
+    /// The upstream's own events behind this delta, in order, when the request passed through
+    /// in its dialect (`NativeRequest`): the HTTP front writes these instead of encoding the
+    /// text. Such a delta may carry nothing else. Never written on the socket, whose requests
+    /// never pass through.
+    public var native: [NativeEvent]
 
-    public init(id: String, seq: Int, text: String? = nil, reasoning: String? = nil, toolCalls: [ToolCallFragment] = []) {
+    public init(
+        id: String, seq: Int, text: String? = nil, reasoning: String? = nil, toolCalls: [ToolCallFragment] = [], native: [NativeEvent] = []
+    ) {
         self.id = id
         self.seq = seq
         self.text = text
         self.reasoning = reasoning
         self.toolCalls = toolCalls
+        self.native = native
     }
 }
 
@@ -104,6 +112,10 @@ public struct DoneFrame: Sendable, Hashable {
     public var downgradedFrom: String?
     /// The tool calls of the answer, assembled (full `arguments` text), in ordinal order.
     public var toolCalls: [ToolCallFragment]
+    /// What the upstream gave to send back with this turn for its reasoning to carry on
+    /// (Anthropic's signed thinking blocks, OpenAI's encrypted reasoning items), in order; each
+    /// item is opaque but for its `format`, the upstream kind that takes it back.
+    public var reasoningState: [JSONValue]
 
     public init(
         id: String,
@@ -116,9 +128,11 @@ public struct DoneFrame: Sendable, Hashable {
         attempts: [AttemptRecord] = [],
         cost: RequestCost? = nil,
         downgradedFrom: String? = nil,
-        toolCalls: [ToolCallFragment] = []
+        toolCalls: [ToolCallFragment] = [],
+        reasoningState: [JSONValue] = []
     ) {
         self.toolCalls = toolCalls
+        self.reasoningState = reasoningState
         self.cost = cost
         self.downgradedFrom = downgradedFrom
         self.id = id

@@ -28,16 +28,17 @@ struct AnthropicFrontTests {
         #"{"model":"\#(model)","max_tokens":256,"stream":\#(stream),"messages":[{"role":"user","content":"hi"}]\#(extra)}"#
     }
 
-    /// From an Anthropic-kind upstream (reasoning, text, a tool call) back to an Anthropic client:
-    /// every event named as its data's type, blocks opened and closed in index order, deltas of
-    /// their block's type, the usage in message_delta.
+    /// From an OpenAI-kind upstream (reasoning, text, a tool call) back to an Anthropic client, as
+    /// llmux writes the events (an Anthropic upstream's pass through: `PassThroughTests`): every
+    /// event named as its data's type, blocks opened and closed in index order, deltas of their
+    /// block's type, the usage in message_delta.
     @Test func theStreamHasEveryEventInTheOrderTheSDKNeeds() async throws {
         try await TestDaemon.with(configure: OpenAISDKTests.configure) { daemon in
             var script = MockScript(chunks: ["Sunny ", "today."])
             script.reasoningChunks = ["Check the sky."]
             script.toolCalls = [MockToolCall(id: "toolu_1", name: "look", arguments: #"{"up":true}"#)]
             daemon.mock.setScript(script, forModel: "sky")
-            let reply = try await http.send(daemon, "/v1/messages?beta=true", body: Self.body(model: "claude/sky", stream: true))
+            let reply = try await http.send(daemon, "/v1/messages?beta=true", body: Self.body(model: "mock/sky", stream: true))
             #expect(reply.status == 200, "\(reply.body)")
             #expect(reply.headers["content-type"].first == "text/event-stream")
             let events = Self.events(reply.body)

@@ -57,6 +57,8 @@ struct AnthropicTests {
             case .finish(let reason): finish = reason
             case .end: ended = true
             case .error(let message): errors.append(message)
+            case .native: Issue.record("an interpreter produced a native event")
+            case .reasoningState: break
             }
         }
         #expect(text == "Checking both — ünïcode ✓.")

@@ -42,6 +42,8 @@ struct ProviderFixtureTests {
             case .finish(let reason): summary.finish = reason
             case .end: summary.ended = true
             case .error(let message): summary.errors.append(message)
+            case .native: Issue.record("an interpreter produced a native event")
+            case .reasoningState: break
             }
         }
         summary.toolCalls = calls.mapValues { "\($0.id) \($0.name) \($0.arguments)" }
