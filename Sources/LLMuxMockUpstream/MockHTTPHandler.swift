@@ -146,7 +146,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
             break
         }
         if script.wholeJSONCompletion {
-            self.respond(status: .ok, body: Self.wholeCompletion(for: script, model: model ?? "mock", request: json), context: context)
+            let body =
+                responses
+                ? Self.wholeResponse(for: script, model: model ?? "mock", request: json)
+                : Self.wholeCompletion(for: script, model: model ?? "mock", request: json)
+            self.respond(status: .ok, body: body, context: context)
             return
         }
         var headers = HTTPHeaders()
@@ -167,6 +171,18 @@ final class MockHTTPHandler: ChannelInboundHandler {
         var run = steps[...]
         if script.holdBodyOpenAfterDone, case .finish? = run.last?.step { run[run.endIndex - 1].step = .stall }
         self.run(run, context: context)
+    }
+
+    /// A whole Responses API response object: the one the stream's terminal event carries.
+    static func wholeResponse(for script: MockScript, model: String, request: JSONValue) -> String {
+        for (_, step) in Self.responsesSteps(for: script, model: model, request: request).reversed() {
+            if case .event(let name, let payload) = step, name == "response.completed" || name == "response.incomplete",
+                let response = (try? JSONValue.parse(payload))?["response"]
+            {
+                return response.jsonString
+            }
+        }
+        return "{}"
     }
 
     /// The prompt tokens the mock reports for `request`: its messages' JSON, at 4 bytes a token.

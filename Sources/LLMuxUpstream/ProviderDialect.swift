@@ -140,6 +140,6 @@ package struct OpenAIResponsesDialect: ProviderDialect {
 
     package func makeInterpreter() -> any StreamInterpreter { ResponsesStreamInterpreter() }
 
-    /// A whole response object is not read (yet): a server that ignores `stream` is refused.
-    package var readsWholeJSONAnswer: Bool { false }
+    /// A whole response object (from a server that ignores `stream`) is read as its stream would be.
+    package var readsWholeJSONAnswer: Bool { true }
 }

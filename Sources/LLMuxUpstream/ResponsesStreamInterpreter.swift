@@ -19,9 +19,12 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
     package init() {}
 
     package mutating func interpret(_ event: SSEEvent) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+        // Not a Responses event, but some compatible servers end with it (and a whole answer is read so).
+        if event.data == "[DONE]" { return [.end] }
         guard let value = try? JSONParser.parse(event.data), case .object = value else {
             throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
         }
+        if value["type"] == nil, value["object"]?.stringValue == "response" { return try self.wholeResponse(value) }
         switch value["type"]?.stringValue ?? event.event ?? "" {
         case "response.output_text.delta", "response.refusal.delta":
             guard case .string(let text)? = value["delta"], !text.isEmpty else { return [] }
@@ -65,6 +68,36 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
         default:
             return []
         }
+    }
+
+    /// A whole response object (from a server that ignored `stream`): its output items in order
+    /// as the deltas a stream would have given, then what its status means, as the stream's
+    /// terminal event would.
+    private mutating func wholeResponse(_ response: JSONValue) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+        var events: [UpstreamEvent] = []
+        for item in response["output"]?.arrayValue ?? [] {
+            switch item["type"]?.stringValue {
+            case "reasoning":
+                let summary = (item["summary"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined(separator: "\n\n")
+                if !summary.isEmpty { events.append(.delta(text: nil, reasoning: summary, toolCalls: [])) }
+            case "message":
+                let text = (item["content"]?.arrayValue ?? []).compactMap { part -> String? in
+                    part["type"]?.stringValue == "refusal" ? part["refusal"]?.stringValue : part["text"]?.stringValue
+                }.joined()
+                if !text.isEmpty { events.append(.delta(text: text, reasoning: nil, toolCalls: [])) }
+            case "function_call":
+                let ordinal = self.nextTool
+                self.nextTool += 1
+                let arguments = item["arguments"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+                let call = ToolCallFragment(index: ordinal, id: item["call_id"]?.stringValue, name: item["name"]?.stringValue, arguments: arguments)
+                events.append(.delta(text: nil, reasoning: nil, toolCalls: [call]))
+            default:
+                continue
+            }
+        }
+        let status = response["status"]?.stringValue ?? "completed"
+        let terminal = status == "incomplete" ? "response.incomplete" : status == "failed" ? "response.failed" : "response.completed"
+        return try events + self.interpret(SSEEvent(event: terminal, data: (["type": .string(terminal), "response": response] as JSONValue).jsonString))
     }
 
     /// The final response's reasoning items that can be sent back (they carry `encrypted_content`).

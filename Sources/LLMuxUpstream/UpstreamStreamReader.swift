@@ -14,7 +14,7 @@ struct UpstreamStreamReader {
     private let providerName: String
     private let apiKey: Secret?
     /// Hand each event on as it came (`UpstreamEvent.native`) ahead of what it means.
-    private let passesThrough: Bool
+    private var passesThrough: Bool
     /// A finish reason arrived: the answer is complete even if `[DONE]` never comes.
     private(set) var sawFinish = false
     private(set) var sawDone = false
@@ -46,6 +46,8 @@ struct UpstreamStreamReader {
     /// Reads a whole answer that came as one JSON document (a `chat.completion`) as if it
     /// were one chunk followed by `[DONE]`: its text, tool calls, finish reason and usage.
     mutating func readWholeCompletion(_ body: String, onEvent: (UpstreamEvent) throws -> Void) throws {
+        // A whole answer is no event the client's dialect has: it is translated, never passed on.
+        self.passesThrough = false
         for event in [SSEEvent(data: body), SSEEvent(data: "[DONE]")] {
             try self.handle(event, onEvent: onEvent)
         }

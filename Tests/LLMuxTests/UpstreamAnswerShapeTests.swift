@@ -8,9 +8,9 @@ import Testing
 /// after `[DONE]`, a whole JSON `chat.completion`, a content type that is neither.
 @Suite("Upstream answer shapes")
 struct UpstreamAnswerShapeTests {
-    func chat(_ daemon: TestDaemon, id: String = "r") async throws -> FrameLog {
+    func chat(_ daemon: TestDaemon, id: String = "r", model: String = "mock/default") async throws -> FrameLog {
         try await daemon.connect { connection in
-            try await connection.send(line: chatLine(id))
+            try await connection.send(line: chatLine(id, model: model))
             return try await FrameLog.read(from: connection, until: [id])
         }
     }
@@ -55,6 +55,37 @@ struct UpstreamAnswerShapeTests {
             #expect(done.finishReason == "length")
             #expect(done.usage?.outputTokens == 2)
             #expect((done.usage?.inputTokens ?? 0) > 0)
+        }
+    }
+
+    /// An `openai-responses` server that ignores `stream` answers one response object: its items
+    /// are the deltas, its status the end; a Responses client on it gets a translated stream
+    /// (a whole object is no event to pass through).
+    @Test func aWholeResponsesObjectIsItsDeltasThenDone() async throws {
+        try await TestDaemon.with(configure: PassThroughTests.configureResponses) { daemon in
+            var script = MockScript(chunks: ["whole ", "answer"])
+            script.reasoningChunks = ["Think."]
+            script.toolCalls = [MockToolCall(id: "call_9", name: "look", arguments: #"{"up":true}"#)]
+            script.wholeJSONCompletion = true
+            daemon.mock.setDefaultScript(script)
+            let log = try await chat(daemon, model: "resp/whole")
+            guard case .done(let done)? = log.terminal("r") else {
+                Issue.record("no done: \(log.frames("r"))")
+                return
+            }
+            #expect(log.isWellFormed("r"))
+            #expect(log.text("r") == "whole answer")
+            #expect(log.reasoning("r") == "Think.")
+            #expect(done.finishReason == "tool_calls")
+            #expect(done.toolCalls == [ToolCallFragment(index: 0, id: "call_9", name: "look", arguments: #"{"up":true}"#)])
+            #expect(done.usage?.outputTokens == 2)
+
+            let reply = try await HTTPFrontTests().send(daemon, "/v1/responses", body: #"{"model":"resp/whole","input":"hi","stream":true}"#)
+            #expect(reply.status == 200, "\(reply.body)")
+            let events = AnthropicFrontTests.events(reply.body)
+            #expect(events.first?.name == "response.created")
+            #expect(events.last?.name == "response.completed", "\(reply.body)")
+            #expect(events.compactMap { $0.name == "response.output_text.delta" ? $0.data["delta"]?.stringValue : nil }.joined() == "whole answer")
         }
     }
 

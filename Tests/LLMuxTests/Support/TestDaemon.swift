@@ -191,6 +191,13 @@ struct FrameLog: Sendable {
         }.joined()
     }
 
+    func reasoning(_ id: String) -> String {
+        self.frames(id).compactMap { frame -> String? in
+            if case .delta(let delta) = frame { return delta.reasoning }
+            return nil
+        }.joined()
+    }
+
     /// Checks the per-request invariant: start, deltas with seq 0..n-1, exactly one terminal frame last.
     func isWellFormed(_ id: String) -> Bool {
         let frames = self.frames(id)
