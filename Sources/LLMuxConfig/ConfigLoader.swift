@@ -204,7 +204,7 @@ package struct ConfigLoader: Sendable {
                     throw fail(at, "a model name must be non-empty and contain no '/' (that form addresses provider/model directly)")
                 }
                 guard let table = models[name]?.table else { throw fail(at, "must be a table") }
-                try Self.checkKeys(table, allowed: ["provider", "model"], at: at, fail)
+                try Self.checkKeys(table, allowed: ["provider", "model", "serves"], at: at, fail)
                 guard let provider = try Self.string(table, "provider", at: at, fail) else {
                     throw fail(at + ["provider"], "missing; name the provider this model runs on")
                 }
@@ -214,7 +214,16 @@ package struct ConfigLoader: Sendable {
                 guard let upstream = try Self.string(table, "model", at: at, fail), !upstream.isEmpty else {
                     throw fail(at + ["model"], "missing; give the upstream model id")
                 }
-                config.models[name] = ModelConfig(name: name, provider: provider, upstreamModel: upstream)
+                var serves: Set<String>?
+                if let value = table["serves"] {
+                    let names = value.array?.compactMap(\.string) ?? []
+                    let known = ModelConfig.capabilityNames
+                    guard let array = value.array, !names.isEmpty, names.count == array.count, names.allSatisfy(known.contains) else {
+                        throw fail(at + ["serves"], "must be a non-empty array of \(known.map { "\"\($0)\"" }.joined(separator: ", "))")
+                    }
+                    serves = Set(names)
+                }
+                config.models[name] = ModelConfig(name: name, provider: provider, upstreamModel: upstream, serves: serves)
             }
         }
 

@@ -73,11 +73,18 @@ package struct ModelConfig: Sendable, Hashable {
     package var name: String
     package var provider: String
     package var upstreamModel: String
+    /// `serves = ["chat", "embeddings"]`: the kinds of request this model takes; `nil` when not
+    /// said (then whatever its provider's kind serves). A route never sends it another kind.
+    package var serves: Set<String>?
 
-    package init(name: String, provider: String, upstreamModel: String) {
+    /// The names `serves` may list.
+    package static let capabilityNames: [String] = ["chat", "embeddings"]
+
+    package init(name: String, provider: String, upstreamModel: String, serves: Set<String>? = nil) {
         self.name = name
         self.provider = provider
         self.upstreamModel = upstreamModel
+        self.serves = serves
     }
 }
 

@@ -66,6 +66,19 @@ package struct RouteConfig: Sendable, Hashable {
 }
 
 /// One provider/model pair a route can send a request to.
+extension RouteConfig {
+    /// This route with only `kept` (a subset of its targets, in its order); a weighted
+    /// route keeps the weights of the targets it keeps.
+    package func keeping(_ kept: [RouteTarget]) -> RouteConfig {
+        var route = self
+        if case .weighted(let weights) = self.strategy {
+            route.strategy = .weighted(zip(self.targets, weights).filter { kept.contains($0.0) }.map(\.1))
+        }
+        route.targets = self.targets.filter(kept.contains)
+        return route
+    }
+}
+
 package struct RouteTarget: Sendable, Hashable, CustomStringConvertible {
     package var provider: String
     package var upstreamModel: String

@@ -27,6 +27,8 @@ struct AttemptResult: Sendable {
     var toolCalls: [Int: ToolCallFragment] = [:]
     /// Reasoning state the upstream gave for the next turn, in order.
     var reasoningState: [JSONValue] = []
+    /// An embeddings request's vectors (the whole answer: nothing is delivered before the end).
+    var embeddings: [[Double]]?
     /// From the request's start to this attempt's first delta.
     var ttft: Duration?
     var usage: Usage?
@@ -269,6 +271,8 @@ struct AttemptRunner: Sendable {
                         break
                     case .reasoningState(let item):
                         result.reasoningState.append(item)
+                    case .embeddings(let vectors):
+                        result.embeddings = vectors
                     case .native(let event):
                         // Events that lead to no delta (block ends, pings, usage) go out on their own.
                         if result.ttft != nil, !native.isEmpty {

@@ -57,6 +57,16 @@ package struct ModelResolver: Sendable {
 
     /// The configured models and routes (and the default model when it is
     /// given as `provider/model`) for `models` frames. Upstream model lists are not fetched.
+    /// Whether `target` takes requests needing `capability`: as its `[models.NAME]` entries say
+    /// (`serves`), or else as its provider's kind does (Anthropic: chat only).
+    package func serves(_ target: RouteTarget, _ capability: ChatRequest.Capability) -> Bool {
+        let declared = self.config.models.values.filter { $0.provider == target.provider && $0.upstreamModel == target.upstreamModel }
+            .compactMap(\.serves)
+        if !declared.isEmpty { return declared.contains { $0.contains(capability.rawValue) } }
+        guard let provider = self.config.providers[target.provider] else { return true }
+        return provider.kind.capabilities.contains(capability)
+    }
+
     package func listedModels() -> [ModelInfo] {
         var infos = self.config.models.values.map {
             ModelInfo(id: $0.name, provider: $0.provider, upstreamModel: $0.upstreamModel)

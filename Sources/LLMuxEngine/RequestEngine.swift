@@ -70,9 +70,12 @@ package final class RequestEngine: Sendable {
     /// `prompt` is the request's prompt estimate, computed once per request.
     func worstCase(_ request: ChatRequest, prompt: PromptEstimate, at target: RouteTarget) -> Double? {
         guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return nil }
+        // Embeddings have no output to pay for.
         let maxTokens =
-            (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
-            ?? self.config.budgets.defaultMaxTokens
+            request.operation != .chat
+            ? 0
+            : (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
+                ?? self.config.budgets.defaultMaxTokens
         let promptPrice = prompt.mayWriteCache ? price.dearestPromptPerMillion : price.inputPerMillion
         return (Double(prompt.tokens) * promptPrice + Double(maxTokens) * price.outputPerMillion) / 1_000_000
     }
@@ -158,6 +161,20 @@ package final class RequestEngine: Sendable {
             framer.fail(error, start: nil)
             return nil
         }
+        // Only targets that serve this kind of request are tried.
+        let capability = request.operation.capability
+        let serving = plan.route.targets.filter { self.resolver.serves($0, capability) }
+        guard !serving.isEmpty else {
+            let name = request.model ?? plan.routeName ?? plan.route.targets[0].description
+            let error = WireError(
+                .unsupportedOperation,
+                "'\(name)' serves no \(capability.rawValue) requests: none of its targets (\(plan.route.targets.map(\.description).joined(separator: ", "))) does; set serves = [\"\(capability.rawValue)\"] on a [models] entry that does"
+            )
+            self.metrics.requestRejected(outcome: error.code.rawValue)
+            framer.fail(error, start: nil)
+            return nil
+        }
+        if serving.count != plan.route.targets.count { plan.route = plan.route.keeping(serving) }
         // The prompt estimate (its messages as JSON) is computed at most once, and only when needed.
         var promptEstimate: PromptEstimate?
         func prompt() -> PromptEstimate {
@@ -253,8 +270,10 @@ package final class RequestEngine: Sendable {
         let total = ContinuousClock.now - started
         let fallbackTarget = plan.route.targets[0]
         let outcomeAttempts = outcome.attempts
-        func start(_ target: RouteTarget) -> ResponseFramer.Start {
-            ResponseFramer.Start(model: target.upstreamModel, provider: target.provider, route: plan.routeName)
+        /// An embeddings answer is one frame: no `start` before it, nor before its error.
+        let isEmbeddings = request.operation != .chat
+        func start(_ target: RouteTarget) -> ResponseFramer.Start? {
+            isEmbeddings ? nil : ResponseFramer.Start(model: target.upstreamModel, provider: target.provider, route: plan.routeName)
         }
         /// Reported usage, or an estimate (prompt plus delivered output) marked as such.
         func usage(_ result: AttemptResult?) -> Usage {
@@ -281,6 +300,7 @@ package final class RequestEngine: Sendable {
                     cachedTokens: usage.cachedTokens,
                     reasoningTokens: usage.reasoningTokens,
                     cacheWriteTokens: usage.cacheWriteTokens,
+                    kind: request.operation.capability.rawValue,
                     costUSD: cost?.usd,
                     estimated: usage.estimated,
                     outcome: outcome,
@@ -315,6 +335,13 @@ package final class RequestEngine: Sendable {
                     "outcome": "\(finishReason)", "provider": "\(target.provider)", "model": "\(target.upstreamModel)", "attempts": "\(outcome.attempts.count)",
                 ]
             )
+            if isEmbeddings, let vectors = result?.embeddings, finishReason != "cancelled" {
+                framer.embeddings(
+                    EmbeddingsFrame(
+                        id: id, vectors: vectors, usage: usage, model: target.upstreamModel, provider: target.provider, route: plan.routeName,
+                        totalMs: total.wholeMilliseconds, attempts: outcome.attempts, cost: cost))
+                return
+            }
             framer.done(
                 DoneFrame(
                     id: id,

@@ -59,9 +59,15 @@ final class ResponseFramer: Sendable {
         }
     }
 
-    /// Ends the request with `done`, after `start` if none was sent yet.
-    func done(_ done: DoneFrame, start: Start) {
+    /// Ends the request with `done`, after `start` if none was sent yet (and `start` is given:
+    /// a cancelled embeddings request has none).
+    func done(_ done: DoneFrame, start: Start?) {
         self.end(.done(done), start: start)
+    }
+
+    /// Ends an embeddings request with its one frame.
+    func embeddings(_ embeddings: EmbeddingsFrame) {
+        self.end(.embeddings(embeddings), start: nil)
     }
 
     /// Ends the request with `error`: after `start` (sent now if need be) when

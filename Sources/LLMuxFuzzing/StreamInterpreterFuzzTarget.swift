@@ -67,9 +67,9 @@ public enum StreamInterpreterFuzzTarget {
                     break
                 case .reasoningState(let item):
                     if item["format"]?.stringValue == nil { violations.append("reasoning state without a format") }
-                case .native:
-                    // The reader adds these, never an interpreter.
-                    violations.append("an interpreter produced a native event")
+                case .native, .embeddings:
+                    // The reader and the embeddings answer add these, never an interpreter.
+                    violations.append("an interpreter produced \(item)")
                 }
             }
         }

@@ -70,7 +70,7 @@ struct OpenAIChunkEncoder: StreamEncoder {
                 OpenAIErrorBody.write(error, into: &w)
             }
             return true
-        case .hello, .pong, .models, .status, .reloaded:
+        case .hello, .pong, .models, .status, .reloaded, .embeddings:
             return false
         }
     }

@@ -43,7 +43,7 @@ enum OpenAIErrorBody {
     /// The status for an error that happened before any output.
     static func status(of error: WireError) -> HTTPResponse.Status {
         switch error.code {
-        case .invalidRequest, .parseError, .configError, .frameTooLarge, .duplicateID, .unsupportedProtocol:
+        case .invalidRequest, .parseError, .configError, .frameTooLarge, .duplicateID, .unsupportedProtocol, .unsupportedOperation:
             return .badRequest
         case .unknownModel:
             return .notFound

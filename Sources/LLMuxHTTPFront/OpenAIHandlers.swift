@@ -31,6 +31,7 @@ struct OpenAIHandlers: Sendable {
         ("/v1/responses", [.post, .get, .head]),
         ("/v1/messages", [.post]),
         ("/v1/messages/count_tokens", [.post]),
+        ("/v1/embeddings", [.post]),
     ]
 
     /// The methods served at `path`; empty when the path is unknown.
@@ -50,6 +51,7 @@ struct OpenAIHandlers: Sendable {
         }
         AnthropicHandlers(hooks: self.hooks).register(on: router)
         ResponsesHandlers(hooks: self.hooks).register(on: router)
+        EmbeddingsHandlers(hooks: self.hooks).register(on: router)
         router.get("/v1/models") { request, _ in
             self.models(FrontDialect(request))
         }

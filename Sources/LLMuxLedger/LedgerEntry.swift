@@ -33,6 +33,8 @@ package struct LedgerEntry: Sendable, Hashable {
     package var reasoningTokens: Int
     /// Prompt tokens written to the provider's cache (part of `inputTokens`).
     package var cacheWriteTokens: Int
+    /// What was asked: `chat` or `embeddings`.
+    package var kind: String
     /// `nil` when the model has no price.
     package var costUSD: Double?
     package var estimated: Bool
@@ -57,6 +59,7 @@ package struct LedgerEntry: Sendable, Hashable {
         cachedTokens: Int,
         reasoningTokens: Int,
         cacheWriteTokens: Int = 0,
+        kind: String = "chat",
         costUSD: Double?,
         estimated: Bool,
         outcome: String,
@@ -78,6 +81,7 @@ package struct LedgerEntry: Sendable, Hashable {
         self.cachedTokens = cachedTokens
         self.reasoningTokens = reasoningTokens
         self.cacheWriteTokens = cacheWriteTokens
+        self.kind = kind
         self.costUSD = costUSD
         self.estimated = estimated
         self.outcome = outcome

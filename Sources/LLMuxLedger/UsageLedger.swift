@@ -106,6 +106,12 @@ package final class UsageLedger: Sendable {
                 t.add(column: "cache_write_tokens", .integer).notNull().defaults(to: 0)
             }
         }
+        // Requests of every kind are recorded; rows written before were all chats.
+        migrator.registerMigration("v3: request kind") { db in
+            try db.alter(table: "requests") { t in
+                t.add(column: "kind", .text).notNull().defaults(to: "chat")
+            }
+        }
         return migrator
     }
 
@@ -166,14 +172,14 @@ package final class UsageLedger: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO requests (request_id, started_at, ended_at, client, peer_pid, peer_uid, route, provider, model,
-                    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, estimated, outcome,
+                    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, kind, cost_usd, estimated, outcome,
                     ttft_ms, duration_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 entry.requestID, entry.startedAt.timeIntervalSince1970, entry.endedAt.timeIntervalSince1970, entry.client,
                 entry.peerPID, entry.peerUID, entry.route, entry.provider, entry.model,
-                entry.inputTokens, entry.outputTokens, entry.cachedTokens, entry.reasoningTokens, entry.cacheWriteTokens, entry.costUSD,
+                entry.inputTokens, entry.outputTokens, entry.cachedTokens, entry.reasoningTokens, entry.cacheWriteTokens, entry.kind, entry.costUSD,
                 entry.estimated, entry.outcome, entry.ttftMs, entry.durationMs,
             ]
         )
@@ -230,6 +236,7 @@ package final class UsageLedger: Sendable {
                             reasoningTokens: row["reasoning_tokens"],
                             // A ledger that llmuxd has not migrated yet (read-only here) has no such column.
                             cacheWriteTokens: (row["cache_write_tokens"] as Int?) ?? 0,
+                            kind: (row["kind"] as String?) ?? "chat",
                             costUSD: row["cost_usd"],
                             estimated: row["estimated"],
                             outcome: row["outcome"],

@@ -1,9 +1,9 @@
 package import Foundation
 
-/// Ledger entries summed by day, model, provider, route or client (`llmux usage`).
+/// Ledger entries summed by day, model, provider, route, client or kind (`llmux usage`).
 package struct UsageReport: Sendable, Hashable {
     package enum Grouping: String, Sendable, CaseIterable {
-        case day, model, provider, route, client
+        case day, model, provider, route, client, kind
     }
 
     package struct Row: Sendable, Hashable {
@@ -57,6 +57,7 @@ package struct UsageReport: Sendable, Hashable {
             case .provider: key = entry.provider
             case .route: key = entry.route ?? "-"
             case .client: key = entry.client ?? "-"
+            case .kind: key = entry.kind
             }
             rows[key, default: Row(key: key)].add(entry)
             total.add(entry)

@@ -106,7 +106,8 @@ final class MockHTTPHandler: ChannelInboundHandler {
         }
         let anthropic = path.hasSuffix("/messages")
         let responses = path.hasSuffix("/responses")
-        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses) else {
+        let embeddings = path.hasSuffix("/embeddings")
+        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses || embeddings) else {
             self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
             return
         }
@@ -145,6 +146,10 @@ final class MockHTTPHandler: ChannelInboundHandler {
         default:
             break
         }
+        if embeddings {
+            self.respond(status: .ok, body: Self.embeddings(for: json, model: model ?? "mock").jsonString, context: context)
+            return
+        }
         if script.wholeJSONCompletion {
             let body =
                 responses
@@ -171,6 +176,32 @@ final class MockHTTPHandler: ChannelInboundHandler {
         var run = steps[...]
         if script.holdBodyOpenAfterDone, case .finish? = run.last?.step { run[run.endIndex - 1].step = .stall }
         self.run(run, context: context)
+    }
+
+    /// The mock's embeddings: for input `i` of `b` bytes, `dimensions` (default 4) components
+    /// `((i * 7 + j * 3 + b) % 64 - 32) / 64`, exact in float32, so both encodings give them back
+    /// exactly; `prompt_tokens` at 4 bytes a token.
+    static func embeddings(for request: JSONValue, model: String) -> JSONValue {
+        let inputs: [Int]
+        switch request["input"] {
+        case .string(let text)?: inputs = [text.utf8.count]
+        case .array(let items)? where items.allSatisfy({ $0.intValue != nil }): inputs = [items.count * 4]
+        case .array(let items)?: inputs = items.map { $0.stringValue?.utf8.count ?? ($0.arrayValue?.count ?? 1) * 4 }
+        default: inputs = []
+        }
+        let dimensions = Int(request["dimensions"]?.intValue ?? 4)
+        let data: [JSONValue] = inputs.enumerated().map { index, bytes in
+            let vector: [JSONValue] = (0..<dimensions).map { j in
+                let step: Int = (index * 7 + j * 3 + bytes) % 64
+                return JSONValue.double(Double(step - 32) / 64)
+            }
+            return ["object": "embedding", "index": .int(Int64(index)), "embedding": .array(vector)]
+        }
+        let tokens = inputs.reduce(0) { $0 + ($1 + 3) / 4 }
+        return [
+            "object": "list", "data": .array(data), "model": .string(model),
+            "usage": ["prompt_tokens": .int(Int64(tokens)), "total_tokens": .int(Int64(tokens))],
+        ]
     }
 
     /// A whole Responses API response object: the one the stream's terminal event carries.

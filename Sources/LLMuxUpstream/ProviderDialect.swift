@@ -21,10 +21,47 @@ package protocol ProviderDialect: Sendable {
     /// Whether `request` goes to this dialect's upstreams as its client wrote it (its
     /// `NativeRequest` is in this dialect), so the answer's events pass back as they come.
     func passesThrough(_ request: ChatRequest) -> Bool
+
+    /// The embeddings request for `input`, or `nil` when the API has none.
+    func embeddingsRequest(_ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
+        -> HTTPClientRequest?
 }
 
 extension ProviderDialect {
     package func passesThrough(_ request: ChatRequest) -> Bool { false }
+
+    package func embeddingsRequest(
+        _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? { nil }
+}
+
+extension ProviderConfig.Kind {
+    /// What providers of this kind serve: Anthropic's API has no embeddings.
+    package var capabilities: Set<ChatRequest.Capability> {
+        self == .anthropic ? [.chat] : [.chat, .embeddings]
+    }
+}
+
+extension ChatRequest {
+    /// An OpenAI embeddings body: the client's options (`dimensions`, `user`, ...), then the
+    /// model, the input and `encoding_format: "float"` (llmux encodes base64 itself).
+    func embeddingsBody(_ input: EmbeddingsInput, upstreamModel: String) -> ByteBuffer {
+        var body = self.options
+        body["model"] = .string(upstreamModel)
+        body["input"] = input.value
+        body["encoding_format"] = "float"
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(.object(body))
+        return writer.buffer
+    }
+
+    /// `POST {base}/embeddings` with `Authorization: Bearer`, as OpenAI-compatible servers take it.
+    func bearerEmbeddingsRequest(_ input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/embeddings"))
+        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+        http.body = .bytes(self.embeddingsBody(input, upstreamModel: upstreamModel))
+        return http
+    }
 }
 
 extension NativeRequest {
@@ -66,6 +103,12 @@ package struct OpenAIDialect: ProviderDialect {
     package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
 
     package var readsWholeJSONAnswer: Bool { true }
+
+    package func embeddingsRequest(
+        _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? {
+        request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+    }
 }
 
 /// Azure OpenAI: `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`,
@@ -75,15 +118,27 @@ package struct AzureOpenAIDialect: ProviderDialect {
 
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
         let deployment = provider.deployment ?? upstreamModel
-        var url = UpstreamChatClient.endpoint(
-            baseURL: provider.baseURL,
-            path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/chat/completions"
-        )
-        url += "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
-        var http = HTTPClientRequest(url: url)
+        var http = HTTPClientRequest(url: Self.url(provider, deployment: deployment, operation: "chat/completions"))
         if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
         http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
         return http
+    }
+
+    package func embeddingsRequest(
+        _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? {
+        var http = HTTPClientRequest(url: Self.url(provider, deployment: provider.deployment ?? upstreamModel, operation: "embeddings"))
+        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
+        http.body = .bytes(request.embeddingsBody(input, upstreamModel: upstreamModel))
+        return http
+    }
+
+    /// `{base}/openai/deployments/{deployment}/{operation}?api-version=...`
+    private static func url(_ provider: ProviderConfig, deployment: String, operation: String) -> String {
+        UpstreamChatClient.endpoint(
+            baseURL: provider.baseURL,
+            path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/\(operation)"
+        ) + "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
     }
 
     package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
@@ -137,6 +192,13 @@ package struct OpenAIResponsesDialect: ProviderDialect {
     }
 
     package func passesThrough(_ request: ChatRequest) -> Bool { request.native?.dialect == .openAIResponses }
+
+    /// The Responses API's providers (OpenAI) serve embeddings at the same base URL.
+    package func embeddingsRequest(
+        _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? {
+        request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+    }
 
     package func makeInterpreter() -> any StreamInterpreter { ResponsesStreamInterpreter() }
 

@@ -84,6 +84,11 @@ package struct UpstreamChatClient: UpstreamTransport {
         onProgress: @Sendable (UpstreamProgress) -> Void,
         onEvent: (UpstreamEvent) throws -> Void
     ) async throws {
+        if case .embeddings(let input) = request.operation {
+            try await self.embed(
+                request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, logger: logger, onProgress: onProgress, onEvent: onEvent)
+            return
+        }
         let (http, interpreter) = Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
         let response: HTTPClientResponse
@@ -139,6 +144,52 @@ package struct UpstreamChatClient: UpstreamTransport {
         try reader.finish()
     }
 
+    /// One embeddings request: a whole JSON answer (no stream), read as `.embeddings`, its
+    /// usage, and the end.
+    private func embed(
+        _ request: ChatRequest,
+        _ input: EmbeddingsInput,
+        provider: ProviderConfig,
+        upstreamModel: String,
+        apiKey: Secret?,
+        logger: Logger,
+        onProgress: @Sendable (UpstreamProgress) -> Void,
+        onEvent: (UpstreamEvent) throws -> Void
+    ) async throws {
+        guard var http = provider.kind.dialect.embeddingsRequest(request, input: input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        else {
+            throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no embeddings")
+        }
+        Self.addCommonParts(to: &http, provider: provider, accept: "application/json")
+        let response: HTTPClientResponse
+        do {
+            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
+        }
+        onProgress(.headers)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw await Self.statusError(response, provider: provider, apiKey: apiKey)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: Self.maxEmbeddingsBytes)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw UpstreamError(
+                .truncated, "provider '\(provider.name)' sent an embeddings answer that broke off or exceeds \(Self.maxEmbeddingsBytes) bytes")
+        }
+        onProgress(.bytes)
+        let (vectors, usage) = try EmbeddingsAnswer.read(String(buffer: body), expected: input.count, provider: provider.name)
+        try onEvent(.embeddings(vectors))
+        if let usage { try onEvent(.usage(usage)) }
+        try onEvent(.end)
+    }
+
+    /// The largest embeddings answer read: 2048 inputs of 3072 dimensions as JSON fit.
+    static let maxEmbeddingsBytes = 256 * 1024 * 1024
+
     /// What a 2xx answer's body holds, by its content type.
     enum BodyKind {
         /// `text/event-stream` (or no content type at all): the stream asked for.
@@ -191,6 +242,13 @@ package struct UpstreamChatClient: UpstreamTransport {
     ) -> (HTTPClientRequest, any StreamInterpreter) {
         let dialect = provider.kind.dialect
         var http = dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        Self.addCommonParts(to: &http, provider: provider, accept: "text/event-stream")
+        return (http, dialect.makeInterpreter())
+    }
+
+    /// What every request to `provider` carries: its configured query items and headers, the
+    /// method, the content type, `accept` and llmux's user agent.
+    static func addCommonParts(to http: inout HTTPClientRequest, provider: ProviderConfig, accept: String) {
         if !provider.query.isEmpty {
             let items = provider.query.keys.sorted().map { "\(Self.queryValue($0))=\(Self.queryValue(provider.query[$0]!))" }
             http.url += (http.url.contains("?") ? "&" : "?") + items.joined(separator: "&")
@@ -198,9 +256,8 @@ package struct UpstreamChatClient: UpstreamTransport {
         for (name, value) in provider.headers.sorted(by: { $0.key < $1.key }) { http.headers.replaceOrAdd(name: name, value: value) }
         http.method = .POST
         http.headers.add(name: "content-type", value: "application/json")
-        http.headers.add(name: "accept", value: "text/event-stream")
+        http.headers.add(name: "accept", value: accept)
         http.headers.add(name: "user-agent", value: Self.userAgent)
-        return (http, dialect.makeInterpreter())
     }
 
     /// The error for a response whose status is not 2xx, with the message its body gives (key redacted).

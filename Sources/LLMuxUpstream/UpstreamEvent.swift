@@ -14,6 +14,8 @@ package enum UpstreamEvent: Sendable, Hashable {
     /// A finished piece of reasoning state to send back with the assistant's turn
     /// (`DoneFrame.reasoningState`): `{"format": KIND, ...}`, opaque to clients.
     case reasoningState(JSONValue)
+    /// An embeddings answer: one vector per input, in order.
+    case embeddings([[Double]])
     /// The upstream reported an error inside the stream.
     case error(message: String)
     /// The event the normalized events that follow it came from, as the upstream sent it; only

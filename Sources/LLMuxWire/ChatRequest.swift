@@ -20,6 +20,66 @@ public struct ChatRequest: Sendable, Hashable {
     public var options: [String: JSONValue]
     /// The request in the client's own dialect, for an upstream that speaks it (HTTP front only).
     public var native: NativeRequest?
+    /// What is asked: a streamed chat completion (the default), or embeddings (an `embed`
+    /// frame, `POST /v1/embeddings`: `messages` is empty, the answer one `embeddings` frame).
+    public var operation: Operation = .chat
+
+    /// The kinds of request the engine runs.
+    public enum Operation: Sendable, Hashable {
+        case chat
+        case embeddings(EmbeddingsInput)
+
+        /// The capability a target needs to serve it.
+        public var capability: Capability {
+            switch self {
+            case .chat: return .chat
+            case .embeddings: return .embeddings
+            }
+        }
+    }
+
+    /// What a target serves (`serves` in a `[models.NAME]` table).
+    public enum Capability: String, Sendable, Hashable, CaseIterable {
+        case chat
+        case embeddings
+    }
+
+    /// The fields of an `embed` frame that llmux interprets itself; every other one passes to
+    /// the upstream (`dimensions`, `user`, ...).
+    public static let embedReservedKeys: Set<String> = ["type", "id", "model", "input", "timeout_ms", "encoding_format"]
+
+    /// Reads and validates an `embed` frame. `id` was already read by the caller.
+    public static func decodeEmbed(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
+        func invalid(_ message: String) -> FrameDecodingError { FrameDecodingError(.invalidRequest, message, id: id) }
+        var model: String?
+        switch object["model"] {
+        case nil, .null?: model = nil
+        case .string(let s)? where !s.isEmpty: model = s
+        case let other?: throw invalid("field 'model' must be a non-empty string, got \(other.typeName)")
+        }
+        guard let inputValue = object["input"] else { throw invalid("missing field 'input'") }
+        let input: EmbeddingsInput
+        do {
+            input = try EmbeddingsInput(inputValue)
+        } catch {
+            throw FrameDecodingError(error.error.code, error.error.message, id: id)
+        }
+        if let dimensions = object["dimensions"], !dimensions.isNull, (dimensions.intValue ?? 0) <= 0 {
+            throw invalid("field 'dimensions' must be a positive integer")
+        }
+        var timeoutMs: Int?
+        if let value = object["timeout_ms"], !value.isNull {
+            guard let ms = value.intValue, ms > 0, ms <= 86_400_000 else {
+                throw invalid("field 'timeout_ms' must be a whole number of milliseconds between 1 and 86400000")
+            }
+            timeoutMs = Int(ms)
+        }
+        var options = object
+        for key in Self.embedReservedKeys { options.removeValue(forKey: key) }
+        var request = ChatRequest(id: id, model: model, messages: [], timeoutMs: timeoutMs, options: options)
+        request.operation = .embeddings(input)
+        return request
+    }
 
     public init(
         id: String,
@@ -94,6 +154,17 @@ public struct ChatRequest: Sendable, Hashable {
     }
 
     func encode(into writer: inout JSONWriter) {
+        if case .embeddings(let input) = self.operation {
+            writer.beginObject()
+            writer.field("type", "embed")
+            writer.field("id", self.id)
+            if let model { writer.field("model", model) }
+            writer.field("input", input.value)
+            if let timeoutMs { writer.field("timeout_ms", timeoutMs) }
+            for key in self.options.keys.sorted() { writer.field(key, self.options[key]!) }
+            writer.endObject()
+            return
+        }
         writer.beginObject()
         writer.field("type", "chat")
         writer.field("id", self.id)

@@ -107,6 +107,8 @@ extension ClientFrame {
             return .hello(ClientHello(protocols: protocols, client: client, priority: priority, coalesceMs: coalesceMs))
         case "chat":
             return .chat(try ChatRequest.decode(id: try requireID(), object: object))
+        case "embed":
+            return .chat(try ChatRequest.decodeEmbed(id: try requireID(), object: object))
         case "cancel":
             return .cancel(id: try requireID())
         case "ping":

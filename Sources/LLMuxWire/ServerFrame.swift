@@ -13,6 +13,8 @@ public enum ServerFrame: Sendable, Hashable {
     case start(id: String, model: String, provider: String, route: String? = nil)
     case delta(DeltaFrame)
     case done(DoneFrame)
+    /// The answer to an `embed` request: terminal, and the request's only frame.
+    case embeddings(EmbeddingsFrame)
     /// `id` is `nil` when the error concerns a line whose id could not be read.
     case error(id: String?, WireError)
     case pong(id: String)
@@ -28,6 +30,7 @@ public enum ServerFrame: Sendable, Hashable {
         case .start(let id, _, _, _), .pong(let id), .models(let id, _, _), .status(let id, _), .reloaded(let id, _): return id
         case .delta(let delta): return delta.id
         case .done(let done): return done.id
+        case .embeddings(let embeddings): return embeddings.id
         case .error(let id, _): return id
         }
     }
@@ -35,7 +38,7 @@ public enum ServerFrame: Sendable, Hashable {
     /// Whether this frame ends its request (`done` or `error`).
     public var isTerminal: Bool {
         switch self {
-        case .done, .error: return true
+        case .done, .error, .embeddings: return true
         default: return false
         }
     }
@@ -79,19 +82,7 @@ extension ServerFrame {
             w.field("type", "done")
             w.field("id", done.id)
             w.field("finish_reason", done.finishReason)
-            w.key("usage")
-            if let usage = done.usage {
-                w.beginObject()
-                w.field("input_tokens", usage.inputTokens)
-                w.field("output_tokens", usage.outputTokens)
-                w.field("cached_tokens", usage.cachedTokens)
-                w.field("reasoning_tokens", usage.reasoningTokens)
-                w.field("cache_write_tokens", usage.cacheWriteTokens)
-                if usage.estimated { w.field("estimated", true) }
-                w.endObject()
-            } else {
-                w.null()
-            }
+            Self.encode(usage: done.usage, with: &w)
             w.field("model", done.model)
             w.field("provider", done.provider)
             if let route = done.route { w.field("route", route) }
@@ -106,6 +97,27 @@ extension ServerFrame {
             if let from = done.downgradedFrom { w.field("downgraded_from", from) }
             if !done.toolCalls.isEmpty { Self.encode(toolCalls: done.toolCalls, assembled: true, with: &w) }
             if !done.reasoningState.isEmpty { w.field("reasoning_state", JSONValue.array(done.reasoningState)) }
+        case .embeddings(let embeddings):
+            w.field("type", "embeddings")
+            w.field("id", embeddings.id)
+            w.field("model", embeddings.model)
+            w.field("provider", embeddings.provider)
+            if let route = embeddings.route { w.field("route", route) }
+            w.key("data")
+            w.beginArray()
+            for vector in embeddings.vectors {
+                w.beginArray()
+                for component in vector { w.double(component) }
+                w.endArray()
+            }
+            w.endArray()
+            Self.encode(usage: embeddings.usage, with: &w)
+            w.key("timing")
+            w.beginObject()
+            w.field("total_ms", embeddings.totalMs)
+            w.endObject()
+            Self.encode(attempts: embeddings.attempts, with: &w)
+            if let cost = embeddings.cost { Self.encode(cost: cost, with: &w) }
         case .error(let id, let error):
             w.field("type", "error")
             w.field("id", id)
@@ -212,6 +224,23 @@ extension ServerFrame {
     }
 
     /// `"cost":{"usd":…,"estimated":…}`, or `"cost":null,"price_unknown":true`.
+    /// `"usage": {...}` (or `null`): the token counts, `estimated` when llmux estimated them.
+    private static func encode(usage: Usage?, with w: inout JSONWriter) {
+        w.key("usage")
+        guard let usage else {
+            w.null()
+            return
+        }
+        w.beginObject()
+        w.field("input_tokens", usage.inputTokens)
+        w.field("output_tokens", usage.outputTokens)
+        w.field("cached_tokens", usage.cachedTokens)
+        w.field("reasoning_tokens", usage.reasoningTokens)
+        w.field("cache_write_tokens", usage.cacheWriteTokens)
+        if usage.estimated { w.field("estimated", true) }
+        w.endObject()
+    }
+
     private static func encode(cost: RequestCost, with w: inout JSONWriter) {
         w.key("cost")
         if let usd = cost.usd {
@@ -447,6 +476,8 @@ extension ServerFrame {
         var cause: String?
         var targets: [Target]?
         var reasoning_state: [JSONValue]?
+        /// An `embeddings` frame's vectors.
+        var data: [[Double]]?
 
         init(_ f: JSONFields) throws(JSONFieldError) {
             self.type = try Fields.need(try f.string("type"), "type")
@@ -462,6 +493,15 @@ extension ServerFrame {
             self.reasoning = try f.string("reasoning")
             self.tool_calls = try f.fieldsArray("tool_calls")?.map { f throws(JSONFieldError) in try ToolCall(f) }
             self.reasoning_state = try f.array("reasoning_state")
+            self.data = try f.array("data").map { rows throws(JSONFieldError) in
+                try rows.map { row throws(JSONFieldError) in
+                    guard case .array(let numbers) = row else { throw JSONFieldError(key: "data", expected: "array of numbers", got: row.typeName) }
+                    return try numbers.map { number throws(JSONFieldError) in
+                        guard let value = number.doubleValue else { throw JSONFieldError(key: "data", expected: "number", got: number.typeName) }
+                        return value
+                    }
+                }
+            }
             self.finish_reason = try f.string("finish_reason")
             self.usage = try f.fields("usage").map { f throws(JSONFieldError) in try UsageFields(f) }
             self.timing = try f.fields("timing").map { f throws(JSONFieldError) in try TimingFields(f) }
@@ -497,6 +537,19 @@ extension ServerFrame {
         var requestCost: RequestCost? {
             if let cost { return RequestCost(usd: cost.usd, estimated: cost.estimated) }
             return self.price_unknown == true ? RequestCost(usd: nil, estimated: false) : nil
+        }
+
+        var wireUsage: Usage? {
+            self.usage.map {
+                Usage(
+                    inputTokens: $0.input_tokens,
+                    outputTokens: $0.output_tokens,
+                    cachedTokens: $0.cached_tokens ?? 0,
+                    reasoningTokens: $0.reasoning_tokens ?? 0,
+                    cacheWriteTokens: $0.cache_write_tokens ?? 0,
+                    estimated: $0.estimated ?? false
+                )
+            }
         }
 
         var attemptRecords: [AttemptRecord]? {
@@ -541,22 +594,26 @@ extension ServerFrame {
                         }
                     )
                 )
+            case "embeddings":
+                return .embeddings(
+                    EmbeddingsFrame(
+                        id: try require(self.id, "id"),
+                        vectors: try require(self.data, "data"),
+                        usage: self.wireUsage,
+                        model: try require(self.model, "model"),
+                        provider: try require(self.provider, "provider"),
+                        route: self.route,
+                        totalMs: try require(self.timing, "timing").total_ms,
+                        attempts: self.attemptRecords ?? [],
+                        cost: self.requestCost
+                    ))
             case "done":
                 let timing = try require(self.timing, "timing")
                 return .done(
                     DoneFrame(
                         id: try require(self.id, "id"),
                         finishReason: try require(self.finish_reason, "finish_reason"),
-                        usage: self.usage.map {
-                            Usage(
-                                inputTokens: $0.input_tokens,
-                                outputTokens: $0.output_tokens,
-                                cachedTokens: $0.cached_tokens ?? 0,
-                                reasoningTokens: $0.reasoning_tokens ?? 0,
-                                cacheWriteTokens: $0.cache_write_tokens ?? 0,
-                                estimated: $0.estimated ?? false
-                            )
-                        },
+                        usage: self.wireUsage,
                         model: try require(self.model, "model"),
                         provider: try require(self.provider, "provider"),
                         route: self.route,

@@ -36,6 +36,8 @@ public struct WireErrorCode: RawRepresentable, Sendable, Hashable, CustomStringC
     public static let tooManyConnections = WireErrorCode("too_many_connections")
     /// The model is neither a configured model nor a `provider/model` of a configured provider.
     public static let unknownModel = WireErrorCode("unknown_model")
+    /// The model or route serves no request of this kind (an `embed` to a chat-only target).
+    public static let unsupportedOperation = WireErrorCode("unsupported_operation")
     /// The connecting process runs as another user; the connection is closed.
     public static let permissionDenied = WireErrorCode("permission_denied")
     /// The provider's credentials could not be read, or the upstream answered 401/403.
@@ -83,6 +85,7 @@ public struct WireErrorCode: RawRepresentable, Sendable, Hashable, CustomStringC
         .tooManyInflight,
         .tooManyConnections,
         .unknownModel,
+        .unsupportedOperation,
         .permissionDenied,
         .authFailed,
         .configError,

@@ -17,7 +17,7 @@ struct UsageCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Start of the period: 7d, 12h, 30m, or a date like 2026-11-01.")
     var since = "30d"
 
-    @Option(name: .long, help: "Group by day, model, provider, route or client.")
+    @Option(name: .long, help: "Group by day, model, provider, route, client or kind (chat, embeddings).")
     var by = "day"
 
     @Flag(name: .long, help: "Print JSON.")
@@ -31,7 +31,7 @@ struct UsageCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard UsageReport.Grouping(rawValue: self.by) != nil else {
-            throw ValidationError("--by must be one of day, model, provider, route, client")
+            throw ValidationError("--by must be one of day, model, provider, route, client, kind")
         }
         guard UsageReport.parseSince(self.since) != nil else {
             throw ValidationError("--since must be like 7d, 12h, 30m or 2026-11-01")

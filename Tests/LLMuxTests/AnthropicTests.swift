@@ -59,6 +59,7 @@ struct AnthropicTests {
             case .error(let message): errors.append(message)
             case .native: Issue.record("an interpreter produced a native event")
             case .reasoningState: break
+            case .embeddings: Issue.record("an interpreter produced embeddings")
             }
         }
         #expect(text == "Checking both — ünïcode ✓.")

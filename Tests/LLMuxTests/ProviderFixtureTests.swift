@@ -44,6 +44,7 @@ struct ProviderFixtureTests {
             case .error(let message): summary.errors.append(message)
             case .native: Issue.record("an interpreter produced a native event")
             case .reasoningState: break
+            case .embeddings: Issue.record("an interpreter produced embeddings")
             }
         }
         summary.toolCalls = calls.mapValues { "\($0.id) \($0.name) \($0.arguments)" }

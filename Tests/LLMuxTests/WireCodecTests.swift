@@ -149,6 +149,29 @@ struct WireCodecTests {
         #expect(WireErrorCode.upstreamHTTP.isKnown)
     }
 
+    @Test func embedAndEmbeddingsFramesRoundTrip() throws {
+        let embed = try ClientFrame.decode(line: ByteBuffer(string: #"{"type":"embed","id":"e","model":"m","input":[[1,2],[3]],"dimensions":8}"#))
+        guard case .chat(let request) = embed, case .embeddings(let input) = request.operation else {
+            Issue.record("not an embed request: \(embed)")
+            return
+        }
+        #expect(input.count == 2)
+        #expect(request.options["dimensions"]?.intValue == 8)
+        var line = ByteBuffer()
+        embed.encode(into: &line)
+        #expect(try ClientFrame.decode(line: line.getSlice(at: 0, length: line.readableBytes - 1)!) == embed)
+
+        let answer = ServerFrame.embeddings(
+            EmbeddingsFrame(
+                id: "e", vectors: [[0.5, -0.25, 1e-07], [0.0, 3.0, -2.5]], usage: Usage(inputTokens: 4, outputTokens: 0), model: "m",
+                provider: "p", route: "r", totalMs: 12, attempts: [AttemptRecord(target: "p/m", outcome: "ok", ms: 11)],
+                cost: RequestCost(usd: 8e-08, estimated: false)))
+        var out = ByteBuffer()
+        answer.encode(into: &out)
+        #expect(try ServerFrame.decode(line: Array(out.readableBytesView.dropLast())) == answer)
+        #expect(answer.isTerminal)
+    }
+
     @Test func everyErrorCodeIsDocumentedInProtocolMD() throws {
         let protocolText = try String(contentsOfFile: RepositoryPaths.root + "/protocol.md", encoding: .utf8)
         for code in WireErrorCode.known {
@@ -228,7 +251,7 @@ struct ProtocolDocumentTests {
             } else if line.hasPrefix("{\"type\"") {
                 // Bare examples: server frames carry fields clients never send.
                 let type = (try? JSONValue.parse(String(line)))?["type"]?.stringValue
-                let serverOnly: Set<String> = ["start", "delta", "done", "error", "pong", "reloaded"]
+                let serverOnly: Set<String> = ["start", "delta", "done", "embeddings", "error", "pong", "reloaded"]
                 let isServerHello = line.contains("\"server\":")
                 let isServerList = (type == "models" && line.contains("\"default\"")) || (type == "status" && line.contains("\"uptime_ms\""))
                 if serverOnly.contains(type ?? "") || isServerHello || isServerList { server.append(String(line)) } else { client.append(String(line)) }
