@@ -78,7 +78,7 @@ package struct ModelConfig: Sendable, Hashable {
     package var serves: Set<String>?
 
     /// The names `serves` may list.
-    package static let capabilityNames: [String] = ["chat", "embeddings"]
+    package static let capabilityNames: [String] = ["chat", "embeddings", "completion"]
 
     package init(name: String, provider: String, upstreamModel: String, serves: Set<String>? = nil) {
         self.name = name

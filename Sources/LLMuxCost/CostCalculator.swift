@@ -39,7 +39,11 @@ package enum CostCalculator {
 
     /// The prompt's estimated size: its messages (and tools) as JSON text.
     package static func estimatedPromptTokens(_ request: ChatRequest) -> Int {
-        if case .embeddings(let input) = request.operation { return Self.estimatedTokens(bytes: input.estimatedBytes) }
+        switch request.operation {
+        case .embeddings(let input): return Self.estimatedTokens(bytes: input.estimatedBytes)
+        case .completion(let input): return Self.estimatedTokens(bytes: input.estimatedBytes)
+        case .chat: break
+        }
         var bytes = JSONValue.array(request.messages).jsonString.utf8.count
         if let tools = request.options["tools"] { bytes += tools.jsonString.utf8.count }
         return Self.estimatedTokens(bytes: bytes)

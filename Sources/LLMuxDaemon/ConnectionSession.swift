@@ -182,7 +182,7 @@ struct ConnectionSession: Sendable {
                 return
             }
             let cancellation: RequestCancellation
-            switch registry.register(request.id) {
+            switch registry.register(request.id, supersede: request.supersedeKey) {
             case .duplicate:
                 outbox.send(.error(id: request.id, WireError(.duplicateID, "request id '\(request.id)' is still in flight on this connection")))
                 return
@@ -208,6 +208,7 @@ struct ConnectionSession: Sendable {
                         request,
                         origin: origin,
                         cancellationError: { stats.isShuttingDown ? DaemonStats.shuttingDownError : nil },
+                        cancelReason: { cancellation.reason },
                         emit: { frame in outbox.send(frame) }
                     )
                 }

@@ -8,6 +8,8 @@ package final class RequestCancellation: Sendable {
     /// Ready once cancelled or once `run`'s body finished; the waiter takes nothing.
     private struct Signal: HandOffBuffer {
         var cancelled = false
+        /// Why, when the canceller said (`superseded`).
+        var reason: String?
         /// The body of `run` returned: nothing is left to cancel.
         var finished = false
         var isReady: Bool { self.cancelled || self.finished }
@@ -20,6 +22,19 @@ package final class RequestCancellation: Sendable {
 
     package func cancel() {
         self.signal.withBuffer { signal, _ in signal.cancelled = true }
+    }
+
+    /// Cancels, saying why (the first reason given stays).
+    package func cancel(reason: String) {
+        self.signal.withBuffer { signal, _ in
+            if !signal.cancelled { signal.reason = reason }
+            signal.cancelled = true
+        }
+    }
+
+    /// The reason of the cancel, if one was given.
+    package var reason: String? {
+        self.signal.withBuffer { signal, _ in signal.reason }
     }
 
     /// Returns once `cancel()` was called, `run`'s body finished, or the waiting task is cancelled.

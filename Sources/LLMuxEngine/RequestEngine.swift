@@ -72,7 +72,7 @@ package final class RequestEngine: Sendable {
         guard let price = self.prices.price(provider: target.provider, model: target.upstreamModel) else { return nil }
         // Embeddings have no output to pay for.
         let maxTokens =
-            request.operation != .chat
+            request.operation.capability == .embeddings
             ? 0
             : (request.options["max_completion_tokens"] ?? request.options["max_tokens"])?.intValue.map(Int.init)
                 ?? self.config.budgets.defaultMaxTokens
@@ -132,12 +132,23 @@ package final class RequestEngine: Sendable {
         _ request: ChatRequest,
         origin: RequestOrigin = RequestOrigin(),
         cancellationError: @escaping @Sendable () -> WireError? = { nil },
+        cancelReason: @escaping @Sendable () -> String? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
         let framer = ResponseFramer(id: request.id, sink: emit)
         guard let prepared = self.prepare(request, origin: origin, framer: framer) else { return }
+        // `debounce_ms`: no upstream is asked until the wait is over; a request cancelled
+        // (superseded) meanwhile ends having cost nothing.
+        if let debounce = request.debounceMs, debounce > 0 {
+            try? await Task.sleep(for: .milliseconds(debounce))
+            if Task.isCancelled {
+                let outcome = RouteExecution.Outcome(terminal: .cancelled(nil, target: nil), attempts: [])
+                self.finish(prepared, outcome, cancellationError: cancellationError, cancelReason: cancelReason, framer: framer)
+                return
+            }
+        }
         let outcome = await prepared.execution.run(order: prepared.order)
-        self.finish(prepared, outcome, cancellationError: cancellationError, framer: framer)
+        self.finish(prepared, outcome, cancellationError: cancellationError, cancelReason: cancelReason, framer: framer)
     }
 
     /// Resolves the model, reserves the budget and plans the attempts; `nil`
@@ -256,6 +267,7 @@ package final class RequestEngine: Sendable {
         _ prepared: Prepared,
         _ outcome: RouteExecution.Outcome,
         cancellationError: @Sendable () -> WireError?,
+        cancelReason: @Sendable () -> String?,
         framer: ResponseFramer
     ) {
         let request = prepared.request
@@ -271,13 +283,15 @@ package final class RequestEngine: Sendable {
         let fallbackTarget = plan.route.targets[0]
         let outcomeAttempts = outcome.attempts
         /// An embeddings answer is one frame: no `start` before it, nor before its error.
-        let isEmbeddings = request.operation != .chat
+        let isEmbeddings = request.operation.capability == .embeddings
         func start(_ target: RouteTarget) -> ResponseFramer.Start? {
             isEmbeddings ? nil : ResponseFramer.Start(model: target.upstreamModel, provider: target.provider, route: plan.routeName)
         }
-        /// Reported usage, or an estimate (prompt plus delivered output) marked as such.
+        /// Reported usage, or an estimate (prompt plus delivered output) marked as such; none at
+        /// all when no upstream was asked (cancelled while debouncing).
         func usage(_ result: AttemptResult?) -> Usage {
-            result?.usage ?? CostCalculator.estimatedUsage(request, outputBytes: result?.outputBytes ?? 0)
+            if result == nil, outcomeAttempts.isEmpty { return Usage(inputTokens: 0, outputTokens: 0) }
+            return result?.usage ?? CostCalculator.estimatedUsage(request, outputBytes: result?.outputBytes ?? 0)
         }
         func cost(_ usage: Usage, _ target: RouteTarget) -> RequestCost {
             CostCalculator.cost(usage, self.prices.price(provider: target.provider, model: target.upstreamModel))
@@ -342,23 +356,22 @@ package final class RequestEngine: Sendable {
                         totalMs: total.wholeMilliseconds, attempts: outcome.attempts, cost: cost))
                 return
             }
-            framer.done(
-                DoneFrame(
-                    id: id,
-                    finishReason: finishReason,
-                    usage: usage,
-                    model: target.upstreamModel,
-                    provider: target.provider,
-                    route: plan.routeName,
-                    timing: Timing(ttftMs: result?.ttft.map(\.wholeMilliseconds), totalMs: total.wholeMilliseconds),
-                    attempts: outcome.attempts,
-                    cost: cost,
-                    downgradedFrom: downgradedFrom,
-                    toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! },
-                    reasoningState: result?.reasoningState ?? []
-                ),
-                start: start(target)
+            var frame = DoneFrame(
+                id: id,
+                finishReason: finishReason,
+                usage: usage,
+                model: target.upstreamModel,
+                provider: target.provider,
+                route: plan.routeName,
+                timing: Timing(ttftMs: result?.ttft.map(\.wholeMilliseconds), totalMs: total.wholeMilliseconds),
+                attempts: outcome.attempts,
+                cost: cost,
+                downgradedFrom: downgradedFrom,
+                toolCalls: (result?.toolCalls ?? [:]).keys.sorted().map { result!.toolCalls[$0]! },
+                reasoningState: result?.reasoningState ?? []
             )
+            if finishReason == "cancelled" { frame.cancelReason = cancelReason() }
+            framer.done(frame, start: start(target))
         }
         func fail(_ error: WireError, target: RouteTarget?, delivered: AttemptResult?) {
             let target = target ?? fallbackTarget

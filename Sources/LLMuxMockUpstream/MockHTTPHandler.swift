@@ -107,7 +107,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let anthropic = path.hasSuffix("/messages")
         let responses = path.hasSuffix("/responses")
         let embeddings = path.hasSuffix("/embeddings")
-        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses || embeddings) else {
+        // The legacy, fill-in-the-middle endpoint: text chunks instead of chat deltas.
+        let completions = path.hasSuffix("/completions") && !path.hasSuffix("/chat/completions")
+        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses || embeddings || completions) else {
             self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
             return
         }
@@ -174,6 +176,11 @@ final class MockHTTPHandler: ChannelInboundHandler {
                 ? Self.responsesSteps(for: script, model: model ?? "mock", request: json)
                 : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
         var run = steps[...]
+        if completions {
+            for index in run.indices {
+                if case .content(let text) = run[index].step { run[index].step = .data(Self.completionChunkJSON(model: model ?? "mock", text: text)) }
+            }
+        }
         if script.holdBodyOpenAfterDone, case .finish? = run.last?.step { run[run.endIndex - 1].step = .stall }
         self.run(run, context: context)
     }
@@ -641,6 +648,15 @@ final class MockHTTPHandler: ChannelInboundHandler {
         buffer.writeStaticString("\n\n")
     }
 
+    /// A `/completions` chunk: the text is the choice's own (`choices[0].text`).
+    static func completionChunkJSON(model: String, text: String) -> String {
+        let object: JSONValue = [
+            "id": "cmpl-mock", "object": "text_completion", "created": 0, "model": .string(model),
+            "choices": [["index": 0, "text": .string(text), "finish_reason": .null]],
+        ]
+        return object.jsonString
+    }
+
     static func chunkJSON(model: String, delta: JSONValue, finishReason: String? = nil) -> String {
         let choice: JSONValue = [
             "index": 0,
@@ -656,7 +672,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
 
     static func lastUserText(_ request: JSONValue) -> String? {
         // Chat and Messages requests have `messages`; Responses requests `input` items.
-        guard let messages = (request["messages"] ?? request["input"])?.arrayValue else { return request["input"]?.stringValue }
+        guard let messages = (request["messages"] ?? request["input"])?.arrayValue else {
+            return request["input"]?.stringValue ?? request["prompt"]?.stringValue
+        }
         for message in messages.reversed() where message["role"]?.stringValue == "user" {
             if let text = message["content"]?.stringValue { return text }
             if let parts = message["content"]?.arrayValue {

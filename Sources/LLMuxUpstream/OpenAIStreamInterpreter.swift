@@ -35,6 +35,9 @@ package struct OpenAIStreamInterpreter: StreamInterpreter {
                 if text != nil || reasoning != nil || !delta.toolCalls.isEmpty {
                     events.append(.delta(text: text, reasoning: reasoning, toolCalls: delta.toolCalls))
                 }
+            } else if let text = choice.text, !text.isEmpty {
+                // A `/completions` chunk (or whole `text_completion`): the text is the choice's own.
+                events.append(.delta(text: text, reasoning: nil, toolCalls: []))
             }
             if let reason = choice.finishReason { finish = reason }
         }
@@ -133,6 +136,8 @@ package struct OpenAIStreamInterpreter: StreamInterpreter {
     struct Choice {
         var index = 0
         var delta: Delta?
+        /// `choices[].text` of a `/completions` answer.
+        var text: String?
         var finishReason: String?
 
         init(reading parser: inout JSONParser) throws(JSONSyntaxError) {
@@ -145,6 +150,7 @@ package struct OpenAIStreamInterpreter: StreamInterpreter {
                 case "delta", "message":
                     if try !parser.readNull() { choice.delta = try Delta(reading: &parser) }
                 case "finish_reason": choice.finishReason = try parser.readString()
+                case "text": choice.text = try parser.readString()
                 default: try parser.skipValue()
                 }
             }

@@ -22,6 +22,11 @@ package protocol ProviderDialect: Sendable {
     /// `NativeRequest` is in this dialect), so the answer's events pass back as they come.
     func passesThrough(_ request: ChatRequest) -> Bool
 
+    /// The streamed fill-in-the-middle request for `input` (read by `makeInterpreter()`'s
+    /// interpreter), or `nil` when the API has none.
+    func completionRequest(_ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
+        -> HTTPClientRequest?
+
     /// The embeddings request for `input`, or `nil` when the API has none.
     func embeddingsRequest(_ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
         -> HTTPClientRequest?
@@ -33,12 +38,21 @@ extension ProviderDialect {
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? { nil }
+
+    package func completionRequest(
+        _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? { nil }
 }
 
 extension ProviderConfig.Kind {
     /// What providers of this kind serve: Anthropic's API has no embeddings.
     package var capabilities: Set<ChatRequest.Capability> {
-        self == .anthropic ? [.chat] : [.chat, .embeddings]
+        switch self {
+        case .anthropic: return [.chat]
+        // OpenAI's Responses API has no fill-in-the-middle; its provider's /embeddings serves.
+        case .openaiResponses: return [.chat, .embeddings]
+        case .openai, .azure: return [.chat, .embeddings, .completion]
+        }
     }
 }
 
@@ -50,6 +64,21 @@ extension ChatRequest {
         body["model"] = .string(upstreamModel)
         body["input"] = input.value
         body["encoding_format"] = "float"
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(.object(body))
+        return writer.buffer
+    }
+
+    /// An OpenAI `/completions` body with `suffix`: the client's options (`max_tokens`, `stop`,
+    /// `temperature`, ...), then the model, the prompt (context files, then the prefix), the
+    /// suffix, and streaming with usage.
+    func completionBody(_ input: CompletionInput, upstreamModel: String) -> ByteBuffer {
+        var body = self.options
+        body["model"] = .string(upstreamModel)
+        body["prompt"] = .string(input.prompt)
+        if let suffix = input.suffix { body["suffix"] = .string(suffix) }
+        body["stream"] = true
+        body["stream_options"] = ["include_usage": true]
         var writer = JSONWriter(buffer: ByteBuffer())
         writer.value(.object(body))
         return writer.buffer
@@ -109,6 +138,16 @@ package struct OpenAIDialect: ProviderDialect {
     ) -> HTTPClientRequest? {
         request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
+
+    /// `POST {base}/completions` with `suffix`: DeepSeek's beta base, vLLM, ollama, Together, ...
+    package func completionRequest(
+        _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? {
+        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/completions"))
+        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+        http.body = .bytes(request.completionBody(input, upstreamModel: upstreamModel))
+        return http
+    }
 }
 
 /// Azure OpenAI: `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`,
@@ -130,6 +169,15 @@ package struct AzureOpenAIDialect: ProviderDialect {
         var http = HTTPClientRequest(url: Self.url(provider, deployment: provider.deployment ?? upstreamModel, operation: "embeddings"))
         if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
         http.body = .bytes(request.embeddingsBody(input, upstreamModel: upstreamModel))
+        return http
+    }
+
+    package func completionRequest(
+        _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
+    ) -> HTTPClientRequest? {
+        var http = HTTPClientRequest(url: Self.url(provider, deployment: provider.deployment ?? upstreamModel, operation: "completions"))
+        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
+        http.body = .bytes(request.completionBody(input, upstreamModel: upstreamModel))
         return http
     }
 

@@ -89,6 +89,9 @@ package struct UpstreamChatClient: UpstreamTransport {
                 request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, logger: logger, onProgress: onProgress, onEvent: onEvent)
             return
         }
+        if case .completion = request.operation, !provider.kind.capabilities.contains(.completion) {
+            throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no completions")
+        }
         let (http, interpreter) = Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
         let response: HTTPClientResponse
@@ -241,7 +244,14 @@ package struct UpstreamChatClient: UpstreamTransport {
         apiKey: Secret?
     ) -> (HTTPClientRequest, any StreamInterpreter) {
         let dialect = provider.kind.dialect
-        var http = dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        var http =
+            if case .completion(let input) = request.operation,
+                let completion = dialect.completionRequest(request, input: input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+            {
+                completion
+            } else {
+                dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+            }
         Self.addCommonParts(to: &http, provider: provider, accept: "text/event-stream")
         return (http, dialect.makeInterpreter())
     }

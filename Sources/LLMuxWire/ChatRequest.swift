@@ -23,17 +23,26 @@ public struct ChatRequest: Sendable, Hashable {
     /// What is asked: a streamed chat completion (the default), or embeddings (an `embed`
     /// frame, `POST /v1/embeddings`: `messages` is empty, the answer one `embeddings` frame).
     public var operation: Operation = .chat
+    /// `supersede` of a `complete` frame: a newer request with the same key on the same
+    /// connection (HTTP: the same peer) cancels this one.
+    public var supersedeKey: String?
+    /// `debounce_ms` of a `complete` frame: wait this long before asking any upstream, so that
+    /// a request superseded meanwhile costs nothing.
+    public var debounceMs: Int?
 
     /// The kinds of request the engine runs.
     public enum Operation: Sendable, Hashable {
         case chat
         case embeddings(EmbeddingsInput)
+        /// Fill-in-the-middle code completion (a `complete` frame, `POST /v1/completions`).
+        case completion(CompletionInput)
 
         /// The capability a target needs to serve it.
         public var capability: Capability {
             switch self {
             case .chat: return .chat
             case .embeddings: return .embeddings
+            case .completion: return .completion
             }
         }
     }
@@ -42,6 +51,61 @@ public struct ChatRequest: Sendable, Hashable {
     public enum Capability: String, Sendable, Hashable, CaseIterable {
         case chat
         case embeddings
+        case completion
+    }
+
+    /// The fields of a `complete` frame that llmux interprets itself; every other one
+    /// (`max_tokens`, `stop`, `temperature`, ...) passes to the upstream.
+    public static let completeReservedKeys: Set<String> = [
+        "type", "id", "model", "prefix", "suffix", "extra", "timeout_ms", "deadline_ms", "coalesce_ms", "supersede", "debounce_ms", "stream",
+        "stream_options", "prompt",
+    ]
+
+    /// The longest `debounce_ms`.
+    public static let maxDebounceMs = 10_000
+
+    /// Reads and validates a `complete` frame. `id` was already read by the caller.
+    public static func decodeComplete(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
+        func invalid(_ message: String) -> FrameDecodingError { FrameDecodingError(.invalidRequest, message, id: id) }
+        func string(_ key: String) throws(FrameDecodingError) -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            case let other?: throw invalid("field '\(key)' must be a string, got \(other.typeName)")
+            }
+        }
+        func milliseconds(_ key: String, max: Int) throws(FrameDecodingError) -> Int? {
+            guard let value = object[key], !value.isNull else { return nil }
+            guard let ms = value.intValue, ms >= 0, ms <= max else { throw invalid("field '\(key)' must be a whole number of milliseconds from 0 to \(max)") }
+            return Int(ms)
+        }
+        let model = try string("model")
+        if model?.isEmpty == true { throw invalid("field 'model' must not be empty") }
+        guard let prefix = try string("prefix") else { throw invalid("missing field 'prefix' (the text before the cursor)") }
+        var extra: [CompletionInput.ContextFile] = []
+        if let files = object["extra"], !files.isNull {
+            guard case .array(let items) = files else { throw invalid("field 'extra' must be an array of {\"filename\", \"text\"} objects") }
+            for (index, item) in items.enumerated() {
+                guard case .string(let filename)? = item["filename"], case .string(let text)? = item["text"] else {
+                    throw invalid("extra[\(index)] needs string fields 'filename' and 'text'")
+                }
+                extra.append(.init(filename: filename, text: text))
+            }
+        }
+        let deadline = try milliseconds("deadline_ms", max: 86_400_000)
+        let timeout = try milliseconds("timeout_ms", max: 86_400_000)
+        if deadline == 0 || timeout == 0 { throw invalid("a time limit must be at least 1 ms") }
+        let debounce = try milliseconds("debounce_ms", max: Self.maxDebounceMs)
+        let supersede = try string("supersede")
+        if supersede?.isEmpty == true { throw invalid("field 'supersede' must not be empty") }
+        let coalesceMs = try CoalesceWindow.decode(object["coalesce_ms"], id: id)
+        var options = object
+        for key in Self.completeReservedKeys { options.removeValue(forKey: key) }
+        var request = ChatRequest(id: id, model: model, messages: [], timeoutMs: deadline ?? timeout, coalesceMs: coalesceMs, options: options)
+        request.operation = .completion(CompletionInput(prefix: prefix, suffix: try string("suffix"), extra: extra))
+        request.supersedeKey = supersede
+        request.debounceMs = debounce
+        return request
     }
 
     /// The fields of an `embed` frame that llmux interprets itself; every other one passes to
@@ -154,6 +218,24 @@ public struct ChatRequest: Sendable, Hashable {
     }
 
     func encode(into writer: inout JSONWriter) {
+        if case .completion(let input) = self.operation {
+            writer.beginObject()
+            writer.field("type", "complete")
+            writer.field("id", self.id)
+            if let model { writer.field("model", model) }
+            writer.field("prefix", input.prefix)
+            if let suffix = input.suffix { writer.field("suffix", suffix) }
+            if !input.extra.isEmpty {
+                writer.field("extra", JSONValue.array(input.extra.map { ["filename": .string($0.filename), "text": .string($0.text)] }))
+            }
+            if let timeoutMs { writer.field("deadline_ms", timeoutMs) }
+            if let coalesceMs { writer.field("coalesce_ms", coalesceMs) }
+            if let supersedeKey { writer.field("supersede", supersedeKey) }
+            if let debounceMs { writer.field("debounce_ms", debounceMs) }
+            for key in self.options.keys.sorted() { writer.field(key, self.options[key]!) }
+            writer.endObject()
+            return
+        }
         if case .embeddings(let input) = self.operation {
             writer.beginObject()
             writer.field("type", "embed")

@@ -109,6 +109,8 @@ extension ClientFrame {
             return .chat(try ChatRequest.decode(id: try requireID(), object: object))
         case "embed":
             return .chat(try ChatRequest.decodeEmbed(id: try requireID(), object: object))
+        case "complete":
+            return .chat(try ChatRequest.decodeComplete(id: try requireID(), object: object))
         case "cancel":
             return .cancel(id: try requireID())
         case "ping":

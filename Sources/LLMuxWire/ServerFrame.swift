@@ -97,6 +97,7 @@ extension ServerFrame {
             if let from = done.downgradedFrom { w.field("downgraded_from", from) }
             if !done.toolCalls.isEmpty { Self.encode(toolCalls: done.toolCalls, assembled: true, with: &w) }
             if !done.reasoningState.isEmpty { w.field("reasoning_state", JSONValue.array(done.reasoningState)) }
+            if let reason = done.cancelReason { w.field("reason", reason) }
         case .embeddings(let embeddings):
             w.field("type", "embeddings")
             w.field("id", embeddings.id)
@@ -476,6 +477,7 @@ extension ServerFrame {
         var cause: String?
         var targets: [Target]?
         var reasoning_state: [JSONValue]?
+        var reason: String?
         /// An `embeddings` frame's vectors.
         var data: [[Double]]?
 
@@ -493,6 +495,7 @@ extension ServerFrame {
             self.reasoning = try f.string("reasoning")
             self.tool_calls = try f.fieldsArray("tool_calls")?.map { f throws(JSONFieldError) in try ToolCall(f) }
             self.reasoning_state = try f.array("reasoning_state")
+            self.reason = try f.string("reason")
             self.data = try f.array("data").map { rows throws(JSONFieldError) in
                 try rows.map { row throws(JSONFieldError) in
                     guard case .array(let numbers) = row else { throw JSONFieldError(key: "data", expected: "array of numbers", got: row.typeName) }
@@ -609,24 +612,24 @@ extension ServerFrame {
                     ))
             case "done":
                 let timing = try require(self.timing, "timing")
-                return .done(
-                    DoneFrame(
-                        id: try require(self.id, "id"),
-                        finishReason: try require(self.finish_reason, "finish_reason"),
-                        usage: self.wireUsage,
-                        model: try require(self.model, "model"),
-                        provider: try require(self.provider, "provider"),
-                        route: self.route,
-                        timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
-                        attempts: self.attemptRecords ?? [],
-                        cost: self.requestCost,
-                        downgradedFrom: self.downgraded_from,
-                        toolCalls: (self.tool_calls ?? []).map {
-                            ToolCallFragment(index: $0.index, id: $0.id, name: $0.name, arguments: $0.arguments)
-                        },
-                        reasoningState: self.reasoning_state ?? []
-                    )
+                var done = DoneFrame(
+                    id: try require(self.id, "id"),
+                    finishReason: try require(self.finish_reason, "finish_reason"),
+                    usage: self.wireUsage,
+                    model: try require(self.model, "model"),
+                    provider: try require(self.provider, "provider"),
+                    route: self.route,
+                    timing: Timing(ttftMs: timing.ttft_ms, totalMs: timing.total_ms),
+                    attempts: self.attemptRecords ?? [],
+                    cost: self.requestCost,
+                    downgradedFrom: self.downgraded_from,
+                    toolCalls: (self.tool_calls ?? []).map {
+                        ToolCallFragment(index: $0.index, id: $0.id, name: $0.name, arguments: $0.arguments)
+                    },
+                    reasoningState: self.reasoning_state ?? []
                 )
+                done.cancelReason = self.reason
+                return .done(done)
             case "error":
                 let codeText = try require(self.code, "code")
                 // An unknown code from a newer daemon is kept as it came (`isKnown` false).

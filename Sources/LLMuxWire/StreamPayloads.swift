@@ -116,6 +116,9 @@ public struct DoneFrame: Sendable, Hashable {
     /// (Anthropic's signed thinking blocks, OpenAI's encrypted reasoning items), in order; each
     /// item is opaque but for its `format`, the upstream kind that takes it back.
     public var reasoningState: [JSONValue]
+    /// Why a cancelled request was cancelled, when not by its client's `cancel` or hang-up:
+    /// `superseded` (a newer `complete` with the same `supersede` key).
+    public var cancelReason: String?
 
     public init(
         id: String,

@@ -1,0 +1,151 @@
+import Foundation
+import LLMuxConfig
+import LLMuxMockUpstream
+import LLMuxWire
+import Testing
+
+/// Fill-in-the-middle completion on the socket: the `complete` frame on an OpenAI-compatible
+/// `/completions` upstream, latest-wins `supersede`, `debounce_ms`, and the refusals.
+@Suite("Code completion")
+struct CompletionTests {
+    static func configure(_ config: inout DaemonConfig, _ mock: MockUpstream) {
+        OpenAISDKTests.configure(&config, mock)
+        config.routes["fim"] = RouteConfig(
+            name: "fim", targets: [RouteTarget(provider: "claude", upstreamModel: "no-fim"), RouteTarget(provider: "mock", upstreamModel: "coder")])
+    }
+
+    static func complete(_ id: String, prefix: String = "def add(a, b):\n    ", extra: String = "") -> String {
+        #"{"type":"complete","id":"\#(id)","model":"fim","prefix":\#(JSONValue.string(prefix).jsonString),"suffix":"\n\nprint(add(1, 2))"\#(extra)}"#
+    }
+
+    @Test func aCompleteFrameStreamsFromTheCompletionsEndpoint() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["return ", "a + b"]), forModel: "coder")
+            let extra = #","extra":[{"filename":"util.py","text":"import math"}],"max_tokens":64,"stop":["\n\n"],"temperature":0.2"#
+            let log = try await daemon.connect { connection in
+                try await connection.send(line: Self.complete("c", extra: extra))
+                return try await FrameLog.read(from: connection, until: ["c"])
+            }
+            #expect(log.isWellFormed("c"))
+            #expect(log.text("c") == "return a + b")
+            guard case .done(let done)? = log.terminal("c") else {
+                Issue.record("no done: \(log.frames("c"))")
+                return
+            }
+            #expect(done.finishReason == "stop")
+            #expect(done.attempts.map(\.target) == ["mock/coder"], "the Anthropic target serves no completions")
+            let upstream = try #require(daemon.mock.requests.last)
+            #expect(upstream.uri.hasSuffix("/completions") && !upstream.uri.hasSuffix("/chat/completions"), "\(upstream.uri)")
+            #expect(upstream.body?["prompt"] == "util.py\nimport math\n\ndef add(a, b):\n    ")
+            #expect(upstream.body?["suffix"] == "\n\nprint(add(1, 2))")
+            #expect(upstream.body?["max_tokens"]?.intValue == 64)
+            #expect(upstream.body?["stop"] == ["\n\n"])
+            #expect(upstream.body?["stream"] == true)
+            #expect(upstream.body?["messages"] == nil)
+        }
+    }
+
+    /// Ten completions for one buffer, each sent while the previous streams: each newer one
+    /// cancels the older at once (its upstream connection closed, `done` cancelled with reason
+    /// `superseded`), and only the last answer runs to its end.
+    @Test(.tags(.realTime), .fullTierOnly) func aNewerCompletionSupersedesTheOlderAtOnce() async throws {
+        try await TestDaemon.with(exclusive: true, configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: Array(repeating: "x", count: 40), intervalMs: 25), forModel: "coder")
+            var sentAt: [ContinuousClock.Instant] = []
+            let log = try await daemon.connect { connection -> FrameLog in
+                for index in 0..<10 {
+                    sentAt.append(.now)
+                    try await connection.send(line: Self.complete("k\(index)", prefix: "v\(index) = ", extra: #","supersede":"buffer-1""#))
+                    // Let this one reach the upstream before the next replaces it.
+                    for _ in 0..<400 where daemon.mock.requests.count <= index { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                return try await FrameLog.read(from: connection, until: Set((0..<10).map { "k\($0)" }))
+            }
+            for index in 0..<9 {
+                guard case .done(let done)? = log.terminal("k\(index)") else {
+                    Issue.record("k\(index) did not end in done: \(log.frames("k\(index)"))")
+                    continue
+                }
+                #expect(done.finishReason == "cancelled")
+                #expect(done.cancelReason == "superseded")
+            }
+            guard case .done(let last)? = log.terminal("k9") else {
+                Issue.record("the last completion did not finish: \(log.frames("k9"))")
+                return
+            }
+            #expect(last.finishReason == "stop")
+            #expect(last.cancelReason == nil)
+            #expect(log.text("k9") == String(repeating: "x", count: 40))
+            let requests = daemon.mock.requests
+            #expect(requests.count == 10)
+            for index in 0..<9 {
+                let request = try #require(requests.first { $0.body?["prompt"]?.stringValue == "v\(index) = " })
+                let closedAt = try #require(await daemon.mock.waitForClose(ofConnection: request.connectionID, timeout: .seconds(5)))
+                #expect(closedAt - sentAt[index + 1] < .milliseconds(100), "k\(index) closed \(closedAt - sentAt[index + 1]) after its successor")
+            }
+        }
+    }
+
+    /// With `debounce_ms`, a burst of keystrokes costs one upstream request: the superseded ones
+    /// end before any upstream is asked, at no cost.
+    @Test func debounceSendsOnlyTheLatest() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["42"]), forModel: "coder")
+            let log = try await daemon.connect { connection -> FrameLog in
+                for index in 0..<5 {
+                    try await connection.send(line: Self.complete("d\(index)", prefix: "n\(index) = ", extra: #","supersede":"b","debounce_ms":300"#))
+                }
+                return try await FrameLog.read(from: connection, until: Set((0..<5).map { "d\($0)" }))
+            }
+            #expect(daemon.mock.requests.map { $0.body?["prompt"]?.stringValue } == ["n4 = "])
+            for index in 0..<4 {
+                guard case .done(let done)? = log.terminal("d\(index)") else {
+                    Issue.record("d\(index): \(log.frames("d\(index)"))")
+                    continue
+                }
+                #expect(done.cancelReason == "superseded")
+                #expect(done.attempts.isEmpty)
+                #expect(done.cost?.usd ?? 0 == 0)
+                #expect(done.usage?.inputTokens == 0)
+            }
+            #expect(log.text("d4") == "42")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"type":"complete","id":"c","model":"fim"}"#, "'prefix'"),
+        (#"{"type":"complete","id":"c","model":"fim","prefix":"a","debounce_ms":60000}"#, "'debounce_ms'"),
+        (#"{"type":"complete","id":"c","model":"fim","prefix":"a","extra":[{"filename":"x"}]}"#, "extra[0]"),
+        (#"{"type":"complete","id":"c","model":"fim","prefix":"a","supersede":""}"#, "'supersede'"),
+        (#"{"type":"complete","id":"c","model":"fim","prefix":7}"#, "'prefix'"),
+    ])
+    func badCompleteFramesAreInvalidRequests(_ line: String, _ fragment: String) async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            let log = try await daemon.connect { connection in
+                try await connection.send(line: line)
+                return try await FrameLog.read(from: connection, until: ["c"])
+            }
+            guard case .error(_, let error)? = log.terminal("c") else {
+                Issue.record("expected an error: \(log.frames("c"))")
+                return
+            }
+            #expect(error.code == .invalidRequest)
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+    }
+
+    @Test func aTargetWithoutCompletionsIsRefused() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            let log = try await daemon.connect { connection in
+                try await connection.send(line: #"{"type":"complete","id":"c","model":"claude/sonnet","prefix":"a"}"#)
+                return try await FrameLog.read(from: connection, until: ["c"])
+            }
+            guard case .error(_, let error)? = log.terminal("c") else {
+                Issue.record("expected an error: \(log.frames("c"))")
+                return
+            }
+            #expect(error.code == .unsupportedOperation)
+            #expect(daemon.mock.requests.isEmpty)
+        }
+    }
+}
