@@ -149,7 +149,8 @@ package struct DaemonRuntime: Sendable {
                 isShuttingDown: { stats.isShuttingDown },
                 requestStarted: { stats.requestStarted() },
                 requestEnded: { stats.requestEnded() },
-                inFlight: { stats.inFlight }
+                inFlight: { stats.inFlight },
+                peerPID: { await PeerCredentials.peer($0).map { Int($0.pid) } }
             ),
             logger: self.logger
         )

@@ -21,6 +21,12 @@ struct DemoTransport: UpstreamTransport {
         onProgress: @Sendable (UpstreamProgress) -> Void,
         onEvent: (UpstreamEvent) throws -> Void
     ) async throws {
+        guard request.operation == .chat else {
+            throw UpstreamError(
+                .http(status: 400),
+                "provider '\(provider.name)' answered HTTP 400: the built-in demo answers chats only; configure a real provider for \(request.operation.capability.rawValue) requests"
+            )
+        }
         let script: MockScript
         do {
             script = try MockScript(spec: upstreamModel) ?? DemoResponder.script

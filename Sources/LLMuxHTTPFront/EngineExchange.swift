@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import LLMuxEngine
 import LLMuxWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Turns engine frames into a dialect's streamed body: `append` writes the
@@ -36,16 +37,38 @@ struct EngineExchange: Sendable {
         return RequestOrigin(client: "http:\(userAgent)", priority: priority)
     }
 
-    /// Starts `request` on the current engine.
-    static func start(_ request: ChatRequest, origin: RequestOrigin, hooks: HTTPFront.Hooks, channel: any Channel) -> EngineExchange {
+    /// The `x-llmux-supersede` key of `request`, scoped to its peer: the process at the other
+    /// end of a Unix socket, or the remote address on TCP (every loopback client there).
+    static func supersedeKey(of request: Request, _ context: HTTPFrontContext, hooks: HTTPFront.Hooks) async -> String? {
+        guard let key = request.headers[HTTPField.Name("x-llmux-supersede")!], !key.isEmpty else { return nil }
+        if let pid = await hooks.peerPID(context.channel) { return "pid:\(pid)|\(key)" }
+        return "addr:\(context.channel.remoteAddress?.ipAddress ?? "?")|\(key)"
+    }
+
+    /// Starts `request` on the current engine; with `supersede`, it cancels the request that
+    /// held that key (whose `done` then says `superseded`) and holds it until it ends.
+    static func start(
+        _ request: ChatRequest, origin: RequestOrigin, hooks: HTTPFront.Hooks, channel: any Channel, supersede: String? = nil
+    ) -> EngineExchange {
         let engine = hooks.engine()
         hooks.requestStarted()
         // The engine's task outlives the handler (the response body is written after it returns),
         // so it is unstructured; it always finishes the queue.
         let taskBox = QueueBox()
         let queue = FrameQueue(onOverflow: { taskBox.cancel() })
+        let reason = NIOLockedValueBox<String?>(nil)
+        let claim = supersede.map { key in
+            (
+                key,
+                hooks.supersede.claim(key) {
+                    reason.withLockedValue { $0 = $0 ?? "superseded" }
+                    taskBox.cancel()
+                }
+            )
+        }
         let task = Task {
-            await engine.run(request, origin: origin) { frame in queue.push(frame) }
+            await engine.run(request, origin: origin, cancelReason: { reason.withLockedValue { $0 } }) { frame in queue.push(frame) }
+            if let (key, token) = claim { hooks.supersede.release(key, token: token) }
             queue.finish()
             hooks.requestEnded()
         }

@@ -25,6 +25,11 @@ package final class HTTPFront: Sendable {
         package var requestStarted: @Sendable () -> Void
         package var requestEnded: @Sendable () -> Void
         package var inFlight: @Sendable () -> Int
+        /// The process at the other end of a Unix-socket connection (`nil` on TCP), which
+        /// scopes `x-llmux-supersede` keys.
+        package var peerPID: @Sendable (any Channel) async -> Int?
+        /// Who holds which `x-llmux-supersede` key.
+        package let supersede = SupersedeBoard()
 
         package init(
             engine: @escaping @Sendable () -> RequestEngine,
@@ -32,8 +37,10 @@ package final class HTTPFront: Sendable {
             isShuttingDown: @escaping @Sendable () -> Bool,
             requestStarted: @escaping @Sendable () -> Void,
             requestEnded: @escaping @Sendable () -> Void,
-            inFlight: @escaping @Sendable () -> Int
+            inFlight: @escaping @Sendable () -> Int,
+            peerPID: @escaping @Sendable (any Channel) async -> Int? = { _ in nil }
         ) {
+            self.peerPID = peerPID
             self.engine = engine
             self.isSameUser = isSameUser
             self.isShuttingDown = isShuttingDown

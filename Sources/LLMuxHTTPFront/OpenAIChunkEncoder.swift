@@ -3,11 +3,14 @@ import NIOCore
 
 /// Writes the engine's frames as OpenAI `chat.completion.chunk` server-sent
 /// events: one `data:` event per delta, a finish chunk, the usage chunk only
-/// when the client asked for `include_usage`, then `data: [DONE]`.
+/// when the client asked for `include_usage`, then `data: [DONE]`. With
+/// `textCompletion`, the legacy `/v1/completions` shape instead: `text_completion`
+/// chunks whose choice carries `text` (no `delta`, no role).
 struct OpenAIChunkEncoder: StreamEncoder {
     let completionID: String
     let created: Int
     let includeUsage: Bool
+    var textCompletion = false
     /// The upstream model, from the `start` frame.
     var model: String
     private var sentRole = false
@@ -24,6 +27,9 @@ struct OpenAIChunkEncoder: StreamEncoder {
         switch frame {
         case .start(_, let model, _, _):
             self.model = model
+            return false
+        case .delta(let delta) where self.textCompletion:
+            self.choiceChunk(into: &buffer, finishReason: nil) { w in w.field("text", delta.text ?? "") }
             return false
         case .delta(let delta):
             self.choiceChunk(into: &buffer, finishReason: nil) { w in
@@ -50,7 +56,10 @@ struct OpenAIChunkEncoder: StreamEncoder {
             return false
         case .done(let done):
             // A cancelled request (the client hung up) has no OpenAI finish reason; it never reaches a reader.
-            self.choiceChunk(into: &buffer, finishReason: done.finishReason == "cancelled" ? "stop" : done.finishReason) { _ in }
+            let textCompletion = self.textCompletion
+            self.choiceChunk(into: &buffer, finishReason: done.finishReason == "cancelled" ? "stop" : done.finishReason) { w in
+                if textCompletion { w.field("text", "") }
+            }
             if self.includeUsage {
                 self.event(into: &buffer) { w in
                     self.chunkHeader(&w)
@@ -85,11 +94,17 @@ struct OpenAIChunkEncoder: StreamEncoder {
             w.beginArray()
             w.beginObject()
             w.field("index", 0)
-            w.key("delta")
-            w.beginObject()
-            if !sentRole { w.field("role", "assistant") }
-            fields(&w)
-            w.endObject()
+            if self.textCompletion {
+                fields(&w)
+                w.key("logprobs")
+                w.null()
+            } else {
+                w.key("delta")
+                w.beginObject()
+                if !sentRole { w.field("role", "assistant") }
+                fields(&w)
+                w.endObject()
+            }
             w.field("finish_reason", finishReason)
             w.endObject()
             w.endArray()
@@ -99,7 +114,7 @@ struct OpenAIChunkEncoder: StreamEncoder {
 
     private func chunkHeader(_ w: inout JSONWriter) {
         w.field("id", self.completionID)
-        w.field("object", "chat.completion.chunk")
+        w.field("object", self.textCompletion ? "text_completion" : "chat.completion.chunk")
         w.field("created", self.created)
         w.field("model", self.model)
     }

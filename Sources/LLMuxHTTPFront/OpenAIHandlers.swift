@@ -32,6 +32,7 @@ struct OpenAIHandlers: Sendable {
         ("/v1/messages", [.post]),
         ("/v1/messages/count_tokens", [.post]),
         ("/v1/embeddings", [.post]),
+        ("/v1/completions", [.post]),
     ]
 
     /// The methods served at `path`; empty when the path is unknown.
@@ -52,6 +53,7 @@ struct OpenAIHandlers: Sendable {
         AnthropicHandlers(hooks: self.hooks).register(on: router)
         ResponsesHandlers(hooks: self.hooks).register(on: router)
         EmbeddingsHandlers(hooks: self.hooks).register(on: router)
+        CompletionsHandlers(hooks: self.hooks).register(on: router)
         router.get("/v1/models") { request, _ in
             self.models(FrontDialect(request))
         }

@@ -148,4 +148,52 @@ struct CompletionTests {
             #expect(daemon.mock.requests.isEmpty)
         }
     }
+
+    // MARK: HTTP
+
+    /// Continue's autocomplete request, as it sends it: `prompt` and `suffix` to `/v1/completions`.
+    @Test func aContinueStyleRequestStreamsTextCompletionChunks() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["return ", "a + b"]), forModel: "coder")
+            let http = HTTPFrontTests()
+            let body = #"{"model":"fim","prompt":"def add(a, b):\n    ","suffix":"\n","max_tokens":32,"stream":true,"stream_options":{"include_usage":true}}"#
+            let reply = try await http.send(daemon, "/v1/completions", body: body)
+            #expect(reply.status == 200, "\(reply.body)")
+            let events = reply.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+            #expect(events.last == "[DONE]")
+            let chunks = events.dropLast().compactMap { try? JSONValue.parse($0) }
+            #expect(chunks.allSatisfy { $0["object"] == "text_completion" }, "\(reply.body)")
+            let text = chunks.compactMap { $0["choices"]?.arrayValue?.first?["text"]?.stringValue }.joined()
+            #expect(text == "return a + b")
+            #expect(chunks.contains { $0["choices"]?.arrayValue?.first?["finish_reason"] == "stop" })
+            #expect(chunks.last?["usage"]?["completion_tokens"] != nil, "include_usage adds the usage chunk")
+            #expect(daemon.mock.requests.last?.body?["suffix"] == "\n")
+
+            let whole = try await http.send(daemon, "/v1/completions", body: #"{"model":"fim","prompt":"x = ","suffix":";"}"#)
+            #expect(whole.json?["object"] == "text_completion", "\(whole.body)")
+            #expect(whole.json?["choices"]?.arrayValue?.first?["text"] == "return a + b")
+            let refused = try await http.send(daemon, "/v1/completions", body: #"{"model":"fim","prompt":["a","b"]}"#)
+            #expect(refused.status == 400)
+        }
+    }
+
+    /// `x-llmux-supersede`: a newer HTTP completion with the same key from the same peer cancels
+    /// the older one, whose upstream request is closed while the newer one answers.
+    @Test func theSupersedeHeaderCancelsTheOlderHTTPCompletion() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: Array(repeating: "y", count: 200), intervalMs: 20), forModel: "coder")
+            let http = HTTPFrontTests()
+            let headers = ["x-llmux-supersede": "buffer-7"]
+            async let older = http.send(daemon, "/v1/completions", body: #"{"model":"fim","prompt":"old","stream":true}"#, headers: headers)
+            for _ in 0..<400 where daemon.mock.requests.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            let olderConnection = try #require(daemon.mock.requests.first?.connectionID)
+            daemon.mock.setScript(MockScript(chunks: ["new"]), forModel: "coder")
+            let newer = try await http.send(daemon, "/v1/completions", body: #"{"model":"fim","prompt":"new","stream":true}"#, headers: headers)
+            #expect(newer.body.contains(#""text":"new""#), "\(newer.body)")
+            #expect(await daemon.mock.waitForClose(ofConnection: olderConnection, timeout: .seconds(10)) != nil)
+            let cut = try await older
+            #expect(cut.body.components(separatedBy: #""text":"y""#).count - 1 < 200, "the older completion was cut short")
+            #expect(cut.body.hasSuffix("data: [DONE]\n\n"))
+        }
+    }
 }
