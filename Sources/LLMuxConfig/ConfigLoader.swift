@@ -305,7 +305,7 @@ package struct ConfigLoader: Sendable {
             table,
             allowed: [
                 "kind", "base_url", "api_key", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts",
-                "headers", "query", "deployment", "api_version",
+                "headers", "query", "deployment", "api_version", "fim_api",
             ],
             at: at,
             fail
@@ -393,6 +393,13 @@ package struct ConfigLoader: Sendable {
         provider.apiVersion = try string(table, "api_version", at: at, fail)
         if kind != .azure, provider.deployment != nil || provider.apiVersion != nil {
             throw fail(at + [provider.deployment != nil ? "deployment" : "api_version"], "applies to kind = \"azure\" only")
+        }
+        if let fim = try string(table, "fim_api", at: at, fail) {
+            guard kind == .openai else { throw fail(at + ["fim_api"], "applies to kind = \"openai\" only") }
+            guard let api = ProviderConfig.FIMAPI(rawValue: fim) else {
+                throw fail(at + ["fim_api"], "must be one of \(ProviderConfig.FIMAPI.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            provider.fimAPI = api
         }
         return provider
     }

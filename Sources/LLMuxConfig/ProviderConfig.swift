@@ -47,6 +47,19 @@ package struct ProviderConfig: Sendable, Hashable {
     package var deployment: String?
     /// Azure: the `api-version` query item.
     package var apiVersion: String?
+    /// `kind = "openai"`: which API serves fill-in-the-middle completions.
+    package var fimAPI: FIMAPI = .completions
+
+    /// The fill-in-the-middle APIs of OpenAI-compatible servers (`fim_api` in the config).
+    package enum FIMAPI: String, Sendable, Hashable, CaseIterable {
+        /// `{base}/completions` with `prompt` and `suffix` (DeepSeek beta, vLLM, ollama, Together).
+        case completions
+        /// Mistral's `{base}/fim/completions`: chat-shaped answers.
+        case mistral
+        /// llama.cpp's `/infill` at the server's root (`{base}` without a final `/v1`), with
+        /// `input_prefix`, `input_suffix` and `input_extra`.
+        case infill
+    }
 
     /// The Azure API version used when the config gives none.
     package static let defaultAzureAPIVersion = "2024-10-21"

@@ -50,10 +50,7 @@ struct CompletionsHandlers: Sendable {
         } catch {
             return OpenAIHandlers.error(error as? WireError ?? WireError(.internal, "\(error)"))
         }
-        let supersede = await EngineExchange.supersedeKey(of: request, context, hooks: self.hooks)
-        let exchange = EngineExchange.start(
-            complete, origin: EngineExchange.origin(of: request), hooks: self.hooks, channel: context.channel, supersede: supersede)
-        let head = await exchange.head(streaming: stream)
+        let (exchange, head) = await Self.start(complete, streaming: stream, request, context, hooks: self.hooks)
         if let error = EngineExchange.errorBeforeOutput(head) { return OpenAIHandlers.error(error) }
         let created = Int(Date().timeIntervalSince1970)
         var encoder = OpenAIChunkEncoder(completionID: completionID, created: created, model: "", includeUsage: includeUsage)
@@ -68,6 +65,16 @@ struct CompletionsHandlers: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: Self.body(head, done: done, id: completionID, created: created)))
         }
         return exchange.streamBody(first: head, encoder: encoder)
+    }
+
+    /// Starts a completion on the engine with the request's `x-llmux-supersede` key, and waits for
+    /// the frames before the response head (every fill-in-the-middle route does this).
+    static func start(
+        _ complete: ChatRequest, streaming: Bool, _ request: Request, _ context: HTTPFrontContext, hooks: HTTPFront.Hooks
+    ) async -> (EngineExchange, [ServerFrame]) {
+        let supersede = await EngineExchange.supersedeKey(of: request, context, hooks: hooks)
+        let exchange = EngineExchange.start(complete, origin: EngineExchange.origin(of: request), hooks: hooks, channel: context.channel, supersede: supersede)
+        return (exchange, await exchange.head(streaming: streaming))
     }
 
     /// One `text_completion`: the text of every delta, the finish reason, the usage.

@@ -31,7 +31,7 @@ struct FrontGate: RouterMiddleware {
             if error.status == .notFound {
                 return dialect.refusal(
                     .notFound,
-                    "llmuxd serves no \(path); its API is POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/completions, POST /v1/embeddings, GET /v1/models, GET /health and GET /metrics",
+                    "llmuxd serves no \(path); its API is POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/completions, POST /v1/fim/completions, POST /infill, POST /v1/embeddings, GET /v1/models, GET /health and GET /metrics",
                     code: "not_found"
                 )
             }

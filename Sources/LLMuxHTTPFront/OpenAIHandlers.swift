@@ -33,6 +33,8 @@ struct OpenAIHandlers: Sendable {
         ("/v1/messages/count_tokens", [.post]),
         ("/v1/embeddings", [.post]),
         ("/v1/completions", [.post]),
+        ("/v1/fim/completions", [.post]),
+        ("/infill", [.post]),
     ]
 
     /// The methods served at `path`; empty when the path is unknown.
@@ -54,6 +56,8 @@ struct OpenAIHandlers: Sendable {
         ResponsesHandlers(hooks: self.hooks).register(on: router)
         EmbeddingsHandlers(hooks: self.hooks).register(on: router)
         CompletionsHandlers(hooks: self.hooks).register(on: router)
+        MistralFIMHandlers(hooks: self.hooks).register(on: router)
+        InfillHandlers(hooks: self.hooks).register(on: router)
         router.get("/v1/models") { request, _ in
             self.models(FrontDialect(request))
         }

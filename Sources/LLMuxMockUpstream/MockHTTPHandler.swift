@@ -108,8 +108,14 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let responses = path.hasSuffix("/responses")
         let embeddings = path.hasSuffix("/embeddings")
         // The legacy, fill-in-the-middle endpoint: text chunks instead of chat deltas.
-        let completions = path.hasSuffix("/completions") && !path.hasSuffix("/chat/completions")
-        guard head.method == .POST && (path.hasSuffix("/chat/completions") || anthropic || responses || embeddings || completions) else {
+        // Mistral's FIM answers in the chat shape.
+        let mistralFIM = path.hasSuffix("/fim/completions")
+        let completions = path.hasSuffix("/completions") && !path.hasSuffix("/chat/completions") && !mistralFIM
+        let infill = path.hasSuffix("/infill")
+        guard
+            head.method == .POST
+                && (path.hasSuffix("/chat/completions") || anthropic || responses || embeddings || completions || mistralFIM || infill)
+        else {
             self.respond(status: .notFound, body: #"{"error":{"message":"no such endpoint","type":"invalid_request_error"}}"#, context: context)
             return
         }
@@ -170,11 +176,13 @@ final class MockHTTPHandler: ChannelInboundHandler {
         context.flush()
         let includeUsage = json["stream_options"]?["include_usage"]?.boolValue ?? false
         let steps =
-            anthropic
-            ? Self.anthropicSteps(for: script, model: model ?? "mock", request: json)
-            : responses
-                ? Self.responsesSteps(for: script, model: model ?? "mock", request: json)
-                : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
+            infill
+            ? Self.infillSteps(for: script, request: json)
+            : anthropic
+                ? Self.anthropicSteps(for: script, model: model ?? "mock", request: json)
+                : responses
+                    ? Self.responsesSteps(for: script, model: model ?? "mock", request: json)
+                    : Self.steps(for: script, model: model ?? "mock", request: json, includeUsage: includeUsage)
         var run = steps[...]
         if completions {
             for index in run.indices {
@@ -646,6 +654,28 @@ final class MockHTTPHandler: ChannelInboundHandler {
         JSONWriter.writeEscaped(model, into: &buffer)
         buffer.writeStaticString(#","object":"chat.completion.chunk"}"#)
         buffer.writeStaticString("\n\n")
+    }
+
+    /// llama.cpp's `/infill` stream: `{"content","stop":false}` per chunk, then `stop: true`
+    /// with `stop_type` (`limit` for `finishReason: "length"`) and the token counts; no `[DONE]`.
+    private static func infillSteps(for script: MockScript, request: JSONValue) -> [(delayMs: Int, step: Step)] {
+        let chunks = script.chunks.isEmpty ? Self.words("echo: \(request["input_prefix"]?.stringValue ?? "")") : script.chunks
+        var steps: [(delayMs: Int, step: Step)] = []
+        for (index, text) in chunks.enumerated() {
+            if let fault = script.fault, let step = Self.faultStep(fault, at: index) {
+                steps.append((script.intervalMs, step))
+                return steps
+            }
+            let payload: JSONValue = ["content": .string(text), "stop": false]
+            steps.append((index == 0 ? script.firstTokenDelayMs : script.intervalMs, .data(payload.jsonString)))
+        }
+        let last: JSONValue = [
+            "content": "", "stop": true, "stop_type": script.finishReason == "length" ? "limit" : "eos",
+            "tokens_predicted": .int(Int64(chunks.count)), "tokens_evaluated": .int(Int64(Self.promptTokens(request))),
+        ]
+        steps.append((0, .data(last.jsonString)))
+        steps.append((0, .finish))
+        return steps
     }
 
     /// A `/completions` chunk: the text is the choice's own (`choices[0].text`).

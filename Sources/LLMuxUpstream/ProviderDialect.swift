@@ -14,6 +14,9 @@ package protocol ProviderDialect: Sendable {
     /// A fresh interpreter for one answer's events.
     func makeInterpreter() -> any StreamInterpreter
 
+    /// The interpreter for `request`'s answer, where it differs by request (llama.cpp's `/infill`).
+    func makeInterpreter(for request: ChatRequest, provider: ProviderConfig) -> any StreamInterpreter
+
     /// Whether a 2xx `application/json` answer is a whole completion this dialect reads as one
     /// event (servers that ignore `stream: true`); otherwise such an answer is a protocol error.
     var readsWholeJSONAnswer: Bool { get }
@@ -34,6 +37,8 @@ package protocol ProviderDialect: Sendable {
 
 extension ProviderDialect {
     package func passesThrough(_ request: ChatRequest) -> Bool { false }
+
+    package func makeInterpreter(for request: ChatRequest, provider: ProviderConfig) -> any StreamInterpreter { self.makeInterpreter() }
 
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
@@ -79,6 +84,19 @@ extension ChatRequest {
         if let suffix = input.suffix { body["suffix"] = .string(suffix) }
         body["stream"] = true
         body["stream_options"] = ["include_usage": true]
+        var writer = JSONWriter(buffer: ByteBuffer())
+        writer.value(.object(body))
+        return writer.buffer
+    }
+
+    /// Mistral's FIM body: as `/completions` takes it, without `stream_options` (Mistral's API
+    /// refuses fields it does not know and sends the usage anyway).
+    func mistralFIMBody(_ input: CompletionInput, upstreamModel: String) -> ByteBuffer {
+        var body = self.options
+        body["model"] = .string(upstreamModel)
+        body["prompt"] = .string(input.prompt)
+        if let suffix = input.suffix { body["suffix"] = .string(suffix) }
+        body["stream"] = true
         var writer = JSONWriter(buffer: ByteBuffer())
         writer.value(.object(body))
         return writer.buffer
@@ -139,14 +157,33 @@ package struct OpenAIDialect: ProviderDialect {
         request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
 
-    /// `POST {base}/completions` with `suffix`: DeepSeek's beta base, vLLM, ollama, Together, ...
+    /// By the provider's `fim_api`: `POST {base}/completions` with `suffix` (DeepSeek's beta
+    /// base, vLLM, ollama, Together, ...), Mistral's `{base}/fim/completions`, or llama.cpp's
+    /// `/infill`.
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/completions"))
+        let (path, body): (String, ByteBuffer)
+        switch provider.fimAPI {
+        case .completions:
+            (path, body) = ("/completions", request.completionBody(input, upstreamModel: upstreamModel))
+        case .mistral:
+            (path, body) = ("/fim/completions", request.mistralFIMBody(input, upstreamModel: upstreamModel))
+        case .infill:
+            var http = HTTPClientRequest(url: LlamaInfill.url(baseURL: provider.baseURL))
+            if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
+            http.body = .bytes(LlamaInfill.body(request, input, upstreamModel: upstreamModel))
+            return http
+        }
+        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: path))
         if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        http.body = .bytes(request.completionBody(input, upstreamModel: upstreamModel))
+        http.body = .bytes(body)
         return http
+    }
+
+    package func makeInterpreter(for request: ChatRequest, provider: ProviderConfig) -> any StreamInterpreter {
+        if case .completion = request.operation, provider.fimAPI == .infill { return LlamaInfill.Interpreter() }
+        return OpenAIStreamInterpreter()
     }
 }
 

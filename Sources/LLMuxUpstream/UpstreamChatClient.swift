@@ -253,7 +253,7 @@ package struct UpstreamChatClient: UpstreamTransport {
                 dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
             }
         Self.addCommonParts(to: &http, provider: provider, accept: "text/event-stream")
-        return (http, dialect.makeInterpreter())
+        return (http, dialect.makeInterpreter(for: request, provider: provider))
     }
 
     /// What every request to `provider` carries: its configured query items and headers, the

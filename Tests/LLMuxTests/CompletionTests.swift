@@ -196,4 +196,98 @@ struct CompletionTests {
             #expect(cut.body.hasSuffix("data: [DONE]\n\n"))
         }
     }
+
+    // MARK: Mistral and llama.cpp
+
+    static func configureFIMKinds(_ config: inout DaemonConfig, _ mock: MockUpstream) {
+        var mistral = ProviderConfig(name: "mistral", baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
+        mistral.fimAPI = .mistral
+        config.providers["mistral"] = mistral
+        var llama = ProviderConfig(name: "llama", baseURL: mock.baseURL, keySource: .environment("MOCK_KEY"), http1Only: true)
+        llama.fimAPI = .infill
+        config.providers["llama"] = llama
+    }
+
+    func completeLog(_ daemon: TestDaemon, _ line: String) async throws -> FrameLog {
+        try await daemon.connect { connection in
+            try await connection.send(line: line)
+            return try await FrameLog.read(from: connection, until: ["c"])
+        }
+    }
+
+    @Test func mistralsFIMEndpointAnswersInTheChatShape() async throws {
+        try await TestDaemon.with(configure: Self.configureFIMKinds) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["a + ", "b"]), forModel: "codestral")
+            let log = try await completeLog(daemon, #"{"type":"complete","id":"c","model":"mistral/codestral","prefix":"x = ","suffix":";","max_tokens":8}"#)
+            #expect(log.text("c") == "a + b")
+            let upstream = try #require(daemon.mock.requests.last)
+            #expect(upstream.uri.hasSuffix("/v1/fim/completions"), "\(upstream.uri)")
+            #expect(upstream.body?["prompt"] == "x = ")
+            #expect(upstream.body?["suffix"] == ";")
+            #expect(upstream.body?["stream_options"] == nil, "Mistral refuses fields it does not know")
+        }
+    }
+
+    @Test func llamaCppsInfillGetsItsOwnFieldsAndIsReadBack() async throws {
+        try await TestDaemon.with(configure: Self.configureFIMKinds) { daemon in
+            var script = MockScript(chunks: ["return ", "a"])
+            script.finishReason = "length"
+            daemon.mock.setScript(script, forModel: "qwen")
+            let extra = #","extra":[{"filename":"u.py","text":"import os"}],"max_tokens":16,"t_max_predict_ms":500"#
+            let log = try await completeLog(daemon, #"{"type":"complete","id":"c","model":"llama/qwen","prefix":"def f(a):\n    ","suffix":"\n"\#(extra)}"#)
+            #expect(log.text("c") == "return a")
+            guard case .done(let done)? = log.terminal("c") else {
+                Issue.record("no done: \(log.frames("c"))")
+                return
+            }
+            #expect(done.finishReason == "length", "stop_type limit")
+            #expect(done.usage?.outputTokens == 2)
+            #expect(done.usage?.estimated == false)
+            let upstream = try #require(daemon.mock.requests.last)
+            #expect(upstream.uri == "/infill", "at the server's root, not under /v1: \(upstream.uri)")
+            #expect(upstream.body?["input_prefix"] == "def f(a):\n    ")
+            #expect(upstream.body?["input_suffix"] == "\n")
+            #expect(upstream.body?["input_extra"] == [["filename": "u.py", "text": "import os"]])
+            #expect(upstream.body?["n_predict"]?.intValue == 16)
+            #expect(upstream.body?["max_tokens"] == nil)
+            #expect(upstream.body?["cache_prompt"] == true)
+            #expect(upstream.body?["t_max_predict_ms"]?.intValue == 500)
+        }
+    }
+
+    /// llama.vim's request to `/infill`, and Mistral's to `/v1/fim/completions`, answered in their
+    /// own shapes from any FIM upstream.
+    @Test func theInfillAndMistralFrontsAnswerInTheirShapes() async throws {
+        try await TestDaemon.with(configure: Self.configure) { daemon in
+            daemon.mock.setScript(MockScript(chunks: ["return ", "a + b"]), forModel: "coder")
+            let http = HTTPFrontTests()
+            let vim =
+                #"{"model":"fim","input_prefix":"def add(a, b):\n","prompt":"    ","input_suffix":"\n","input_extra":[{"filename":"m.py","text":"x = 1"}],"n_predict":64,"t_max_predict_ms":500,"stream":false}"#
+            let reply = try await http.send(daemon, "/infill", body: vim)
+            #expect(reply.status == 200, "\(reply.body)")
+            #expect(reply.json?["content"] == "return a + b")
+            #expect(reply.json?["stop"] == true)
+            #expect(reply.json?["stop_type"] == "eos")
+            let upstream = try #require(daemon.mock.requests.last)
+            #expect(upstream.body?["prompt"] == "m.py\nx = 1\n\ndef add(a, b):\n    ", "the typed line joins the prefix")
+            #expect(upstream.body?["max_tokens"]?.intValue == 64)
+
+            let before = daemon.mock.requests.count
+            let warmUp = try await http.send(daemon, "/infill", body: #"{"input_prefix":"a","input_suffix":"b","n_predict":0}"#)
+            #expect(warmUp.json?["content"] == "")
+            #expect(daemon.mock.requests.count == before, "a warm-up asks no upstream")
+
+            let streamed = try await http.send(daemon, "/infill", body: #"{"model":"fim","input_prefix":"x","stream":true}"#)
+            let events = streamed.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }.compactMap {
+                try? JSONValue.parse(String($0.dropFirst(6)))
+            }
+            #expect(events.compactMap { $0["content"]?.stringValue }.joined() == "return a + b")
+            #expect(events.last?["stop"] == true)
+
+            let mistral = try await http.send(daemon, "/v1/fim/completions", body: #"{"model":"fim","prompt":"x = ","suffix":";"}"#)
+            #expect(mistral.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "return a + b", "\(mistral.body)")
+            let mistralStream = try await http.send(daemon, "/v1/fim/completions", body: #"{"model":"fim","prompt":"x = ","stream":true}"#)
+            #expect(mistralStream.body.contains(#""delta":{"role":"assistant","content":"return "}"#), "\(mistralStream.body)")
+        }
+    }
 }

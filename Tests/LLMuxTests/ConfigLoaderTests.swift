@@ -75,6 +75,15 @@ struct ConfigLoaderTests {
         BadConfig(text: "log_level = \"loud\"\n[providers.a]\nbase_url = \"https://x.example\"\n", line: 1, key: "log_level", fragment: "must be one of"),
         BadConfig(text: "", line: nil, key: nil, fragment: "no providers"),
         BadConfig(
+            text: "[providers.a]\nkind = \"anthropic\"\nbase_url = \"https://x.example\"\nfim_api = \"mistral\"\n", line: 4,
+            key: "providers.a.fim_api", fragment: "kind = \"openai\" only"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\nfim_api = \"magic\"\n", line: 3, key: "providers.a.fim_api",
+            fragment: "must be one of"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[models.m]\nprovider = \"a\"\nmodel = \"x\"\nserves = [\"dreams\"]\n", line: 6,
+            key: "models.m.serves", fragment: "non-empty array"),
+        BadConfig(
             text: "[providers.a]\nbase_url = \"https://x.example\"\n[routes.r]\ntargets = [\"a/x\"]\nstrategy = \"random\"\n", line: 5,
             key: "routes.r.strategy", fragment: "unknown strategy"),
         BadConfig(
