@@ -76,6 +76,38 @@ struct EditorClientTests {
         }
     }
 
+    /// Inline completion as ghost text: a burst of five keystrokes asks five times, every request
+    /// but the last is superseded (its upstream connection closed), the ghost text is the last
+    /// answer, accepting inserts it, and leaving insert mode cancels a streaming one.
+    @Test(.enabled(if: nvim != nil || required, "neovim is not installed"))
+    func neovimInlineCompletion() async throws {
+        let nvim = try #require(Self.nvim, "neovim is required (LLMUX_REQUIRE_EDITORS=1): apt-get install neovim")
+        try await TestDaemon.with { daemon in
+            Self.scripts(daemon.mock)
+            daemon.mock.setScript(MockScript(intervalMs: 150), forModel: "coder")
+            let root = RepositoryPaths.root
+            let result = try await run(
+                nvim,
+                [
+                    "--headless", "-u", "NONE", "-i", "NONE", "--noplugin",
+                    "--cmd", "set rtp^=\(root)/editors/nvim",
+                    "-c", "runtime plugin/llmux.lua",
+                    "-c", "luafile \(root)/Tests/editors/nvim_complete_test.lua",
+                ],
+                daemon
+            )
+            expectAllPassed(result, checks: 9)
+            let burst = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "coder" }
+            #expect(burst.count == 5, "\(burst.map { $0.body?["prompt"] ?? .null })")
+            #expect(burst.map { $0.body?["prompt"]?.stringValue } == (1...5).map { "f(value" + String(repeating: "a", count: $0) })
+            #expect(burst.allSatisfy { $0.body?["suffix"] == ")" })
+            for request in burst.dropLast() {
+                #expect(await daemon.mock.waitForClose(ofConnection: request.connectionID, timeout: .seconds(5)) != nil, "a superseded request kept running")
+            }
+            await expectCancelledStreamsClosed(daemon, count: 1)
+        }
+    }
+
     @Test(.enabled(if: emacs != nil || required, "emacs is not installed"))
     func emacsPackageWithERT() async throws {
         let emacs = try #require(Self.emacs, "emacs is required (LLMUX_REQUIRE_EDITORS=1): apt-get install emacs-nox")

@@ -23,3 +23,18 @@ end, { bang = true, desc = "llmux: cancel the request under the cursor (! cancel
 vim.api.nvim_create_user_command("LlmuxModels", function()
   llmux().command_models()
 end, { desc = "llmux: list the daemon's models and routes" })
+
+vim.api.nvim_create_user_command("LlmuxComplete", function(args)
+  local complete = require("llmux.complete")
+  if args.args == "off" then
+    complete.disable()
+  else
+    complete.enable()
+  end
+end, {
+  nargs = "?",
+  complete = function()
+    return { "on", "off" }
+  end,
+  desc = "llmux: inline completion as ghost text (on | off)",
+})

@@ -33,6 +33,8 @@ local running = {}
 local requests = {}
 -- Callbacks waiting for the answer to a models/ping/status frame, by id.
 local waiters = {}
+-- Callbacks that get every frame of a request until its terminal one, by id (inline completion).
+local listeners = {}
 local counter = 0
 
 local function notify(message, level)
@@ -125,6 +127,14 @@ local function on_frame(frame)
     callback(frame)
     return
   end
+  if id and listeners[id] then
+    local callback = listeners[id]
+    if kind == "done" or kind == "error" then
+      listeners[id] = nil
+    end
+    callback(frame)
+    return
+  end
   local request = id and running[id]
   if not request then
     if kind == "error" then
@@ -185,6 +195,10 @@ local function disconnected(this, reason)
   end
   for id, callback in pairs(waiters) do
     waiters[id] = nil
+    callback({ type = "error", id = id, code = "disconnected", message = reason })
+  end
+  for id, callback in pairs(listeners) do
+    listeners[id] = nil
     callback({ type = "error", id = id, code = "disconnected", message = reason })
   end
 end
@@ -353,6 +367,29 @@ function M.send_range(first, last, instruction, opts)
   end
   api.nvim_buf_set_lines(buf, last, last, false, { "" })
   return M.start({ messages = messages_for(prompt), buf = buf, row = last, col = 0, model = opts.model })
+end
+
+--- Sends `frame` (which must carry an id) and calls `callback` with each frame of its request,
+--- the terminal one last. Errors sending are reported to `callback` as an error frame.
+function M.request_frames(frame, callback)
+  listeners[frame.id] = callback
+  local ok, err = pcall(send, frame)
+  if not ok then
+    listeners[frame.id] = nil
+    callback({ type = "error", id = frame.id, code = "disconnected", message = tostring(err) })
+  end
+end
+
+--- A fresh request id of `kind`.
+function M.new_id(kind)
+  return next_id(kind)
+end
+
+--- Sends a cancel for any request id (no-op when not connected).
+function M.cancel_id(id)
+  if connection then
+    pcall(send, { type = "cancel", id = id })
+  end
 end
 
 --- Cancels request `id`; it ends with "[llmux: cancelled]" once the daemon confirms.
