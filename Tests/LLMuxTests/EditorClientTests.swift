@@ -108,6 +108,31 @@ struct EditorClientTests {
         }
     }
 
+    /// Emacs's ghost text, the same burst: five requests, the first four superseded (their
+    /// upstream connections closed), the last answer shown and accepted; a dismiss cancels.
+    @Test(.enabled(if: emacs != nil || required, "emacs is not installed"))
+    func emacsInlineCompletion() async throws {
+        let emacs = try #require(Self.emacs, "emacs is required (LLMUX_REQUIRE_EDITORS=1): apt-get install emacs-nox")
+        try await TestDaemon.with { daemon in
+            Self.scripts(daemon.mock)
+            daemon.mock.setScript(MockScript(intervalMs: 150), forModel: "coder")
+            let root = RepositoryPaths.root
+            let result = try await run(
+                emacs,
+                ["--batch", "-Q", "-L", root + "/editors/emacs", "-l", root + "/Tests/editors/llmux-complete-test.el", "-f", "ert-run-tests-batch-and-exit"],
+                daemon
+            )
+            #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
+            #expect(result.stderr.contains("Ran 2 tests, 2 results as expected"), "\(result.stderr)")
+            let burst = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "coder" }
+            #expect(burst.map { $0.body?["prompt"]?.stringValue } == (1...5).map { "g(" + String(repeating: "b", count: $0) })
+            for request in burst.dropLast() {
+                #expect(await daemon.mock.waitForClose(ofConnection: request.connectionID, timeout: .seconds(5)) != nil, "a superseded request kept running")
+            }
+            await expectCancelledStreamsClosed(daemon, count: 1)
+        }
+    }
+
     @Test(.enabled(if: emacs != nil || required, "emacs is not installed"))
     func emacsPackageWithERT() async throws {
         let emacs = try #require(Self.emacs, "emacs is required (LLMUX_REQUIRE_EDITORS=1): apt-get install emacs-nox")

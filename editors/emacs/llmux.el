@@ -57,6 +57,8 @@ nil means $LLMUX_SOCKET, then $XDG_RUNTIME_DIR/llmux/llmux.sock."
 (defvar llmux--running (make-hash-table :test 'equal) "Running requests by id.")
 (defvar llmux--requests (make-hash-table :test 'equal) "Every request of this session by id.")
 (defvar llmux--waiters (make-hash-table :test 'equal) "Callbacks waiting for a models answer, by id.")
+(defvar llmux--listeners (make-hash-table :test 'equal)
+  "Callbacks that get every frame of a request until its terminal one, by id.")
 (defvar llmux--counter 0)
 
 (defun llmux-socket-path ()
@@ -165,11 +167,15 @@ nil means $LLMUX_SOCKET, then $XDG_RUNTIME_DIR/llmux/llmux.sock."
          (type (alist-get 'type frame))
          (id (alist-get 'id frame))
          (waiter (and id (gethash id llmux--waiters)))
+         (listener (and id (gethash id llmux--listeners)))
          (request (and id (gethash id llmux--running))))
     (cond
      ((null frame)
       (unless (string-empty-p (string-trim line))
         (message "llmux: ignored a line from llmuxd that is not JSON")))
+     (listener
+      (when (member type '("done" "error")) (remhash id llmux--listeners))
+      (funcall listener frame))
      (waiter
       (remhash id llmux--waiters)
       (if (equal type "models")
@@ -315,6 +321,27 @@ With prefix argument ALL, cancel every request."
      (if names
          (message "llmux models: %s (default %s)" (string-join names ", ") default)
        (message "llmux: %s" default)))))
+
+(defun llmux-request-frames (frame callback)
+  "Send FRAME (an alist with an `id'); call CALLBACK with each frame of it.
+The terminal frame comes last; a failure to send is reported as an error
+frame."
+  (let ((id (alist-get 'id frame)))
+    (puthash id callback llmux--listeners)
+    (condition-case err
+        (llmux--send frame)
+      (error
+       (remhash id llmux--listeners)
+       (funcall callback `((type . "error") (id . ,id) (code . "disconnected") (message . ,(error-message-string err))))))))
+
+(defun llmux-new-id (kind)
+  "A fresh request id of KIND."
+  (format "emacs-%s-%d" kind (cl-incf llmux--counter)))
+
+(defun llmux-cancel-id (id)
+  "Send a cancel for request ID, if connected."
+  (when (process-live-p llmux--process)
+    (llmux--send `((type . "cancel") (id . ,id)))))
 
 (defun llmux-disconnect ()
   "Close the connection to llmuxd (the daemon cancels its running requests)."
