@@ -29,7 +29,9 @@
       (dotimes (_ 5)
         (insert "b")
         (push (llmux-complete-trigger) ids)
-        (accept-process-output llmux--process 0.08))
+        ;; A pause between keystrokes (accept-process-output alone returns at the first output).
+        (let ((until (+ (float-time) 0.1)))
+          (while (< (float-time) until) (accept-process-output llmux--process 0.01))))
       (should (= (length (delete-dups (copy-sequence ids))) 5))
       (should (llmux-complete-test--wait (lambda () (equal (llmux-complete-ghost-text) "echo: g(bbbbb"))))
       (should (equal (buffer-string) "g(bbbbb)"))

@@ -38,7 +38,7 @@ local function run()
     -- What a keystroke in insert mode does (the TextChangedI autocommand).
     api.nvim_exec_autocmds("TextChangedI", { buffer = buf })
     table.insert(ids, complete.last_id(buf))
-    vim.wait(80)
+    vim.wait(100)
   end
   check("every keystroke asked", #ids == 5 and ids[1] ~= ids[5], vim.inspect(ids))
   local expected = "echo: f(valueaaaaa"
