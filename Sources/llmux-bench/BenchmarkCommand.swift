@@ -25,7 +25,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
     )
 }
 
-/// The benchmark scenarios a to f.
+/// The benchmark scenarios a to g.
 struct ScenariosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenarios",
@@ -38,8 +38,8 @@ struct ScenariosCommand: AsyncParsableCommand {
     @Option(help: "Requests per concurrency level in the time-to-first-delta scenario (at least 4 x the concurrency).")
     var requests: Int = 512
 
-    @Option(help: "Scenarios to run, comma-separated: a,b,c,d,e,f (default: all).")
-    var scenarios: String = "a,b,c,d,e,f"
+    @Option(help: "Scenarios to run, comma-separated: a,b,c,d,e,f,g (default: all).")
+    var scenarios: String = "a,b,c,d,e,f,g"
 
     @Option(help: "Streams held open at once in scenario c.")
     var openStreams: Int = 10_000
@@ -100,6 +100,7 @@ struct ScenariosCommand: AsyncParsableCommand {
             }
         }
         if chosen.contains("d") { results += try await bench.cancelLatency(samples: 200) }
+        if chosen.contains("g") { results += try await bench.keystrokeBurst(bursts: 5) }
         daemon.cancel()
         _ = try? await daemon.value
         await mock.shutdown()

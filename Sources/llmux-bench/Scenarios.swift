@@ -230,6 +230,66 @@ struct Scenarios: Sendable {
         ]
     }
 
+    /// Scenario g: a keystroke burst, `frames` `complete` frames `gapMs` apart, as an editor sends
+    /// them, with `supersede` and without. Upstream requests opened, those still running when the
+    /// last keystroke's first token arrives (the cost of stale completions), and the time from the
+    /// last frame to its first token, beside the mock's own time to first token called directly.
+    func keystrokeBurst(bursts: Int, frames: Int = 20, gapMs: Int = 30) async throws -> [Figure] {
+        let model = "mock:chunks=40,size=4,interval_ms=20,ttft_ms=60"
+        var figures: [Figure] = []
+        for supersede in [true, false] {
+            var opened = Samples()
+            var running = Samples()
+            var lastToFirst = Samples()
+            for burst in 0..<bursts {
+                let before = self.mock.requests.count
+                try await LLMuxConnection.withConnection(socketPath: self.socket) { connection in
+                    var lastSentAt = ContinuousClock.now
+                    let lastID = "b\(burst)-\(frames - 1)"
+                    let sender = Task {
+                        for index in 0..<frames {
+                            var request = ChatRequest(id: "b\(burst)-\(index)", model: "mock/\(model)", messages: [])
+                            request.operation = .completion(CompletionInput(prefix: "let value\(index) = ", suffix: ")"))
+                            if supersede { request.supersedeKey = "bench-buffer" }
+                            if index == frames - 1 { lastSentAt = .now }
+                            try await connection.send(.chat(request))
+                            if index < frames - 1 { try await Task.sleep(for: .milliseconds(gapMs)) }
+                        }
+                        return lastSentAt
+                    }
+                    var ended = 0
+                    for try await received in connection.frames {
+                        if case .delta(let delta) = received.frame, delta.id == lastID, delta.seq == 0 {
+                            lastToFirst.add(.now - (try await sender.value))
+                            running.values.append(Double(self.mock.activeResponses))
+                        }
+                        if received.frame.isTerminal {
+                            ended += 1
+                            if ended == frames { break }
+                        }
+                    }
+                }
+                opened.values.append(Double(self.mock.requests.count - before))
+            }
+            let mode = supersede ? "supersede" : "no supersede"
+            figures += [
+                Figure(
+                    scenario: "g: burst \(frames)x\(gapMs)ms", name: "\(mode): upstream requests opened", value: opened.percentile(0.5), unit: "", goal: "",
+                    met: nil),
+                Figure(
+                    scenario: "g: burst \(frames)x\(gapMs)ms", name: "\(mode): running at last first token", value: running.percentile(0.5), unit: "",
+                    goal: supersede ? "<= 1" : "", met: supersede ? running.percentile(0.5) <= 1 : nil),
+                Figure(
+                    scenario: "g: burst \(frames)x\(gapMs)ms", name: "\(mode): last frame -> first token p50", value: lastToFirst.percentile(0.5), unit: "ms",
+                    goal: "", met: nil),
+            ]
+        }
+        let direct = try await self.directTTFT(model: model, count: bursts * 2, concurrency: 1)
+        figures.append(
+            Figure(scenario: "g: burst \(frames)x\(gapMs)ms", name: "mock direct ttft p50", value: direct.percentile(0.5), unit: "ms", goal: "", met: nil))
+        return figures
+    }
+
     static func seconds(_ duration: Duration) -> Double {
         let (s, atto) = duration.components
         return Double(s) + Double(atto) / 1e18
