@@ -22,20 +22,15 @@ struct CompletionsHandlers: Sendable {
     }
 
     private func completions(_ request: Request, _ context: HTTPFrontContext) async -> Response {
-        if self.hooks.isShuttingDown() {
-            return OpenAIHandlers.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
-        }
         let completionID = "cmpl-" + OpenAIHandlers.randomHex(12)
         let complete: ChatRequest
         let stream: Bool
         let includeUsage: Bool
         do {
-            var object = try RequestBodyFields.object(try await EngineExchange.body(of: request, context))
+            var object = try await EngineExchange.requestObject(request, context, hooks: self.hooks)
             stream = try RequestBodyFields.stream(object)
             includeUsage = object["stream_options"]?["include_usage"]?.boolValue ?? false
-            guard case .string(let model)? = object["model"], !model.isEmpty else {
-                throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")
-            }
+            _ = try EngineExchange.requiredModel(object)
             guard case .string(let prompt)? = object["prompt"] else {
                 throw WireError(.invalidRequest, "'prompt' must be one string (llmux completes one prompt per request)")
             }
@@ -56,9 +51,10 @@ struct CompletionsHandlers: Sendable {
         var encoder = OpenAIChunkEncoder(completionID: completionID, created: created, model: "", includeUsage: includeUsage)
         encoder.textCompletion = true
         if !stream {
-            guard case .done(let done)? = head.last else {
-                if case .error(_, let error)? = head.last { return OpenAIHandlers.error(error) }
-                return OpenAIHandlers.error(WireError(.internal, "the request ended without a terminal frame"))
+            let done: DoneFrame
+            switch EngineExchange.finalDone(head) {
+            case .success(let final): done = final
+            case .failure(let error): return OpenAIHandlers.error(error)
             }
             var headers = HTTPFields()
             headers[.contentType] = "application/json"

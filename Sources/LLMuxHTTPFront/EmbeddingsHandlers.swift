@@ -20,16 +20,11 @@ struct EmbeddingsHandlers: Sendable {
     }
 
     private func embeddings(_ request: Request, _ context: HTTPFrontContext) async -> Response {
-        if self.hooks.isShuttingDown() {
-            return OpenAIHandlers.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
-        }
         let embed: ChatRequest
         let base64: Bool
         do {
-            let object = try RequestBodyFields.object(try await EngineExchange.body(of: request, context))
-            guard case .string(let model)? = object["model"], !model.isEmpty else {
-                throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")
-            }
+            let object = try await EngineExchange.requestObject(request, context, hooks: self.hooks)
+            _ = try EngineExchange.requiredModel(object)
             switch object["encoding_format"] {
             case nil, .null?, .string("float")?: base64 = false
             case .string("base64")?: base64 = true

@@ -30,6 +30,31 @@ struct EngineExchange: Sendable {
         }
     }
 
+    /// The JSON object of a request body, for a route that runs the engine: refused while llmuxd
+    /// shuts down, and when the body is too large or not a JSON object.
+    static func requestObject(_ request: Request, _ context: HTTPFrontContext, hooks: HTTPFront.Hooks) async throws(WireError) -> [String: JSONValue] {
+        if hooks.isShuttingDown() { throw WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true) }
+        return try RequestBodyFields.object(try await Self.body(of: request, context))
+    }
+
+    /// The body's `model`, which must be a non-empty string.
+    static func requiredModel(_ object: [String: JSONValue]) throws(WireError) -> String {
+        guard case .string(let model)? = object["model"], !model.isEmpty else {
+            throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")
+        }
+        return model
+    }
+
+    /// The `done` that ended a request answered without streaming, or the error to answer with
+    /// (deltas, then an error: the answer is incomplete).
+    static func finalDone(_ head: [ServerFrame]) -> Result<DoneFrame, WireError> {
+        switch head.last {
+        case .done(let done)?: return .success(done)
+        case .error(_, let error)?: return .failure(error)
+        default: return .failure(WireError(.internal, "the request ended without a terminal frame"))
+        }
+    }
+
     /// Who asked: the client's program (from `User-Agent`) and `x-llmux-priority`.
     static func origin(of request: Request) -> RequestOrigin {
         let priority = request.headers[HTTPField.Name("x-llmux-priority")!].flatMap(RequestPriority.init(rawValue:)) ?? .interactive

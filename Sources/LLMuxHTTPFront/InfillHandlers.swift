@@ -23,13 +23,10 @@ struct InfillHandlers: Sendable {
     }
 
     private func infill(_ request: Request, _ context: HTTPFrontContext) async -> Response {
-        if self.hooks.isShuttingDown() {
-            return OpenAIHandlers.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
-        }
         let complete: ChatRequest
         let stream: Bool
         do {
-            var object = try RequestBodyFields.object(try await EngineExchange.body(of: request, context))
+            var object = try await EngineExchange.requestObject(request, context, hooks: self.hooks)
             stream = object["stream"]?.boolValue ?? false
             guard let prefix = object["input_prefix"]?.stringValue ?? (object["input_prefix"] == nil ? "" : nil) else {
                 throw WireError(.invalidRequest, "'input_prefix' must be a string")
@@ -54,9 +51,10 @@ struct InfillHandlers: Sendable {
         let (exchange, head) = await CompletionsHandlers.start(complete, streaming: stream, request, context, hooks: self.hooks)
         if let error = EngineExchange.errorBeforeOutput(head) { return OpenAIHandlers.error(error) }
         if !stream {
-            guard case .done(let done)? = head.last else {
-                if case .error(_, let error)? = head.last { return OpenAIHandlers.error(error) }
-                return OpenAIHandlers.error(WireError(.internal, "the request ended without a terminal frame"))
+            let done: DoneFrame
+            switch EngineExchange.finalDone(head) {
+            case .success(let final): done = final
+            case .failure(let error): return OpenAIHandlers.error(error)
             }
             let text = head.compactMap { frame -> String? in
                 if case .delta(let delta) = frame { return delta.text }

@@ -19,18 +19,13 @@ struct MistralFIMHandlers: Sendable {
     }
 
     private func fim(_ request: Request, _ context: HTTPFrontContext) async -> Response {
-        if self.hooks.isShuttingDown() {
-            return OpenAIHandlers.error(WireError(.shuttingDown, "llmuxd is shutting down and takes no new requests", retryable: true))
-        }
         let completionID = "fim-" + OpenAIHandlers.randomHex(12)
         let complete: ChatRequest
         let stream: Bool
         do {
-            var object = try RequestBodyFields.object(try await EngineExchange.body(of: request, context))
+            var object = try await EngineExchange.requestObject(request, context, hooks: self.hooks)
             stream = try RequestBodyFields.stream(object)
-            guard case .string(let model)? = object["model"], !model.isEmpty else {
-                throw WireError(.invalidRequest, "'model' is required and must be a non-empty string")
-            }
+            _ = try EngineExchange.requiredModel(object)
             guard case .string(let prompt)? = object["prompt"] else { throw WireError(.invalidRequest, "'prompt' is required and must be a string") }
             object["prefix"] = .string(prompt)
             do {
@@ -47,9 +42,10 @@ struct MistralFIMHandlers: Sendable {
         for frame in head { assembler.add(frame) }
         let created = Int(Date().timeIntervalSince1970)
         if !stream {
-            guard case .done(let done)? = head.last else {
-                if case .error(_, let error)? = head.last { return OpenAIHandlers.error(error) }
-                return OpenAIHandlers.error(WireError(.internal, "the request ended without a terminal frame"))
+            let done: DoneFrame
+            switch EngineExchange.finalDone(head) {
+            case .success(let final): done = final
+            case .failure(let error): return OpenAIHandlers.error(error)
             }
             var headers = HTTPFields()
             headers[.contentType] = "application/json"

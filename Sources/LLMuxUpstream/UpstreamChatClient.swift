@@ -94,17 +94,7 @@ package struct UpstreamChatClient: UpstreamTransport {
         }
         let (http, interpreter) = Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
-        let response: HTTPClientResponse
-        do {
-            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
-        }
-        onProgress(.headers)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw await Self.statusError(response, provider: provider, apiKey: apiKey)
-        }
+        let response = try await self.successfulResponse(http, provider: provider, apiKey: apiKey, logger: logger, onProgress: onProgress)
         var reader = UpstreamStreamReader(
             limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey, passesThrough: passesThrough)
         switch try Self.bodyKind(response, provider: provider) {
@@ -147,6 +137,25 @@ package struct UpstreamChatClient: UpstreamTransport {
         try reader.finish()
     }
 
+    /// Sends `http` and waits for its head: a 2xx response, or the `UpstreamError` of a failed
+    /// connection or another status (with the message its body gives).
+    private func successfulResponse(
+        _ http: HTTPClientRequest, provider: ProviderConfig, apiKey: Secret?, logger: Logger, onProgress: @Sendable (UpstreamProgress) -> Void
+    ) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
+        }
+        onProgress(.headers)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw await Self.statusError(response, provider: provider, apiKey: apiKey)
+        }
+        return response
+    }
+
     /// One embeddings request: a whole JSON answer (no stream), read as `.embeddings`, its
     /// usage, and the end.
     private func embed(
@@ -164,17 +173,7 @@ package struct UpstreamChatClient: UpstreamTransport {
             throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no embeddings")
         }
         Self.addCommonParts(to: &http, provider: provider, accept: "application/json")
-        let response: HTTPClientResponse
-        do {
-            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
-        }
-        onProgress(.headers)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw await Self.statusError(response, provider: provider, apiKey: apiKey)
-        }
+        let response = try await self.successfulResponse(http, provider: provider, apiKey: apiKey, logger: logger, onProgress: onProgress)
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: Self.maxEmbeddingsBytes)

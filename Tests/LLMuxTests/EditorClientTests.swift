@@ -39,6 +39,21 @@ struct EditorClientTests {
     }
 
     /// The client cancelled `count` streams of `mock/endless`: the mock saw each upstream connection close.
+    /// Headless Neovim with only editors/nvim on its runtime path, running `script` from Tests/editors.
+    static func neovimArguments(script: String) -> [String] {
+        let root = RepositoryPaths.root
+        return [
+            "--headless", "-u", "NONE", "-i", "NONE", "--noplugin", "--cmd", "set rtp^=\(root)/editors/nvim", "-c", "runtime plugin/llmux.lua",
+            "-c", "luafile \(root)/Tests/editors/\(script)",
+        ]
+    }
+
+    /// Emacs in batch mode with editors/emacs on its load path, running the ERT tests of `script`.
+    static func emacsArguments(script: String) -> [String] {
+        let root = RepositoryPaths.root
+        return ["--batch", "-Q", "-L", root + "/editors/emacs", "-l", root + "/Tests/editors/\(script)", "-f", "ert-run-tests-batch-and-exit"]
+    }
+
     func expectCancelledStreamsClosed(_ daemon: TestDaemon, count: Int) async {
         let endless = daemon.mock.requests.filter { $0.body?["model"]?.stringValue == "endless" }
         #expect(endless.count == count)
@@ -59,15 +74,9 @@ struct EditorClientTests {
         let nvim = try #require(Self.nvim, "neovim is required (LLMUX_REQUIRE_EDITORS=1): apt-get install neovim")
         try await TestDaemon.with { daemon in
             Self.scripts(daemon.mock)
-            let root = RepositoryPaths.root
             let result = try await run(
                 nvim,
-                [
-                    "--headless", "-u", "NONE", "-i", "NONE", "--noplugin",
-                    "--cmd", "set rtp^=\(root)/editors/nvim",
-                    "-c", "runtime plugin/llmux.lua",
-                    "-c", "luafile \(root)/Tests/editors/nvim_test.lua",
-                ],
+                Self.neovimArguments(script: "nvim_test.lua"),
                 daemon
             )
             expectAllPassed(result, checks: 26)
@@ -85,15 +94,9 @@ struct EditorClientTests {
         try await TestDaemon.with { daemon in
             Self.scripts(daemon.mock)
             daemon.mock.setScript(MockScript(intervalMs: 150), forModel: "coder")
-            let root = RepositoryPaths.root
             let result = try await run(
                 nvim,
-                [
-                    "--headless", "-u", "NONE", "-i", "NONE", "--noplugin",
-                    "--cmd", "set rtp^=\(root)/editors/nvim",
-                    "-c", "runtime plugin/llmux.lua",
-                    "-c", "luafile \(root)/Tests/editors/nvim_complete_test.lua",
-                ],
+                Self.neovimArguments(script: "nvim_complete_test.lua"),
                 daemon
             )
             expectAllPassed(result, checks: 9)
@@ -111,10 +114,9 @@ struct EditorClientTests {
         try await TestDaemon.with { daemon in
             Self.scripts(daemon.mock)
             daemon.mock.setScript(MockScript(intervalMs: 150), forModel: "coder")
-            let root = RepositoryPaths.root
             let result = try await run(
                 emacs,
-                ["--batch", "-Q", "-L", root + "/editors/emacs", "-l", root + "/Tests/editors/llmux-complete-test.el", "-f", "ert-run-tests-batch-and-exit"],
+                Self.emacsArguments(script: "llmux-complete-test.el"),
                 daemon
             )
             #expect(result.status == 0, "exit \(result.status)\n\(result.stdout)\n\(result.stderr)")
@@ -144,10 +146,9 @@ struct EditorClientTests {
         let emacs = try #require(Self.emacs, "emacs is required (LLMUX_REQUIRE_EDITORS=1): apt-get install emacs-nox")
         try await TestDaemon.with { daemon in
             Self.scripts(daemon.mock)
-            let root = RepositoryPaths.root
             let result = try await run(
                 emacs,
-                ["--batch", "-Q", "-L", root + "/editors/emacs", "-l", root + "/Tests/editors/llmux-test.el", "-f", "ert-run-tests-batch-and-exit"],
+                Self.emacsArguments(script: "llmux-test.el"),
                 daemon
             )
             // ERT reports on stderr: "Ran 7 tests, 7 results as expected, 0 unexpected".

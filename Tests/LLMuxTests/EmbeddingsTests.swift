@@ -142,8 +142,10 @@ struct EmbeddingsTests {
         try await TestDaemon.with(configure: Self.configure, tcpHTTP: true) { daemon in
             let python = try #require(OpenAISDKTests.python)
             var environment = cleanEnvironment()
-            environment["OPENAI_BASE_URL"] = try #require(daemon.httpBaseURL) + "/v1"
-            environment["OPENAI_API_KEY"] = try #require(daemon.token)
+            let baseURL: String = try #require(daemon.httpBaseURL)
+            let token: String = try #require(daemon.token)
+            environment["OPENAI_BASE_URL"] = baseURL + "/v1"
+            environment["OPENAI_API_KEY"] = token
             let script = """
                 import json
                 from openai import OpenAI
