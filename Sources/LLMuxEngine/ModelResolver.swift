@@ -17,9 +17,40 @@ package struct RoutePlan: Sendable, Hashable {
 /// `openai/gpt-4o`.
 package struct ModelResolver: Sendable {
     package let config: DaemonConfig
+    /// What each target's `[models.NAME]` entries say it serves (`serves`), for the targets
+    /// that have any; read once per configuration instead of once per request.
+    private let declaredServes: [RouteTarget: Set<String>]
 
     package init(config: DaemonConfig) {
         self.config = config
+        var declared: [RouteTarget: Set<String>] = [:]
+        for model in config.models.values {
+            guard let serves = model.serves else { continue }
+            declared[RouteTarget(provider: model.provider, upstreamModel: model.upstreamModel), default: []].formUnion(serves)
+        }
+        self.declaredServes = declared
+    }
+
+    /// The plan for `requested` with only the targets that serve `capability`; a route left
+    /// with none is `unsupported_operation`, naming its targets and how to say what they serve.
+    package func resolve(_ requested: String?, for capability: ChatRequest.Capability) -> Result<RoutePlan, WireError> {
+        let plan: RoutePlan
+        switch self.resolve(requested) {
+        case .success(let resolved): plan = resolved
+        case .failure(let error): return .failure(error)
+        }
+        let serving = plan.route.targets.filter { self.serves($0, capability) }
+        guard !serving.isEmpty else {
+            let name = requested ?? self.config.defaultModel ?? plan.route.name
+            let targets = plan.route.targets.map(\.description).joined(separator: ", ")
+            return .failure(
+                WireError(
+                    .unsupportedOperation,
+                    "'\(name)' serves no \(capability.rawValue) requests: none of its targets (\(targets)) does; set serves = [\"\(capability.rawValue)\"] on a [models] entry that does"
+                ))
+        }
+        guard serving.count != plan.route.targets.count else { return .success(plan) }
+        return .success(RoutePlan(routeName: plan.routeName, route: plan.route.keeping(serving)))
     }
 
     package func resolve(_ requested: String?) -> Result<RoutePlan, WireError> {
@@ -55,18 +86,16 @@ package struct ModelResolver: Sendable {
         )
     }
 
-    /// The configured models and routes (and the default model when it is
-    /// given as `provider/model`) for `models` frames. Upstream model lists are not fetched.
     /// Whether `target` takes requests needing `capability`: as its `[models.NAME]` entries say
     /// (`serves`), or else as its provider's kind does (Anthropic: chat only).
     package func serves(_ target: RouteTarget, _ capability: ChatRequest.Capability) -> Bool {
-        let declared = self.config.models.values.filter { $0.provider == target.provider && $0.upstreamModel == target.upstreamModel }
-            .compactMap(\.serves)
-        if !declared.isEmpty { return declared.contains { $0.contains(capability.rawValue) } }
+        if let declared = self.declaredServes[target] { return declared.contains(capability.rawValue) }
         guard let provider = self.config.providers[target.provider] else { return true }
         return provider.kind.capabilities.contains(capability)
     }
 
+    /// The configured models and routes (and the default model when it is
+    /// given as `provider/model`) for `models` frames. Upstream model lists are not fetched.
     package func listedModels() -> [ModelInfo] {
         var infos = self.config.models.values.map {
             ModelInfo(id: $0.name, provider: $0.provider, upstreamModel: $0.upstreamModel)

@@ -164,28 +164,17 @@ package final class RequestEngine: Sendable {
         if let pid = origin.pid { logger[metadataKey: "peer_pid"] = "\(pid)" }
         if let uid = origin.uid { logger[metadataKey: "peer_uid"] = "\(uid)" }
 
+        // Only targets that serve this kind of request are tried, on the route asked for and on
+        // a budget's downgrade alike.
+        let capability = request.operation.capability
         var plan: RoutePlan
-        switch self.resolver.resolve(request.model) {
+        switch self.resolver.resolve(request.model, for: capability) {
         case .success(let resolved): plan = resolved
         case .failure(let error):
             self.metrics.requestRejected(outcome: error.code.rawValue)
             framer.fail(error, start: nil)
             return nil
         }
-        // Only targets that serve this kind of request are tried.
-        let capability = request.operation.capability
-        let serving = plan.route.targets.filter { self.resolver.serves($0, capability) }
-        guard !serving.isEmpty else {
-            let name = request.model ?? plan.routeName ?? plan.route.targets[0].description
-            let error = WireError(
-                .unsupportedOperation,
-                "'\(name)' serves no \(capability.rawValue) requests: none of its targets (\(plan.route.targets.map(\.description).joined(separator: ", "))) does; set serves = [\"\(capability.rawValue)\"] on a [models] entry that does"
-            )
-            self.metrics.requestRejected(outcome: error.code.rawValue)
-            framer.fail(error, start: nil)
-            return nil
-        }
-        if serving.count != plan.route.targets.count { plan.route = plan.route.keeping(serving) }
         // The prompt estimate (its messages as JSON) is computed at most once, and only when needed.
         var promptEstimate: PromptEstimate?
         func prompt() -> PromptEstimate {
@@ -202,7 +191,7 @@ package final class RequestEngine: Sendable {
             case .granted(let granted):
                 reservation = granted
             case .exceeded(let error):
-                if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other),
+                if let other = plan.route.downgradeRoute, case .success(let cheaper) = self.resolver.resolve(other, for: capability),
                     case .granted(let granted) = budgets.reserve(
                         self.worstCase(request, prompt: prompt(), cheaper), route: other, client: origin.client)
                 {

@@ -89,6 +89,32 @@ struct EmbeddingsTests {
         }
     }
 
+    /// A budget's downgrade route is filtered like the route asked for: its target that serves
+    /// no embeddings is never tried.
+    @Test func aDowngradeRouteLeavesOutTargetsThatServeNoEmbeddings() async throws {
+        try await TestDaemon.with(configure: { config, mock in
+            Self.configure(&config, mock)
+            config.prices["mock/vec-dear"] = PriceOverride(inputPerMillion: 1_000_000, outputPerMillion: 0)
+            config.prices["mock/vec-cheap"] = PriceOverride(inputPerMillion: 0, outputPerMillion: 0)
+            var dear = RouteConfig(name: "dear", targets: [RouteTarget(provider: "mock", upstreamModel: "vec-dear")])
+            dear.downgradeRoute = "cheap"
+            config.routes["dear"] = dear
+            config.routes["cheap"] = RouteConfig(
+                name: "cheap",
+                targets: [RouteTarget(provider: "claude", upstreamModel: "no-embeddings"), RouteTarget(provider: "mock", upstreamModel: "vec-cheap")])
+            config.budgets = BudgetConfig(limits: [BudgetConfig.Limit(scope: .route("dear"), period: .day, usd: 0.5)])
+        }) { daemon in
+            let log = try await answer(daemon, #"{"type":"embed","id":"e","model":"dear","input":"alpha"}"#)
+            guard case .embeddings(let frame)? = log.terminal("e") else {
+                Issue.record("expected embeddings: \(log.frames("e"))")
+                return
+            }
+            #expect(frame.route == "cheap")
+            #expect(frame.attempts.map(\.target) == ["mock/vec-cheap"])
+            #expect(!daemon.mock.requests.contains { $0.uri.hasSuffix("/messages") })
+        }
+    }
+
     @Test(arguments: [
         (#"{"type":"embed","id":"e","model":"vec","input":5}"#, "'input'"),
         (#"{"type":"embed","id":"e","model":"vec","input":[]}"#, "must not be empty"),
