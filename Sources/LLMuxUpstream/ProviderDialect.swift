@@ -76,38 +76,38 @@ extension ChatRequest {
 
     /// An OpenAI `/completions` body with `suffix`: the client's options (`max_tokens`, `stop`,
     /// `temperature`, ...), then the model, the prompt (context files, then the prefix), the
-    /// suffix, and streaming with usage.
-    func completionBody(_ input: CompletionInput, upstreamModel: String) -> ByteBuffer {
+    /// suffix, and streaming, with usage asked for when `includeUsage` (Mistral's FIM API refuses
+    /// `stream_options`, a field it does not know, and sends the usage anyway).
+    func completionBody(_ input: CompletionInput, upstreamModel: String, includeUsage: Bool = true) -> ByteBuffer {
         var body = self.options
         body["model"] = .string(upstreamModel)
         body["prompt"] = .string(input.prompt)
         if let suffix = input.suffix { body["suffix"] = .string(suffix) }
         body["stream"] = true
-        body["stream_options"] = ["include_usage": true]
+        if includeUsage { body["stream_options"] = ["include_usage": true] }
         var writer = JSONWriter(buffer: ByteBuffer())
         writer.value(.object(body))
         return writer.buffer
     }
+}
 
-    /// Mistral's FIM body: as `/completions` takes it, without `stream_options` (Mistral's API
-    /// refuses fields it does not know and sends the usage anyway).
-    func mistralFIMBody(_ input: CompletionInput, upstreamModel: String) -> ByteBuffer {
-        var body = self.options
-        body["model"] = .string(upstreamModel)
-        body["prompt"] = .string(input.prompt)
-        if let suffix = input.suffix { body["suffix"] = .string(suffix) }
-        body["stream"] = true
-        var writer = JSONWriter(buffer: ByteBuffer())
-        writer.value(.object(body))
-        return writer.buffer
-    }
-
-    /// `POST {base}/embeddings` with `Authorization: Bearer`, as OpenAI-compatible servers take it.
-    func bearerEmbeddingsRequest(_ input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/embeddings"))
+extension HTTPClientRequest {
+    /// A request to `url` with `body` and, when there is a key, `Authorization: Bearer`: how
+    /// OpenAI-compatible servers (and OpenAI's Responses API) take every call.
+    static func bearer(_ url: String, apiKey: Secret?, body: ByteBuffer) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: url)
         if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        http.body = .bytes(self.embeddingsBody(input, upstreamModel: upstreamModel))
+        http.body = .bytes(body)
         return http
+    }
+
+    /// `POST {base}/embeddings` for `request`, the OpenAI-compatible way.
+    static func bearerEmbeddings(_ request: ChatRequest, _ input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
+        -> HTTPClientRequest
+    {
+        .bearer(
+            UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/embeddings"), apiKey: apiKey,
+            body: request.embeddingsBody(input, upstreamModel: upstreamModel))
     }
 }
 
@@ -141,10 +141,9 @@ package struct OpenAIDialect: ProviderDialect {
     package init() {}
 
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: UpstreamChatClient.chatCompletionsURL(baseURL: provider.baseURL))
-        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
-        return http
+        .bearer(
+            UpstreamChatClient.chatCompletionsURL(baseURL: provider.baseURL), apiKey: apiKey,
+            body: UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
     }
 
     package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
@@ -154,7 +153,7 @@ package struct OpenAIDialect: ProviderDialect {
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        .bearerEmbeddings(request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
 
     /// By the provider's `fim_api`: `POST {base}/completions` with `suffix` (DeepSeek's beta
@@ -163,22 +162,18 @@ package struct OpenAIDialect: ProviderDialect {
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        let (path, body): (String, ByteBuffer)
         switch provider.fimAPI {
         case .completions:
-            (path, body) = ("/completions", request.completionBody(input, upstreamModel: upstreamModel))
+            return .bearer(
+                UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/completions"), apiKey: apiKey,
+                body: request.completionBody(input, upstreamModel: upstreamModel))
         case .mistral:
-            (path, body) = ("/fim/completions", request.mistralFIMBody(input, upstreamModel: upstreamModel))
+            return .bearer(
+                UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/fim/completions"), apiKey: apiKey,
+                body: request.completionBody(input, upstreamModel: upstreamModel, includeUsage: false))
         case .infill:
-            var http = HTTPClientRequest(url: LlamaInfill.url(baseURL: provider.baseURL))
-            if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-            http.body = .bytes(LlamaInfill.body(request, input, upstreamModel: upstreamModel))
-            return http
+            return .bearer(LlamaInfill.url(baseURL: provider.baseURL), apiKey: apiKey, body: LlamaInfill.body(request, input, upstreamModel: upstreamModel))
         }
-        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: path))
-        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        http.body = .bytes(body)
-        return http
     }
 
     package func makeInterpreter(for request: ChatRequest, provider: ProviderConfig) -> any StreamInterpreter {
@@ -266,14 +261,13 @@ package struct OpenAIResponsesDialect: ProviderDialect {
     package init() {}
 
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/responses"))
-        if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        if let native = request.native, self.passesThrough(request) {
-            http.body = .bytes(native.body(upstreamModel: upstreamModel))
-            return http
-        }
-        http.body = .bytes(ResponsesRequestBuilder.body(for: request, upstreamModel: upstreamModel))
-        return http
+        let body =
+            if let native = request.native, self.passesThrough(request) {
+                native.body(upstreamModel: upstreamModel)
+            } else {
+                ResponsesRequestBuilder.body(for: request, upstreamModel: upstreamModel)
+            }
+        return .bearer(UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/responses"), apiKey: apiKey, body: body)
     }
 
     package func passesThrough(_ request: ChatRequest) -> Bool { request.native?.dialect == .openAIResponses }
@@ -282,7 +276,7 @@ package struct OpenAIResponsesDialect: ProviderDialect {
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        request.bearerEmbeddingsRequest(input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        .bearerEmbeddings(request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
 
     package func makeInterpreter() -> any StreamInterpreter { ResponsesStreamInterpreter() }

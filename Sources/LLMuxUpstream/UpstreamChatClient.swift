@@ -89,10 +89,7 @@ package struct UpstreamChatClient: UpstreamTransport {
                 request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, logger: logger, onProgress: onProgress, onEvent: onEvent)
             return
         }
-        if case .completion = request.operation, !provider.kind.capabilities.contains(.completion) {
-            throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no completions")
-        }
-        let (http, interpreter) = Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        let (http, interpreter) = try Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
         let response = try await self.successfulResponse(http, provider: provider, apiKey: apiKey, logger: logger, onProgress: onProgress)
         var reader = UpstreamStreamReader(
@@ -241,16 +238,18 @@ package struct UpstreamChatClient: UpstreamTransport {
         provider: ProviderConfig,
         upstreamModel: String,
         apiKey: Secret?
-    ) -> (HTTPClientRequest, any StreamInterpreter) {
+    ) throws(UpstreamError) -> (HTTPClientRequest, any StreamInterpreter) {
         let dialect = provider.kind.dialect
-        var http =
-            if case .completion(let input) = request.operation,
-                let completion = dialect.completionRequest(request, input: input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
-            {
-                completion
-            } else {
-                dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        var http: HTTPClientRequest
+        if case .completion(let input) = request.operation {
+            guard let completion = dialect.completionRequest(request, input: input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+            else {
+                throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no completions")
             }
+            http = completion
+        } else {
+            http = dialect.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
+        }
         Self.addCommonParts(to: &http, provider: provider, accept: "text/event-stream")
         return (http, dialect.makeInterpreter(for: request, provider: provider))
     }
