@@ -74,13 +74,7 @@ public struct ChatRequest: Sendable, Hashable {
             case let other?: throw invalid("field '\(key)' must be a string, got \(other.typeName)")
             }
         }
-        func milliseconds(_ key: String, max: Int) throws(FrameDecodingError) -> Int? {
-            guard let value = object[key], !value.isNull else { return nil }
-            guard let ms = value.intValue, ms >= 0, ms <= max else { throw invalid("field '\(key)' must be a whole number of milliseconds from 0 to \(max)") }
-            return Int(ms)
-        }
-        let model = try string("model")
-        if model?.isEmpty == true { throw invalid("field 'model' must not be empty") }
+        let model = try Self.decodeModel(object, id: id)
         guard let prefix = try string("prefix") else { throw invalid("missing field 'prefix' (the text before the cursor)") }
         var extra: [CompletionInput.ContextFile] = []
         if let files = object["extra"], !files.isNull {
@@ -92,10 +86,9 @@ public struct ChatRequest: Sendable, Hashable {
                 extra.append(.init(filename: filename, text: text))
             }
         }
-        let deadline = try milliseconds("deadline_ms", max: 86_400_000)
-        let timeout = try milliseconds("timeout_ms", max: 86_400_000)
-        if deadline == 0 || timeout == 0 { throw invalid("a time limit must be at least 1 ms") }
-        let debounce = try milliseconds("debounce_ms", max: Self.maxDebounceMs)
+        let deadline = try Self.decodeMilliseconds(object, "deadline_ms", in: Self.timeLimitRange, id: id)
+        let timeout = try Self.decodeMilliseconds(object, "timeout_ms", in: Self.timeLimitRange, id: id)
+        let debounce = try Self.decodeMilliseconds(object, "debounce_ms", in: 0...Self.maxDebounceMs, id: id)
         let supersede = try string("supersede")
         if supersede?.isEmpty == true { throw invalid("field 'supersede' must not be empty") }
         let coalesceMs = try CoalesceWindow.decode(object["coalesce_ms"], id: id)
@@ -108,6 +101,31 @@ public struct ChatRequest: Sendable, Hashable {
         return request
     }
 
+    /// What a request's time limit (`timeout_ms`, `deadline_ms`) may be: up to a day.
+    static let timeLimitRange = 1...86_400_000
+
+    /// A frame's `model`: absent or `null` for the default model, else a non-empty string.
+    static func decodeModel(_ object: [String: JSONValue], id: String) throws(FrameDecodingError) -> String? {
+        switch object["model"] {
+        case nil, .null?: return nil
+        case .string(let s)? where !s.isEmpty: return s
+        case .string?: throw FrameDecodingError(.invalidRequest, "field 'model' must not be empty", id: id)
+        case let other?: throw FrameDecodingError(.invalidRequest, "field 'model' must be a string, got \(other.typeName)", id: id)
+        }
+    }
+
+    /// A frame's `key` in whole milliseconds within `range`; `nil` when absent or `null`.
+    static func decodeMilliseconds(
+        _ object: [String: JSONValue], _ key: String, in range: ClosedRange<Int>, id: String
+    ) throws(FrameDecodingError) -> Int? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let ms = value.intValue, ms >= range.lowerBound, ms <= range.upperBound else {
+            throw FrameDecodingError(
+                .invalidRequest, "field '\(key)' must be a whole number of milliseconds between \(range.lowerBound) and \(range.upperBound)", id: id)
+        }
+        return Int(ms)
+    }
+
     /// The fields of an `embed` frame that llmux interprets itself; every other one passes to
     /// the upstream (`dimensions`, `user`, ...).
     public static let embedReservedKeys: Set<String> = ["type", "id", "model", "input", "timeout_ms", "encoding_format"]
@@ -115,12 +133,7 @@ public struct ChatRequest: Sendable, Hashable {
     /// Reads and validates an `embed` frame. `id` was already read by the caller.
     public static func decodeEmbed(id: String, object: [String: JSONValue]) throws(FrameDecodingError) -> ChatRequest {
         func invalid(_ message: String) -> FrameDecodingError { FrameDecodingError(.invalidRequest, message, id: id) }
-        var model: String?
-        switch object["model"] {
-        case nil, .null?: model = nil
-        case .string(let s)? where !s.isEmpty: model = s
-        case let other?: throw invalid("field 'model' must be a non-empty string, got \(other.typeName)")
-        }
+        let model = try Self.decodeModel(object, id: id)
         guard let inputValue = object["input"] else { throw invalid("missing field 'input'") }
         let input: EmbeddingsInput
         do {
@@ -131,13 +144,7 @@ public struct ChatRequest: Sendable, Hashable {
         if let dimensions = object["dimensions"], !dimensions.isNull, (dimensions.intValue ?? 0) <= 0 {
             throw invalid("field 'dimensions' must be a positive integer")
         }
-        var timeoutMs: Int?
-        if let value = object["timeout_ms"], !value.isNull {
-            guard let ms = value.intValue, ms > 0, ms <= 86_400_000 else {
-                throw invalid("field 'timeout_ms' must be a whole number of milliseconds between 1 and 86400000")
-            }
-            timeoutMs = Int(ms)
-        }
+        let timeoutMs = try Self.decodeMilliseconds(object, "timeout_ms", in: Self.timeLimitRange, id: id)
         var options = object
         for key in Self.embedReservedKeys { options.removeValue(forKey: key) }
         var request = ChatRequest(id: id, model: model, messages: [], timeoutMs: timeoutMs, options: options)
@@ -174,13 +181,7 @@ public struct ChatRequest: Sendable, Hashable {
         func invalid(_ message: String) -> FrameDecodingError {
             FrameDecodingError(.invalidRequest, message, id: id)
         }
-        var model: String?
-        switch object["model"] {
-        case nil, .null?: model = nil
-        case .string(let s)? where !s.isEmpty: model = s
-        case .string?: throw invalid("field 'model' must not be empty")
-        case let other?: throw invalid("field 'model' must be a string, got \(other.typeName)")
-        }
+        let model = try Self.decodeModel(object, id: id)
         guard let messagesValue = object["messages"] else {
             throw invalid("missing field 'messages'")
         }
@@ -196,15 +197,7 @@ public struct ChatRequest: Sendable, Hashable {
                 throw invalid("messages[\(index)] needs a string field 'role'")
             }
         }
-        var timeoutMs: Int?
-        switch object["timeout_ms"] {
-        case nil, .null?: timeoutMs = nil
-        case let value?:
-            guard let ms = value.intValue, ms > 0, ms <= 86_400_000 else {
-                throw invalid("field 'timeout_ms' must be a whole number of milliseconds between 1 and 86400000")
-            }
-            timeoutMs = Int(ms)
-        }
+        let timeoutMs = try Self.decodeMilliseconds(object, "timeout_ms", in: Self.timeLimitRange, id: id)
         let coalesceMs = try CoalesceWindow.decode(object["coalesce_ms"], id: id)
         if let n = object["n"], !n.isNull, n.intValue != 1 {
             throw invalid("field 'n' must be 1: llmux streams a single choice per request")
