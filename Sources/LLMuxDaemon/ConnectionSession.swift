@@ -1,3 +1,4 @@
+import LLMuxConcurrency
 import LLMuxEngine
 import LLMuxWire
 import Logging

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import LLMuxConcurrency
 import LLMuxEngine
 import LLMuxWire
 import NIOConcurrencyHelpers
@@ -55,6 +56,14 @@ struct EngineExchange: Sendable {
         }
     }
 
+    /// The text of every delta among `frames`, joined: a non-streamed completion's answer.
+    static func deliveredText(_ frames: [ServerFrame]) -> String {
+        frames.compactMap { frame -> String? in
+            if case .delta(let delta) = frame { return delta.text }
+            return nil
+        }.joined()
+    }
+
     /// Who asked: the client's program (from `User-Agent`) and `x-llmux-priority`.
     static func origin(of request: Request) -> RequestOrigin {
         let priority = request.headers[HTTPField.Name("x-llmux-priority")!].flatMap(RequestPriority.init(rawValue:)) ?? .interactive
@@ -78,7 +87,9 @@ struct EngineExchange: Sendable {
         let engine = hooks.engine()
         hooks.requestStarted()
         // The engine's task outlives the handler (the response body is written after it returns),
-        // so it is unstructured; it always finishes the queue.
+        // so it is unstructured; it always finishes the queue. It runs on the connection's event
+        // loop, as a socket connection's requests do. A hang-up, a reader that never reads, a
+        // newer request with its supersede key and the end of the body each cancel it.
         let taskBox = QueueBox()
         let queue = FrameQueue(onOverflow: { taskBox.cancel() })
         let reason = NIOLockedValueBox<String?>(nil)
@@ -91,7 +102,7 @@ struct EngineExchange: Sendable {
                 }
             )
         }
-        let task = Task {
+        let task = Task(executorPreference: EventLoopTaskExecutor(channel.eventLoop)) {
             await engine.run(request, origin: origin, cancelReason: { reason.withLockedValue { $0 } }) { frame in queue.push(frame) }
             if let (key, token) = claim { hooks.supersede.release(key, token: token) }
             queue.finish()

@@ -244,23 +244,14 @@ struct Scenarios: Sendable {
             for burst in 0..<bursts {
                 let before = self.mock.requests.count
                 try await LLMuxConnection.withConnection(socketPath: self.socket) { connection in
-                    var lastSentAt = ContinuousClock.now
                     let lastID = "b\(burst)-\(frames - 1)"
-                    let sender = Task {
-                        for index in 0..<frames {
-                            var request = ChatRequest(id: "b\(burst)-\(index)", model: "mock/\(model)", messages: [])
-                            request.operation = .completion(CompletionInput(prefix: "let value\(index) = ", suffix: ")"))
-                            if supersede { request.supersedeKey = "bench-buffer" }
-                            if index == frames - 1 { lastSentAt = .now }
-                            try await connection.send(.chat(request))
-                            if index < frames - 1 { try await Task.sleep(for: .milliseconds(gapMs)) }
-                        }
-                        return lastSentAt
-                    }
+                    // Sent beside the reading below, in this scope: leaving it cancels the burst.
+                    async let lastSentAt = Self.sendBurst(
+                        on: connection, burst: burst, frames: frames, gapMs: gapMs, model: "mock/\(model)", supersede: supersede)
                     var ended = 0
                     for try await received in connection.frames {
                         if case .delta(let delta) = received.frame, delta.id == lastID, delta.seq == 0 {
-                            lastToFirst.add(.now - (try await sender.value))
+                            lastToFirst.add(.now - (try await lastSentAt))
                             running.values.append(Double(self.mock.activeResponses))
                         }
                         if received.frame.isTerminal {
@@ -288,6 +279,22 @@ struct Scenarios: Sendable {
         figures.append(
             Figure(scenario: "g: burst \(frames)x\(gapMs)ms", name: "mock direct ttft p50", value: direct.percentile(0.5), unit: "ms", goal: "", met: nil))
         return figures
+    }
+
+    /// Sends one burst's `complete` frames `gapMs` apart; returns when the last was sent.
+    static func sendBurst(
+        on connection: LLMuxConnection, burst: Int, frames: Int, gapMs: Int, model: String, supersede: Bool
+    ) async throws -> ContinuousClock.Instant {
+        var lastSentAt = ContinuousClock.now
+        for index in 0..<frames {
+            var request = ChatRequest(id: "b\(burst)-\(index)", model: model, messages: [])
+            request.operation = .completion(CompletionInput(prefix: "let value\(index) = ", suffix: ")"))
+            if supersede { request.supersedeKey = "bench-buffer" }
+            lastSentAt = .now
+            try await connection.send(.chat(request))
+            if index < frames - 1 { try await Task.sleep(for: .milliseconds(gapMs)) }
+        }
+        return lastSentAt
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -1,4 +1,4 @@
-@testable import LLMuxDaemon
+import LLMuxConcurrency
 import NIOCore
 import NIOPosix
 import Testing
