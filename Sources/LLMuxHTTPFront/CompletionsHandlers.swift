@@ -75,10 +75,7 @@ struct CompletionsHandlers: Sendable {
 
     /// One `text_completion`: the text of every delta, the finish reason, the usage.
     static func body(_ frames: [ServerFrame], done: DoneFrame, id: String, created: Int) -> ByteBuffer {
-        let text = frames.compactMap { frame -> String? in
-            if case .delta(let delta) = frame { return delta.text }
-            return nil
-        }.joined()
+        let text = EngineExchange.deliveredText(frames)
         var w = JSONWriter(buffer: ByteBuffer())
         w.beginObject()
         w.field("id", id)

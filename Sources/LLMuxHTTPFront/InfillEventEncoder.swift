@@ -17,7 +17,7 @@ struct InfillEventEncoder: StreamEncoder {
             return false
         case .done(let done):
             let last = Self.last(
-                text: "", usage: done.usage, stopType: done.finishReason == "length" ? "limit" : "eos", totalMs: done.timing.totalMs)
+                text: "", usage: done.usage, stopType: Self.stopType(done.finishReason), totalMs: done.timing.totalMs)
             Self.event(last, into: &buffer)
             return true
         case .error(_, let error):
@@ -38,6 +38,11 @@ struct InfillEventEncoder: StreamEncoder {
         var payload = payload
         buffer.writeBuffer(&payload)
         buffer.writeString("\n\n")
+    }
+
+    /// llama.cpp's `stop_type` for a finish reason: `limit` when cut at the token limit, else `eos`.
+    static func stopType(_ finishReason: String) -> String {
+        finishReason == "length" ? "limit" : "eos"
     }
 
     /// The final object: `content`, `stop: true`, `stop_type`, the token counts and timings.

@@ -56,11 +56,9 @@ struct InfillHandlers: Sendable {
             case .success(let final): done = final
             case .failure(let error): return OpenAIHandlers.error(error)
             }
-            let text = head.compactMap { frame -> String? in
-                if case .delta(let delta) = frame { return delta.text }
-                return nil
-            }.joined()
-            return Self.answer(text: text, usage: done.usage, stopType: done.finishReason == "length" ? "limit" : "eos", totalMs: done.timing.totalMs)
+            return Self.answer(
+                text: EngineExchange.deliveredText(head), usage: done.usage, stopType: InfillEventEncoder.stopType(done.finishReason),
+                totalMs: done.timing.totalMs)
         }
         return exchange.streamBody(first: head, encoder: InfillEventEncoder())
     }
