@@ -24,7 +24,7 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
         guard let value = try? JSONParser.parse(event.data), case .object = value else {
             throw .invalidJSON(OpenAIStreamInterpreter.preview(event.data))
         }
-        if value["type"] == nil, value["object"]?.stringValue == "response" { return try self.wholeResponse(value) }
+        if value["type"] == nil, value["object"]?.stringValue == "response" { return self.wholeResponse(value) }
         switch value["type"]?.stringValue ?? event.event ?? "" {
         case "response.output_text.delta", "response.refusal.delta":
             guard case .string(let text)? = value["delta"], !text.isEmpty else { return [] }
@@ -52,16 +52,11 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
             else { return [] }
             return [.delta(text: nil, reasoning: nil, toolCalls: [ToolCallFragment(index: ordinal, arguments: delta)])]
         case "response.completed":
-            return Self.reasoningState(value["response"]) + self.usage(value["response"]?["usage"])
-                + [.finish(reason: self.nextTool > 0 ? "tool_calls" : "stop")]
+            return self.ended(status: "completed", value["response"])
         case "response.incomplete":
-            let reason = value["response"]?["incomplete_details"]?["reason"]?.stringValue
-            return Self.reasoningState(value["response"]) + self.usage(value["response"]?["usage"])
-                + [.finish(reason: reason == "content_filter" ? "content_filter" : "length")]
+            return self.ended(status: "incomplete", value["response"])
         case "response.failed":
-            let error = value["response"]?["error"]
-            let message = error?["message"]?.stringValue ?? "the response failed"
-            return [.error(message: error?["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
+            return self.ended(status: "failed", value["response"])
         case "error":
             let message = value["message"]?.stringValue ?? value["error"]?["message"]?.stringValue ?? "unspecified error"
             return [.error(message: value["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
@@ -73,7 +68,7 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
     /// A whole response object (from a server that ignored `stream`): its output items in order
     /// as the deltas a stream would have given, then what its status means, as the stream's
     /// terminal event would.
-    private mutating func wholeResponse(_ response: JSONValue) throws(StreamInterpreterFailure) -> [UpstreamEvent] {
+    private mutating func wholeResponse(_ response: JSONValue) -> [UpstreamEvent] {
         var events: [UpstreamEvent] = []
         for item in response["output"]?.arrayValue ?? [] {
             switch item["type"]?.stringValue {
@@ -95,9 +90,25 @@ package struct ResponsesStreamInterpreter: StreamInterpreter {
                 continue
             }
         }
-        let status = response["status"]?.stringValue ?? "completed"
-        let terminal = status == "incomplete" ? "response.incomplete" : status == "failed" ? "response.failed" : "response.completed"
-        return try events + self.interpret(SSEEvent(event: terminal, data: (["type": .string(terminal), "response": response] as JSONValue).jsonString))
+        return events + self.ended(status: response["status"]?.stringValue ?? "completed", response)
+    }
+
+    /// What a finished response means, by its status (as the terminal event or the whole
+    /// object says): `completed` is its reasoning state, usage and `stop` (`tool_calls` when a
+    /// call was made); `incomplete` the same with `length` or `content_filter`; `failed` an error.
+    private func ended(status: String, _ response: JSONValue?) -> [UpstreamEvent] {
+        switch status {
+        case "failed":
+            let error = response?["error"]
+            let message = error?["message"]?.stringValue ?? "the response failed"
+            return [.error(message: error?["code"]?.stringValue.map { "\(message) (\($0))" } ?? message)]
+        case "incomplete":
+            let reason = response?["incomplete_details"]?["reason"]?.stringValue
+            return Self.reasoningState(response) + self.usage(response?["usage"])
+                + [.finish(reason: reason == "content_filter" ? "content_filter" : "length")]
+        default:
+            return Self.reasoningState(response) + self.usage(response?["usage"]) + [.finish(reason: self.nextTool > 0 ? "tool_calls" : "stop")]
+        }
     }
 
     /// The final response's reasoning items that can be sent back (they carry `encrypted_content`).
