@@ -188,37 +188,36 @@ package struct AzureOpenAIDialect: ProviderDialect {
     package init() {}
 
     package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
-        let deployment = provider.deployment ?? upstreamModel
-        var http = HTTPClientRequest(url: Self.url(provider, deployment: deployment, operation: "chat/completions"))
-        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
-        http.body = .bytes(UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
-        return http
+        Self.request(
+            "chat/completions", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey,
+            body: UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
     }
 
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        var http = HTTPClientRequest(url: Self.url(provider, deployment: provider.deployment ?? upstreamModel, operation: "embeddings"))
-        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
-        http.body = .bytes(request.embeddingsBody(input, upstreamModel: upstreamModel))
-        return http
+        Self.request(
+            "embeddings", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, body: request.embeddingsBody(input, upstreamModel: upstreamModel))
     }
 
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
     ) -> HTTPClientRequest? {
-        var http = HTTPClientRequest(url: Self.url(provider, deployment: provider.deployment ?? upstreamModel, operation: "completions"))
-        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
-        http.body = .bytes(request.completionBody(input, upstreamModel: upstreamModel))
-        return http
+        Self.request(
+            "completions", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, body: request.completionBody(input, upstreamModel: upstreamModel))
     }
 
-    /// `{base}/openai/deployments/{deployment}/{operation}?api-version=...`
-    private static func url(_ provider: ProviderConfig, deployment: String, operation: String) -> String {
-        UpstreamChatClient.endpoint(
-            baseURL: provider.baseURL,
-            path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/\(operation)"
-        ) + "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
+    /// `{base}/openai/deployments/{deployment}/{operation}?api-version=...` with the `api-key`
+    /// header and `body`; the deployment is the provider's, else the model name.
+    private static func request(_ operation: String, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?, body: ByteBuffer) -> HTTPClientRequest {
+        let deployment = provider.deployment ?? upstreamModel
+        let url =
+            UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/\(operation)")
+            + "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
+        var http = HTTPClientRequest(url: url)
+        if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
+        http.body = .bytes(body)
+        return http
     }
 
     package func makeInterpreter() -> any StreamInterpreter { OpenAIStreamInterpreter() }
