@@ -338,7 +338,11 @@ struct DaemonIntegrationTests {
     }
 
     @Test(.tags(.realTime), .fullTierOnly) func aSlowReaderGetsMergedDeltasThenBackpressureAndOthersAreUnaffected() async throws {
-        try await TestDaemon.with(exclusive: true, maxPendingBytes: 256 * 1024) { daemon in
+        // Phase limits far beyond the test's length: it is about merging and backpressure, and under
+        // AddressSanitizer the 20 floods keep both cores busy long enough for the last requests'
+        // response heads to miss the default 10 s (seen: every stream ended with upstream_timeout).
+        let patient = TimeoutConfig(connectMs: 10_000, headerMs: 120_000, firstTokenMs: 120_000, idleMs: 120_000, totalMs: 240_000)
+        try await TestDaemon.with(exclusive: true, timeouts: patient, maxPendingBytes: 256 * 1024) { daemon in
             // One shared 256-byte string, 5,000 times: the mock itself holds almost nothing.
             daemon.mock.setScript(MockScript(chunks: Array(repeating: String(repeating: "x", count: 256), count: 5_000)), forModel: "flood")
             daemon.mock.setScript(MockScript.counting(200, intervalMs: 2), forModel: "polite")

@@ -235,8 +235,24 @@ func chatLine(_ id: String, model: String = "mock/default", extra: String = "") 
 /// both cores run alone: they take this gate exclusively, every other daemon
 /// or process test takes it shared. Without it a debug build on a 2-core
 /// machine measures the scheduler instead of llmux.
+///
+/// Shared holders are also capped at `width` at once: Swift Testing starts every async test
+/// together, and a few hundred daemons, mock upstreams and child processes at once on two
+/// cores (AddressSanitizer makes each several times slower) starve one another past the
+/// tests' 5 and 10 s bounds. `LLMUX_TEST_WIDTH` overrides the width.
 actor ExclusiveTestLock {
-    static let shared = ExclusiveTestLock()
+    static let shared = ExclusiveTestLock(width: ExclusiveTestLock.configuredWidth)
+
+    /// Eight daemon tests at once; four under a sanitizer (`scripts/sanitize` sets LLMUX_SANITIZER).
+    static var configuredWidth: Int {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["LLMUX_TEST_WIDTH"], let width = Int(text), width > 0 { return width }
+        return environment["LLMUX_SANITIZER"] == nil ? 8 : 4
+    }
+
+    private let width: Int
+    init(width: Int) { self.width = width }
+
     private var readers = 0
     private var writer = false
     private var writersWaiting = 0
@@ -244,7 +260,7 @@ actor ExclusiveTestLock {
     private var writerQueue: [CheckedContinuation<Void, Never>] = []
 
     private func acquireShared() async {
-        while self.writer || self.writersWaiting > 0 {
+        while self.writer || self.writersWaiting > 0 || self.readers >= self.width {
             await withCheckedContinuation { self.readerQueue.append($0) }
         }
         self.readers += 1
@@ -272,10 +288,11 @@ actor ExclusiveTestLock {
     private func wake() {
         if !self.writerQueue.isEmpty && self.readers == 0 {
             self.writerQueue.removeFirst().resume()
-        } else if self.writerQueue.isEmpty {
-            let waiting = self.readerQueue
-            self.readerQueue.removeAll()
-            for continuation in waiting { continuation.resume() }
+        } else if self.writerQueue.isEmpty && !self.readerQueue.isEmpty && self.readers < self.width {
+            // One waiter per free place, in the order they came; each checks again when it runs.
+            let waking = self.readerQueue.prefix(self.width - self.readers)
+            self.readerQueue.removeFirst(waking.count)
+            for continuation in waking { continuation.resume() }
         }
     }
 
