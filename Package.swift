@@ -281,6 +281,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `llmux setup` writes for each tool (claude-code, codex, aider, ...), and how it
+        // merges that into a file the user already has.
+        .target(
+            name: "LLMuxSetup",
+            dependencies: [
+                "LLMuxWire",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "llmuxd",
             dependencies: [
@@ -300,6 +310,7 @@ let package = Package(
                 "LLMuxConfig",
                 "LLMuxCost",
                 "LLMuxLedger",
+                "LLMuxSetup",
                 .product(name: "Logging", package: "swift-log"),
                 "LLMuxCommandLine",
                 "LLMuxWire",
@@ -363,6 +374,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "LLMuxHTTPFront",
                 "LLMuxLedger",
+                "LLMuxSetup",
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

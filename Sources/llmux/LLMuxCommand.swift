@@ -19,7 +19,7 @@ struct LLMuxCommand: AsyncParsableCommand {
             78 configuration (unknown model, no default model), 130 interrupted.
             """,
         version: LLMuxVersion.current,
-        subcommands: [Chat.self, Models.self, Status.self, UsageCommand.self, Reload.self, Ping.self, Token.self, Service.self],
+        subcommands: [Chat.self, Models.self, Status.self, UsageCommand.self, Reload.self, Ping.self, Token.self, Service.self, Setup.self, Run.self],
         defaultSubcommand: Chat.self
     )
 
@@ -31,7 +31,7 @@ struct LLMuxCommand: AsyncParsableCommand {
 
     /// Options that take a value, so their value is not mistaken for a subcommand name.
     static let optionsWithValues: Set<String> = [
-        "--socket", "-m", "--model", "-s", "--system", "--timeout-ms", "--temperature", "--max-tokens", "--since", "--by", "--config",
+        "--socket", "-m", "--model", "-s", "--system", "--timeout-ms", "--temperature", "--max-tokens", "--since", "--by", "--config", "--base-url",
     ]
 
     /// `llmux --socket S ping` means the `ping` subcommand: move a subcommand

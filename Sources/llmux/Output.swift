@@ -18,6 +18,12 @@ enum Output {
         _ = writeAll(STDERR_FILENO, "llmux: " + text + "\n")
     }
 
+    /// A note for the reader on stderr (where a file goes, what to do next), so stdout stays
+    /// the text a script captures.
+    static func note(_ text: String) {
+        _ = writeAll(STDERR_FILENO, text + "\n")
+    }
+
     /// Reasoning text on stderr, unprefixed, as it arrives (`--show-reasoning`).
     static func reasoning(_ text: String) {
         _ = writeAll(STDERR_FILENO, text)
