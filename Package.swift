@@ -291,6 +291,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `llmux doctor`: the config, the socket, the daemon, the systemd units, and each
+        // provider's key and one cheap call to it.
+        .target(
+            name: "LLMuxDoctor",
+            dependencies: [
+                "LLMuxClient",
+                "LLMuxConfig",
+                "LLMuxWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "llmuxd",
             dependencies: [
@@ -311,6 +326,7 @@ let package = Package(
                 "LLMuxCost",
                 "LLMuxLedger",
                 "LLMuxSetup",
+                "LLMuxDoctor",
                 .product(name: "Logging", package: "swift-log"),
                 "LLMuxCommandLine",
                 "LLMuxWire",

@@ -100,13 +100,29 @@ struct KeyCommand: Sendable {
 
 /// The process group a key command runs in, once it is known, for killing at the limit.
 private final class ProcessGroup: Sendable {
-    private let pid = NIOLockedValueBox<pid_t?>(nil)
+    private struct State {
+        var pid: pid_t?
+        /// Set by `killAll()`: a process recorded afterwards is killed as it is recorded. Under
+        /// load the limit can pass before the spawned command's pid is known (seen: a 200 ms
+        /// limit that waited out the whole `sleep 5`).
+        var killed = false
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func record(_ pid: pid_t) {
-        self.pid.withLockedValue { $0 = pid }
+        let kill = self.state.withLockedValue { state -> Bool in
+            state.pid = pid
+            return state.killed
+        }
+        if kill { Glibc.kill(-pid, SIGKILL) }
     }
 
     func killAll() {
-        if let pid = self.pid.withLockedValue({ $0 }) { kill(-pid, SIGKILL) }
+        let pid = self.state.withLockedValue { state -> pid_t? in
+            state.killed = true
+            return state.pid
+        }
+        if let pid { kill(-pid, SIGKILL) }
     }
 }

@@ -19,7 +19,9 @@ struct LLMuxCommand: AsyncParsableCommand {
             78 configuration (unknown model, no default model), 130 interrupted.
             """,
         version: LLMuxVersion.current,
-        subcommands: [Chat.self, Models.self, Status.self, UsageCommand.self, Reload.self, Ping.self, Token.self, Service.self, Setup.self, Run.self],
+        subcommands: [
+            Chat.self, Models.self, Status.self, UsageCommand.self, Reload.self, Ping.self, Token.self, Service.self, Setup.self, Run.self, DoctorCommand.self,
+        ],
         defaultSubcommand: Chat.self
     )
 

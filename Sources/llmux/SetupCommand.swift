@@ -186,6 +186,9 @@ struct Run: AsyncParsableCommand {
         for (name, value) in configuration.environment { setenv(name, value, 1) }
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         execvp(command[0], argv)
+        let failed = errno
+        for pointer in argv { free(pointer) }
+        errno = failed
         let reason = String(cString: strerror(errno))
         Output.error("cannot start \(command[0]): \(reason)" + (errno == ENOENT ? " (is it installed and on PATH?)" : ""))
         throw ExitCode(errno == ENOENT ? 127 : 126)
