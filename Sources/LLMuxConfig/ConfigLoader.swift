@@ -305,7 +305,7 @@ package struct ConfigLoader: Sendable {
             table,
             allowed: [
                 "kind", "base_url", "api_key", "api_key_env", "api_key_file", "api_key_cmd", "http1_only", "max_inflight", "timeouts",
-                "headers", "query", "deployment", "api_version", "fim_api",
+                "headers", "query", "deployment", "api_version", "fim_api", "proxy",
             ],
             at: at,
             fail
@@ -389,6 +389,17 @@ package struct ConfigLoader: Sendable {
             throw fail(at + ["headers", clash], "llmux sets this header itself; give the key with api_key_env, api_key_file or api_key_cmd")
         }
         provider.query = try stringTable("query")
+        if let proxy = try string(table, "proxy", at: at, fail) {
+            if proxy.trimmingCharacters(in: .whitespaces).isEmpty {
+                provider.proxy = .direct
+            } else {
+                do {
+                    provider.proxy = .server(try UpstreamProxy.parse(proxy))
+                } catch {
+                    throw fail(at + ["proxy"], error.description)
+                }
+            }
+        }
         provider.deployment = try string(table, "deployment", at: at, fail)
         provider.apiVersion = try string(table, "api_version", at: at, fail)
         if kind != .azure, provider.deployment != nil || provider.apiVersion != nil {

@@ -49,6 +49,17 @@ package struct ProviderConfig: Sendable, Hashable {
     package var apiVersion: String?
     /// `kind = "openai"`: which API serves fill-in-the-middle completions.
     package var fimAPI: FIMAPI = .completions
+    /// Which proxy its connections go through (`proxy` in the config).
+    package var proxy: ProxySetting = .environment
+
+    /// `proxy = "http://host:port"`, `proxy = ""` (direct), or no `proxy` (the environment's).
+    package enum ProxySetting: Sendable, Hashable {
+        /// `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, as `ProxySelector` reads them.
+        case environment
+        /// Never a proxy.
+        case direct
+        case server(UpstreamProxy)
+    }
 
     /// The fill-in-the-middle APIs of OpenAI-compatible servers (`fim_api` in the config).
     package enum FIMAPI: String, Sendable, Hashable, CaseIterable {

@@ -48,7 +48,7 @@ package final class LiveConfiguration: Sendable {
         ledger: UsageLedger?,
         logger: Logger
     ) async throws -> LiveConfiguration {
-        let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs)
+        let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs, environment: environment)
         let credentials = CredentialResolver(environment: environment, logger: logger)
         let live = LiveConfiguration(
             config: config,

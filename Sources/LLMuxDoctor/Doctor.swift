@@ -30,7 +30,7 @@ package struct Doctor: Sendable {
         if let config {
             let resolver = CredentialResolver(environment: self.environment, logger: self.logger)
             let client = ProviderProbe.makeClient()
-            let probe = ProviderProbe(client: client)
+            let probe = ProviderProbe(client: client, environment: self.environment)
             for name in config.providers.keys.sorted() {
                 guard let provider = config.providers[name] else { continue }
                 findings += await probe.check(provider, resolver: resolver, offline: self.offline)

@@ -12,17 +12,25 @@ package struct ProviderProbe: Sendable {
     /// How long the call may take; a provider that does not answer by then is reported unreachable.
     package var timeout: Duration
 
-    package init(client: HTTPClient, timeout: Duration = .seconds(10)) {
+    /// The proxy variables, read as llmuxd reads them.
+    package var selector: ProxySelector
+
+    package init(client: HTTPClient, environment: [String: String], timeout: Duration = .seconds(10)) {
         self.client = client
+        self.selector = ProxySelector(environment: environment)
         self.timeout = timeout
     }
 
     /// A client for the probes: a 5 s connect timeout, a refused connection is an answer.
-    package static func makeClient() -> HTTPClient {
+    package static func makeClient(proxy: UpstreamProxy? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5))
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
+        if let proxy {
+            let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password?.reveal() ?? "") }
+            configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
+        }
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -85,8 +93,25 @@ package struct ProviderProbe: Sendable {
         }
         for (name, value) in provider.headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.method = .GET
+        // Through the proxy llmuxd would use for this provider.
+        let choice: ProxySelector.Choice
         do {
-            let response = try await self.client.execute(request, timeout: TimeAmount(self.timeout))
+            choice = try self.selector.choice(for: provider)
+        } catch {
+            return DoctorFinding(.failure, subject, "its proxy: \(error.description)", fix: "fix the proxy URL (http://[user:password@]host:port)")
+        }
+        let via = choice.proxy.map { " through \($0) (\(choice.source ?? "proxy"))" } ?? ""
+        url += via
+        guard let proxy = choice.proxy else { return await self.get(request, url: url, subject: subject, client: self.client) }
+        let client = Self.makeClient(proxy: proxy)
+        let finding = await self.get(request, url: url, subject: subject, client: client)
+        try? await client.shutdown()
+        return finding
+    }
+
+    private func get(_ request: HTTPClientRequest, url: String, subject: String, client: HTTPClient) async -> DoctorFinding {
+        do {
+            let response = try await client.execute(request, timeout: TimeAmount(self.timeout))
             _ = try? await response.body.collect(upTo: 1 << 20)
             let status = Int(response.status.code)
             switch status {

@@ -36,7 +36,14 @@ package struct UpstreamTransports: Sendable {
 
     /// Every provider over HTTP, through the shared pooled clients.
     package static func http(_ clients: UpstreamHTTPClients) -> UpstreamTransports {
-        UpstreamTransports { provider in UpstreamChatClient(httpClient: clients.client(for: provider)) }
+        UpstreamTransports { provider in
+            switch clients.client(for: provider) {
+            case .success(let client):
+                return UpstreamChatClient(httpClient: client)
+            case .failure(let invalid):
+                return MisconfiguredTransport(reason: invalid.description, eventLoop: clients.http1Only.eventLoopGroup.any())
+            }
+        }
     }
 
     package func transport(for provider: ProviderConfig) -> any UpstreamTransport {

@@ -36,6 +36,7 @@ struct TestDaemon: Sendable {
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
         reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
         tcpHTTP: Bool = false,
+        environment: [String: String] = [:],
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
         let run = {
@@ -46,6 +47,7 @@ struct TestDaemon: Sendable {
                 configure: configure,
                 reloadSource: reloadSource,
                 tcpHTTP: tcpHTTP,
+                environment: environment,
                 body
             )
         }
@@ -61,6 +63,7 @@ struct TestDaemon: Sendable {
         configure: @Sendable (inout DaemonConfig, MockUpstream) -> Void = { _, _ in },
         reloadSource: (@Sendable (MockUpstream) -> LiveConfiguration.Source)? = nil,
         tcpHTTP: Bool,
+        environment: [String: String],
         _ body: (TestDaemon) async throws -> R
     ) async throws -> R {
         let mock = try await MockUpstream.start()
@@ -87,7 +90,8 @@ struct TestDaemon: Sendable {
             listen: .path(socketPath),
             limits: limits,
             maxPendingBytesPerConnection: maxPendingBytes,
-            environment: ["MOCK_KEY": Self.apiKey, "XDG_CONFIG_HOME": directory + "/config", "XDG_STATE_HOME": directory + "/state"],
+            environment: ["MOCK_KEY": Self.apiKey, "XDG_CONFIG_HOME": directory + "/config", "XDG_STATE_HOME": directory + "/state"]
+                .merging(environment) { _, extra in extra },
             logger: logger,
             configSource: reloadSource?(mock),
             httpSocketPath: httpSocketPath,
