@@ -72,6 +72,19 @@ struct ToolOptions: ParsableArguments {
     }
 }
 
+extension ToolOptions {
+    /// The endpoint, or the message printed and exit 78.
+    func endpointOrExit() throws -> SetupEndpoint {
+        switch self.endpoint() {
+        case .success(let endpoint):
+            return endpoint
+        case .failure(let failure):
+            Output.error(failure.message)
+            throw ExitCode(ExitStatus.config)
+        }
+    }
+}
+
 struct ToolSetupFailure: Error {
     var message: String
     init(_ message: String) { self.message = message }
@@ -94,13 +107,7 @@ struct Setup: AsyncParsableCommand {
     var write = false
 
     func run() async throws {
-        let endpoint: SetupEndpoint
-        switch self.options.endpoint() {
-        case .success(let value): endpoint = value
-        case .failure(let failure):
-            Output.error(failure.message)
-            throw ExitCode(ExitStatus.config)
-        }
+        let endpoint = try self.options.endpointOrExit()
         let tool = self.options.setupTool
         let configuration = tool.configuration(for: endpoint)
         let environment = ProcessInfo.processInfo.environment
@@ -174,13 +181,7 @@ struct Run: AsyncParsableCommand {
             Output.error("\(tool.rawValue) runs inside an editor: configure it with llmux setup \(tool.rawValue) --write")
             throw ExitCode(ExitStatus.usage)
         }
-        let endpoint: SetupEndpoint
-        switch self.options.endpoint() {
-        case .success(let value): endpoint = value
-        case .failure(let failure):
-            Output.error(failure.message)
-            throw ExitCode(ExitStatus.config)
-        }
+        let endpoint = try self.options.endpointOrExit()
         let configuration = tool.configuration(for: endpoint)
         command += configuration.arguments + self.arguments
         for (name, value) in configuration.environment { setenv(name, value, 1) }
