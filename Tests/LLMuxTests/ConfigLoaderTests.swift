@@ -252,12 +252,14 @@ struct ConfigLoaderTests {
         let resolver = CredentialResolver(environment: [:], commandTimeout: .milliseconds(200), logger: .init(label: "t"))
         let started = ContinuousClock.now
         do {
-            _ = try await resolver.key(for: ProviderConfig(name: "slow", baseURL: "http://x", keySource: .command(["sleep", "5"])))
+            _ = try await resolver.key(for: ProviderConfig(name: "slow", baseURL: "http://x", keySource: .command(["sleep", "60"])))
             Issue.record("a hanging api_key_cmd returned a key")
         } catch {
             #expect(error.message.contains("did not finish"))
         }
-        #expect(ContinuousClock.now - started < .seconds(4))
+        // A hang detector, not a latency figure: without the limit the command runs 60 s; a
+        // sanitized run with CPU-bound suites beside it was seen to take 10.5 s to get this far.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     /// The processes whose command line contains `marker`.
@@ -270,31 +272,33 @@ struct ConfigLoaderTests {
     @Test func aBackgroundChildThatHoldsStdoutDoesNotHoldTheKey() async throws {
         let resolver = CredentialResolver(environment: ["PATH": "/usr/bin:/bin"], commandTimeout: .seconds(10), logger: .init(label: "t"))
         let started = ContinuousClock.now
-        let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 16.25 & echo KEY"]))
+        let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 40.25 & echo KEY"]))
         let key = try await resolver.key(for: provider)
         #expect(key?.reveal() == "KEY")
-        // The background child sleeps 16 s; a read that waited for it would take that long. (A
-        // sanitized run spawns slowly: the bound is a hang detector, not a latency figure.)
-        #expect(ContinuousClock.now - started < .seconds(10), "the read waited \(ContinuousClock.now - started) for the background child")
-        for pid in Self.processes(containing: "16.25") { kill(pid_t(pid)!, SIGKILL) }
+        // The background child sleeps 40 s; a read that waited for it would take that long. (A
+        // sanitized run beside CPU-bound suites took 10.2 s here: the bound is a hang detector,
+        // not a latency figure.)
+        #expect(ContinuousClock.now - started < .seconds(30), "the read waited \(ContinuousClock.now - started) for the background child")
+        for pid in Self.processes(containing: "40.25") { kill(pid_t(pid)!, SIGKILL) }
     }
 
     @Test func theLimitEndsTheCommandAndWhatItStarted() async throws {
         let resolver = CredentialResolver(environment: ["PATH": "/usr/bin:/bin"], commandTimeout: .milliseconds(500), logger: .init(label: "t"))
         let started = ContinuousClock.now
         do {
-            let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 16.375 & sleep 16.5; echo KEY"]))
+            let provider = ProviderConfig(name: "vault", baseURL: "http://x", keySource: .command(["/bin/sh", "-c", "sleep 40.375 & sleep 40.5; echo KEY"]))
             _ = try await resolver.key(for: provider)
             Issue.record("a command that outlived its limit returned a key")
         } catch {
             #expect(error.message.contains("did not finish"), "\(error.message)")
             #expect(error.message.contains("'vault'"), "\(error.message)")
         }
-        // Without the limit the command runs 16.5 s; under ASan the kill and reap take up to ~3 s.
-        #expect(ContinuousClock.now - started < .seconds(10), "the limit took \(ContinuousClock.now - started)")
+        // Without the limit the command runs 40.5 s; under ASan beside CPU-bound suites the whole
+        // run took 10.4 s (a hang detector, not a latency figure).
+        #expect(ContinuousClock.now - started < .seconds(30), "the limit took \(ContinuousClock.now - started)")
         try await Task.sleep(for: .milliseconds(200))
-        #expect(Self.processes(containing: "16.375").isEmpty, "the command's background child is still running")
-        #expect(Self.processes(containing: "16.5").isEmpty, "the command is still running")
+        #expect(Self.processes(containing: "40.375").isEmpty, "the command's background child is still running")
+        #expect(Self.processes(containing: "40.5").isEmpty, "the command is still running")
     }
 
     @Test func twoRequestsAtOnceRunTheCommandOnce() async throws {
