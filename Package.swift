@@ -286,6 +286,7 @@ let package = Package(
         .target(
             name: "LLMuxSetup",
             dependencies: [
+                "LLMuxConfig",
                 "LLMuxWire",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -298,6 +299,7 @@ let package = Package(
             dependencies: [
                 "LLMuxClient",
                 "LLMuxConfig",
+                "LLMuxUpstream",
                 "LLMuxWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,13 +12,7 @@ package struct ConfigLoader: Sendable {
 
     /// `$XDG_CONFIG_HOME/llmux/config.toml`, or `~/.config/llmux/config.toml`.
     package func defaultConfigPath() -> String? {
-        if let xdg = self.environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
-            return xdg + "/llmux/config.toml"
-        }
-        if let home = self.environment["HOME"], !home.isEmpty {
-            return home + "/.config/llmux/config.toml"
-        }
-        return nil
+        XDGDirectories.configHome(self.environment).map { $0 + "/llmux/config.toml" }
     }
 
     /// Loads the configuration. An explicit path (`--config`, `LLMUX_CONFIG`)

@@ -1,9 +1,9 @@
 import Foundation
 
 /// An HTTP proxy for upstream connections, as `proxy = "http://[user:password@]host:port"` or
-/// `HTTPS_PROXY`/`HTTP_PROXY` give it. HTTPS upstreams are reached through it with CONNECT,
-/// plain HTTP ones with absolute-form requests. The password is a secret: descriptions show
-/// the user and host only.
+/// `HTTPS_PROXY`/`HTTP_PROXY` give it. Every upstream, TLS or plain HTTP, is reached through a
+/// CONNECT tunnel (async-http-client's proxy support). The password is a secret: descriptions
+/// show the user and host only.
 package struct UpstreamProxy: Sendable, Hashable, CustomStringConvertible {
     package var host: String
     package var port: Int

@@ -1,6 +1,7 @@
 import Foundation
 import LLMuxClient
 import LLMuxConfig
+import LLMuxUpstream
 import LLMuxWire
 package import Logging
 
@@ -29,13 +30,13 @@ package struct Doctor: Sendable {
         findings += self.checkUnits()
         if let config {
             let resolver = CredentialResolver(environment: self.environment, logger: self.logger)
-            let client = ProviderProbe.makeClient()
-            let probe = ProviderProbe(client: client, environment: self.environment)
+            let clients = UpstreamHTTPClients(connectTimeoutMs: 5_000, environment: self.environment)
+            let probe = ProviderProbe(clients: clients)
             for name in config.providers.keys.sorted() {
                 guard let provider = config.providers[name] else { continue }
                 findings += await probe.check(provider, resolver: resolver, offline: self.offline)
             }
-            try? await client.shutdown()
+            try? await clients.shutdown()
         }
         return findings
     }
@@ -117,8 +118,7 @@ package struct Doctor: Sendable {
 
     /// The user units, where systemd looks for them.
     private func checkUnits() -> [DoctorFinding] {
-        let home = self.environment["HOME"] ?? NSHomeDirectory()
-        let configHome = self.environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
+        let configHome = XDGDirectories.configHome(self.environment) ?? NSHomeDirectory() + "/.config"
         let places = [configHome + "/systemd/user", "/etc/systemd/user", "/usr/lib/systemd/user", "/usr/local/lib/systemd/user"]
         let found = places.filter { FileManager.default.fileExists(atPath: $0 + "/llmuxd.service") }
         guard let place = found.first else {

@@ -1,37 +1,22 @@
+import AsyncHTTPClient
 import Foundation
-package import AsyncHTTPClient
 package import LLMuxConfig
+package import LLMuxUpstream
 import NIOCore
 import NIOHTTP1
 
 /// One provider's key source and one cheap call to it (the list of models), as `llmux doctor`
 /// reports them. The key goes only into the request's header: messages name its source, never it.
 package struct ProviderProbe: Sendable {
-    /// The client of the calls: connection failures are reported at once, not retried until a timeout.
-    package var client: HTTPClient
+    /// llmuxd's own clients (made with the doctor's environment): the call goes through the proxy
+    /// and HTTP version llmuxd would use, and a refused connection is an answer at once.
+    package var clients: UpstreamHTTPClients
     /// How long the call may take; a provider that does not answer by then is reported unreachable.
     package var timeout: Duration
 
-    /// The proxy variables, read as llmuxd reads them.
-    package var selector: ProxySelector
-
-    package init(client: HTTPClient, environment: [String: String], timeout: Duration = .seconds(10)) {
-        self.client = client
-        self.selector = ProxySelector(environment: environment)
+    package init(clients: UpstreamHTTPClients, timeout: Duration = .seconds(10)) {
+        self.clients = clients
         self.timeout = timeout
-    }
-
-    /// A client for the probes: a 5 s connect timeout, a refused connection is an answer.
-    package static func makeClient(proxy: UpstreamProxy? = nil) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.redirectConfiguration = .disallow
-        if let proxy {
-            let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password?.reveal() ?? "") }
-            configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
-        }
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     /// Findings for `provider`: its key, then (unless `offline`) whether it answers with that key.
@@ -94,19 +79,16 @@ package struct ProviderProbe: Sendable {
         for (name, value) in provider.headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.method = .GET
         // Through the proxy llmuxd would use for this provider.
+        let client: HTTPClient
         let choice: ProxySelector.Choice
         do {
-            choice = try self.selector.choice(for: provider)
+            client = try self.clients.client(for: provider).get()
+            choice = try self.clients.proxyChoice(for: provider)
         } catch {
             return DoctorFinding(.failure, subject, "its proxy: \(error.description)", fix: "fix the proxy URL (http://[user:password@]host:port)")
         }
-        let via = choice.proxy.map { " through \($0) (\(choice.source ?? "proxy"))" } ?? ""
-        url += via
-        guard let proxy = choice.proxy else { return await self.get(request, url: url, subject: subject, client: self.client) }
-        let client = Self.makeClient(proxy: proxy)
-        let finding = await self.get(request, url: url, subject: subject, client: client)
-        try? await client.shutdown()
-        return finding
+        url += choice.proxy.map { " through \($0) (\(choice.source ?? "proxy"))" } ?? ""
+        return await self.get(request, url: url, subject: subject, client: client)
     }
 
     private func get(_ request: HTTPClientRequest, url: String, subject: String, client: HTTPClient) async -> DoctorFinding {

@@ -10,10 +10,11 @@ package enum ConfigurationMerge {
 
     /// The new contents of `path` (shown in messages), or `configuration.text` when `existing` is nil.
     package static func merged(_ configuration: ToolConfiguration, into existing: String?, path: String) throws(Refusal) -> String {
-        // TOML always goes through the merge, from an empty document when there is none, so that
-        // writing the same configuration twice gives the same text.
-        if configuration.tool.format == .toml { return try Self.toml(configuration, existing ?? "", path) }
-        guard let existing, !existing.allSatisfy(\.isWhitespace) else { return configuration.text }
+        guard let existing, !existing.allSatisfy(\.isWhitespace) else {
+            // TOML always goes through the merge, from an empty document when there is none, so
+            // that writing the same configuration twice gives the same text.
+            return configuration.tool.format == .toml ? try Self.toml(configuration, "", path) : configuration.text
+        }
         switch configuration.tool.format {
         case .json:
             return try Self.json(configuration, existing, path)

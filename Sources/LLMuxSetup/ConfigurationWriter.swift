@@ -35,8 +35,8 @@ package struct ConfigurationWriter {
     /// Merges and writes. The file is private (0600): most of these files hold the token.
     package func write(_ configuration: ToolConfiguration) throws -> Outcome {
         let (path, old, new) = try self.plan(configuration)
-        let change = Self.change(from: old ?? "", to: new)
         if old == new { return Outcome(path: path, backup: nil, change: []) }
+        let change = Self.change(from: old ?? "", to: new)
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var backup: String?

@@ -1,3 +1,5 @@
+import LLMuxConfig
+
 /// The tools `llmux setup` knows: each one's configuration file and format, and how
 /// `llmux run` starts it.
 package enum SetupTool: String, CaseIterable, Sendable {
@@ -16,7 +18,7 @@ package enum SetupTool: String, CaseIterable, Sendable {
     /// configuration is environment variables.
     package func file(home: String, environment: [String: String]) -> String? {
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let configHome = nonEmpty("XDG_CONFIG_HOME") ?? home + "/.config"
+        let configHome = XDGDirectories.configHome(environment) ?? home + "/.config"
         switch self {
         case .claudeCode: return (nonEmpty("CLAUDE_CONFIG_DIR") ?? home + "/.claude") + "/settings.json"
         case .codex: return (nonEmpty("CODEX_HOME") ?? home + "/.codex") + "/config.toml"

@@ -48,11 +48,16 @@ package final class UpstreamHTTPClients: Sendable {
         // A refused connection fails the request at once; fallback across targets is the router's job.
         configuration.connectionPool.retryConnectionEstablishment = false
         if let proxy {
-            // HTTPS upstreams through CONNECT, plain HTTP ones in absolute form (async-http-client's proxy support).
+            // async-http-client opens a CONNECT tunnel through the proxy for every upstream, TLS or not.
             let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password?.reveal() ?? "") }
             configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
         }
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }
+
+    /// Which proxy `provider`'s connections go through, and where that came from.
+    package func proxyChoice(for provider: ProviderConfig) throws(UpstreamProxy.Invalid) -> ProxySelector.Choice {
+        try self.selector.choice(for: provider)
     }
 
     /// The client for `provider`'s connections, or why none can be made.

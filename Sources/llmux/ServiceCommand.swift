@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLMuxClient
+import LLMuxConfig
 
 /// `llmux service install`: sets llmuxd up as a systemd user service.
 struct Service: AsyncParsableCommand {
@@ -57,9 +58,7 @@ struct Service: AsyncParsableCommand {
         }
 
         static func unitDirectory(_ environment: [String: String]) -> String? {
-            if let config = environment["XDG_CONFIG_HOME"], config.hasPrefix("/") { return config + "/systemd/user" }
-            if let home = environment["HOME"], !home.isEmpty { return home + "/.config/systemd/user" }
-            return nil
+            XDGDirectories.configHome(environment).map { $0 + "/systemd/user" }
         }
 
         /// Runs `systemctl --user ARGS` (its output goes to ours) and returns its exit status.

@@ -189,9 +189,7 @@ struct Run: AsyncParsableCommand {
         execvp(command[0], argv)
         let failed = errno
         for pointer in argv { free(pointer) }
-        errno = failed
-        let reason = String(cString: strerror(errno))
-        Output.error("cannot start \(command[0]): \(reason)" + (errno == ENOENT ? " (is it installed and on PATH?)" : ""))
-        throw ExitCode(errno == ENOENT ? 127 : 126)
+        Output.error("cannot start \(command[0]): \(String(cString: strerror(failed)))" + (failed == ENOENT ? " (is it installed and on PATH?)" : ""))
+        throw ExitCode(failed == ENOENT ? 127 : 126)
     }
 }
