@@ -42,6 +42,32 @@ let daemonReleaseLinking: [LinkerSetting] = releaseLinking + [
     )
 ]
 
+/// `LLMUX_WITHOUT_OTEL=1` builds llmuxd without swift-otel: `scripts/sanitize thread` sets it,
+/// because Swift 6.3.1's `-sanitize=thread` build of swift-otel 1.6.0 fails (its batch
+/// processors' `sending 'logger' risks causing data races`, an error only in that mode). Such a
+/// build still traces through `LLMuxTelemetry`'s API, but `[telemetry] traces = true` is refused
+/// at start with a config error that says why; the OTLP tests are left out of it.
+let withOTel = Context.environment["LLMUX_WITHOUT_OTEL"] != "1"
+let otelSettings: [SwiftSetting] = withOTel ? [.define("LLMUX_OTLP")] : []
+let otelDependency: [Package.Dependency] =
+    withOTel ? [.package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"])] : []
+let otelTargets: [Target] =
+    withOTel
+    ? [
+        // The OTLP/HTTP exporter of the traces (swift-otel), built from resolved TracingSettings.
+        .target(
+            name: "LLMuxOTLP",
+            dependencies: [
+                "LLMuxTelemetry",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        )
+    ] : []
+let otelTargetDependency: [Target.Dependency] = withOTel ? ["LLMuxOTLP"] : []
+
 let package = Package(
     name: "llmux",
     platforms: [.macOS(.v15)],
@@ -68,7 +94,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
-    ],
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+    ] + otelDependency,
     targets: [
         // Wire protocol: frames, NDJSON codec, stable error codes. No networking.
         .target(
@@ -151,9 +178,22 @@ let package = Package(
                 "LLMuxMetrics",
                 "LLMuxUpstream",
                 "LLMuxConfig",
+                "LLMuxTelemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Traces of requests and attempts with the GenAI semantic conventions, on any Tracer
+        // (swift-distributed-tracing); the settings from [telemetry] and OTEL_* variables.
+        .target(
+            name: "LLMuxTelemetry",
+            dependencies: [
+                "LLMuxWire",
+                "LLMuxConfig",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -175,6 +215,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // glibc's malloc.h (malloc_trim), which the Glibc module leaves out.
+        .systemLibrary(name: "CMalloc"),
         // The hand-off from producers to one consumer task, used by every single-consumer queue.
         .target(
             name: "LLMuxConcurrency",
@@ -199,7 +241,9 @@ let package = Package(
                 "LLMuxMetrics",
                 "LLMuxLedger",
                 "LLMuxCost",
+                "LLMuxTelemetry",
                 "CSystemd",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -207,8 +251,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
+            ] + otelTargetDependency,
+            swiftSettings: swiftSettings + otelSettings
         ),
         // The OpenAI-compatible HTTP front (Hummingbird): chat completions streamed
         // as OpenAI chunks, models, health; runs requests on the same engine.
@@ -314,6 +358,7 @@ let package = Package(
                 "LLMuxCommandLine",
                 "LLMuxDaemon",
                 "LLMuxConfig",
+                "LLMuxTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -395,11 +440,13 @@ let package = Package(
                 "LLMuxSetup",
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "LLMuxTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             // Provider stream recordings, read from the source tree by ProviderFixtureTests.
             exclude: ["Fixtures"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + otelSettings
         ),
-    ],
+    ] + otelTargets,
     swiftLanguageModes: [.v6]
 )

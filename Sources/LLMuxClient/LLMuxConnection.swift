@@ -13,11 +13,17 @@ public struct ReceivedFrame: Sendable {
 public enum ClientError: Error, Sendable, CustomStringConvertible {
     case daemonUnreachable(path: String, reason: String)
     case invalidFrame(String)
+    /// The daemon refused the whole connection (another user, too many connections) and closed
+    /// it before a frame could be sent; the refusal is the frame it sent.
+    case refused(ReceivedFrame)
 
     public var description: String {
         switch self {
         case .daemonUnreachable(let path, let reason): return "no llmuxd answers on \(path) (\(reason))"
         case .invalidFrame(let message): return "the daemon sent an invalid frame: \(message)"
+        case .refused(let received):
+            guard case .error(_, let error) = received.frame else { return received.raw }
+            return "\(error.code.rawValue): \(error.message)"
         }
     }
 }
@@ -61,16 +67,24 @@ public struct LLMuxConnection: Sendable {
         }
     }
 
-    /// Sends one frame.
+    /// Sends one frame. When the daemon has already refused the connection and closed it, this
+    /// throws `ClientError.refused` with its refusal rather than the write's error.
     public func send(_ frame: ClientFrame) async throws {
         var buffer = ByteBuffer()
         frame.encode(into: &buffer)
-        try await self.outbound.write(buffer)
+        try await self.sendRaw(buffer)
     }
 
     /// Sends bytes as they are: pre-encoded lines, or deliberately broken input in tests.
     public func sendRaw(_ bytes: ByteBuffer) async throws {
-        try await self.outbound.write(bytes)
+        do {
+            try await self.outbound.write(bytes)
+        } catch {
+            // A refusal arrives with the daemon's end of the socket shut; a client slower to
+            // write than the daemon to refuse finds its channel closed when it writes.
+            if let refusal = await self.frames.reader.connectionRefusal() { throw ClientError.refused(refusal) }
+            throw error
+        }
     }
 
     static func reason(_ error: any Error) -> String {
@@ -107,15 +121,32 @@ public struct LLMuxConnection: Sendable {
 actor FrameReader {
     private var iterator: NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator
 
+    /// A `next()` waits for a frame: nothing else may use the iterator meanwhile.
+    private var reading = false
+
     init(_ iterator: sending NIOAsyncChannelInboundStream<NDJSONInbound>.AsyncIterator) {
         self.iterator = iterator
+    }
+
+    /// The connection-level error frame (no id) among what the daemon sent, read to the end of
+    /// the closed connection; `nil` when there is none or another caller is reading.
+    func connectionRefusal() async -> ReceivedFrame? {
+        guard !self.reading else { return nil }
+        while let received = try? await self.next() {
+            if case .error(nil, _) = received.frame { return received }
+        }
+        return nil
     }
 
     func next() async throws -> ReceivedFrame? {
         // Copy out, advance, store back: the iterator's state lives in a shared
         // reference, and the actor serializes callers.
+        self.reading = true
         var iterator = self.iterator
-        defer { self.iterator = iterator }
+        defer {
+            self.iterator = iterator
+            self.reading = false
+        }
         while let item = try await iterator.next(isolation: self) {
             switch item {
             case .tooLong(let limit):

@@ -113,6 +113,7 @@ package struct ConfigLoader: Sendable {
             allowed: [
                 "default_model", "log_level", "shutdown_grace_ms", "timeouts", "providers", "models", "routes", "router",
                 "http_socket", "http_listen", "http_allow_remote", "http_header_timeout_ms", "http_idle_timeout_ms", "prices", "budgets", "max_connections",
+                "telemetry",
             ], at: [], fail)
 
         var config = DaemonConfig(sourcePath: path)
@@ -275,6 +276,10 @@ package struct ConfigLoader: Sendable {
             config.budgets = try Self.budgets(budgets, config: config, fail)
         }
 
+        if let telemetry = try Self.table(root, "telemetry", at: [], fail) {
+            config.telemetry = try Self.telemetry(telemetry, fail)
+        }
+
         if let model = config.defaultModel {
             if config.models[model] == nil && config.routes[model] == nil {
                 let parts = model.split(separator: "/", maxSplits: 1)
@@ -326,7 +331,7 @@ package struct ConfigLoader: Sendable {
         guard let baseURL = try string(table, "base_url", at: at, fail) else {
             throw fail(at + ["base_url"], "missing; for example \"https://api.openai.com/v1\"")
         }
-        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+        guard Self.isHTTPURL(baseURL) else {
             throw fail(at + ["base_url"], "must be an http:// or https:// URL")
         }
         var sources: [ProviderConfig.KeySource] = []
@@ -583,6 +588,37 @@ package struct ConfigLoader: Sendable {
         return budgets
     }
 
+    /// `[telemetry]`.
+    private static func telemetry(_ table: TOMLTable, _ fail: ([String], String) -> ConfigError) throws(ConfigError) -> TelemetryConfig {
+        let at = ["telemetry"]
+        try checkKeys(table, allowed: ["traces", "endpoint", "protocol", "service_name", "export_delay_ms", "export_timeout_ms"], at: at, fail)
+        var telemetry = TelemetryConfig()
+        if let value = table["traces"] {
+            guard let traces = value.bool else { throw fail(at + ["traces"], "must be true or false") }
+            telemetry.traces = traces
+        }
+        if let endpoint = try string(table, "endpoint", at: at, fail) {
+            guard Self.isHTTPURL(endpoint) else {
+                throw fail(at + ["endpoint"], "must be an http:// or https:// URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318")
+            }
+            telemetry.endpoint = endpoint
+        }
+        if let name = try string(table, "protocol", at: at, fail) {
+            guard let wireProtocol = TelemetryConfig.WireProtocol(rawValue: name) else {
+                let known = TelemetryConfig.WireProtocol.allCases.map(\.rawValue).joined(separator: " or ")
+                throw fail(at + ["protocol"], "must be \(known) (llmuxd exports OTLP over HTTP, not gRPC)")
+            }
+            telemetry.wireProtocol = wireProtocol
+        }
+        if let name = try string(table, "service_name", at: at, fail) {
+            guard !name.isEmpty else { throw fail(at + ["service_name"], "must not be empty") }
+            telemetry.serviceName = name
+        }
+        telemetry.exportDelayMs = try milliseconds(table, "export_delay_ms", at: at, fail)
+        telemetry.exportTimeoutMs = try milliseconds(table, "export_timeout_ms", at: at, fail)
+        return telemetry
+    }
+
     /// `[...timeouts]` under a provider or a route.
     private static func timeoutOverrides(
         _ parent: TOMLTable,
@@ -605,6 +641,12 @@ package struct ConfigLoader: Sendable {
             idleMs: try read("idle_ms"),
             totalMs: try read("total_ms")
         )
+    }
+
+    /// An absolute `http://` or `https://` URL with a host (a provider's `base_url`, a collector).
+    private static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme else { return false }
+        return ["http", "https"].contains(scheme) && url.host != nil
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -12,6 +12,8 @@ package struct DaemonConfig: Sendable, Hashable {
     /// Prices that replace or extend the built-in table, by `provider/model` or model id.
     package var prices: [String: PriceOverride] = [:]
     package var budgets: BudgetConfig = BudgetConfig()
+    /// `[telemetry]`: OpenTelemetry traces.
+    package var telemetry: TelemetryConfig = TelemetryConfig()
     /// A configured model name or `provider/model`.
     package var defaultModel: String?
     package var timeouts: TimeoutConfig

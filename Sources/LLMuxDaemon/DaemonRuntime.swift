@@ -10,6 +10,9 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(CMalloc)
+import CMalloc
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -96,15 +99,35 @@ package struct DaemonRuntime: Sendable {
         }
     }
 
+    /// Hands the heap memory a burst freed back to the kernel once the daemon has been idle for
+    /// 2 s (`IdleTrimStateMachine`), looking once a second.
+    static func returnMemoryWhenIdle(_ stats: DaemonStats) async {
+        var trimmer = IdleTrimStateMachine(quietPeriod: .seconds(2))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(1))
+            } catch {
+                return
+            }
+            switch trimmer.tick(inFlight: stats.inFlight, total: stats.requestsTotal, now: .now) {
+            case .none: break
+            case .trim:
+                #if canImport(CMalloc)
+                _ = malloc_trim(0)
+                #endif
+            }
+        }
+    }
+
     /// Binds the socket, calls `ready`, and serves until a graceful shutdown
     /// (from a signal, when `handlesSignals`, or from the service group the
     /// caller runs it in) or until the calling task is cancelled. Everything
     /// it started is shut down before it returns.
     ///
-    /// One `ServiceGroup` runs the ledger writer, the systemd reporter, the
-    /// reload handler and the fronts; a graceful shutdown stops them in the
-    /// reverse order, so the ledger writer is the last to stop and records
-    /// every request the fronts ended.
+    /// One `ServiceGroup` runs the trace exporter, the ledger writer, the systemd
+    /// reporter, the reload handler and the fronts; a graceful shutdown stops them
+    /// in the reverse order, so the exporter and the ledger writer are the last to
+    /// stop and see every request the fronts ended.
     package func run(ready: @escaping @Sendable () -> Void = {}) async throws {
         let config = self.config
         // Every socket llmuxd binds itself is checked the same way, however it was started: with
@@ -131,11 +154,13 @@ package struct DaemonRuntime: Sendable {
         } else {
             self.logger.warning("neither XDG_STATE_HOME nor HOME is set: no usage ledger")
         }
+        let tracing = try TracingStartup.start(config, environment: self.environment, logger: self.logger)
         let live = try await LiveConfiguration.start(
             config: config,
             source: self.configSource,
             environment: self.environment,
             ledger: ledger,
+            tracer: tracing?.tracer,
             logger: self.logger
         )
         let stats = DaemonStats()
@@ -163,10 +188,14 @@ package struct DaemonRuntime: Sendable {
         )
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            // First, so stopped last: the spans of the requests the fronts end are still sent.
+            if let tracing { services.append(.init(service: tracing.service, serviceName: "traces")) }
             if let ledger {
                 services.append(.init(service: ClosureService { await cancelWhenGracefulShutdown { await ledger.run() } }, serviceName: "ledger"))
             }
             services.append(.init(service: ClosureService { await cancelWhenGracefulShutdown { await Self.reportToSystemd(stats) } }, serviceName: "systemd"))
+            services.append(
+                .init(service: ClosureService { await cancelWhenGracefulShutdown { await Self.returnMemoryWhenIdle(stats) } }, serviceName: "memory"))
             if self.handlesSignals {
                 // Trapped before `ready`: a SIGHUP right after it must reload, not end the process.
                 let hangups = await UnixSignalsSequence(trapping: .sighup)

@@ -4,6 +4,7 @@ package import LLMuxCost
 package import LLMuxLedger
 import LLMuxMetrics
 import LLMuxRouting
+package import LLMuxTelemetry
 import LLMuxUpstream
 package import LLMuxWire
 package import Logging
@@ -37,6 +38,8 @@ package final class LiveConfiguration: Sendable {
     /// The budgets, kept across reloads (running requests hold reservations).
     package let budgets: BudgetGuard
     private let logger: Logger
+    /// The spans' tracer, the same across reloads; `nil`: traces are off.
+    private let tracer: RequestTracer?
     /// One reload at a time.
     private let reloading = NIOLockedValueBox(false)
 
@@ -46,6 +49,7 @@ package final class LiveConfiguration: Sendable {
         source: Source?,
         environment: [String: String],
         ledger: UsageLedger?,
+        tracer: RequestTracer? = nil,
         logger: Logger
     ) async throws -> LiveConfiguration {
         let clients = UpstreamHTTPClients(connectTimeoutMs: config.timeouts.connectMs, environment: environment)
@@ -58,6 +62,7 @@ package final class LiveConfiguration: Sendable {
             board: TargetHealthBoard(settings: config.router),
             queues: ProviderQueues(),
             ledger: ledger,
+            tracer: tracer,
             logger: logger
         )
         live.announceDemo(config)
@@ -72,8 +77,10 @@ package final class LiveConfiguration: Sendable {
         board: TargetHealthBoard,
         queues: ProviderQueues,
         ledger: UsageLedger?,
+        tracer: RequestTracer?,
         logger: Logger
     ) {
+        self.tracer = tracer
         self.ledger = ledger
         self.budgets = BudgetGuard(limits: config.budgets.limits, spent: BudgetGuard.spent(from: ledger))
         self.source = source
@@ -96,6 +103,7 @@ package final class LiveConfiguration: Sendable {
                 metrics: self.metrics,
                 ledger: ledger,
                 budgets: self.budgets,
+                tracer: tracer,
                 logger: logger
             )
         )
@@ -122,6 +130,7 @@ package final class LiveConfiguration: Sendable {
             metrics: self.metrics,
             ledger: self.ledger,
             budgets: self.budgets,
+            tracer: self.tracer,
             logger: self.logger
         )
         self.configBox.withLockedValue { $0 = config }

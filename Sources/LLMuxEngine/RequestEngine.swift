@@ -4,6 +4,7 @@ package import LLMuxCost
 package import LLMuxLedger
 package import LLMuxMetrics
 package import LLMuxRouting
+package import LLMuxTelemetry
 package import LLMuxUpstream
 package import LLMuxWire
 package import Logging
@@ -36,6 +37,8 @@ package final class RequestEngine: Sendable {
     package let ledger: UsageLedger?
     /// `[budgets]`; `nil` or empty: no limits.
     package let budgets: BudgetGuard?
+    /// Where request and attempt spans go; `nil`: traces are off.
+    package let tracer: RequestTracer?
 
     package init(
         config: DaemonConfig,
@@ -46,8 +49,10 @@ package final class RequestEngine: Sendable {
         metrics: RequestMetrics = RequestMetrics(),
         ledger: UsageLedger? = nil,
         budgets: BudgetGuard? = nil,
+        tracer: RequestTracer? = nil,
         logger: Logger
     ) {
+        self.tracer = tracer
         self.ledger = ledger
         self.budgets = budgets
         self.metrics = metrics
@@ -119,6 +124,7 @@ package final class RequestEngine: Sendable {
         let downgradedFrom: String?
         let execution: RouteExecution
         let order: [RouteTarget]
+        let span: RequestSpan?
     }
 
     /// `cancellationError`, asked when the request is cancelled, turns the
@@ -135,8 +141,9 @@ package final class RequestEngine: Sendable {
         cancelReason: @escaping @Sendable () -> String? = { nil },
         emit: @escaping @Sendable (ServerFrame) -> Void
     ) async {
-        let framer = ResponseFramer(id: request.id, sink: emit)
-        guard let prepared = self.prepare(request, origin: origin, framer: framer) else { return }
+        let span = self.tracer?.start(request, client: origin.client)
+        let framer = ResponseFramer(id: request.id, sink: span?.observing(emit) ?? emit)
+        guard let prepared = self.prepare(request, origin: origin, framer: framer, span: span) else { return }
         // `debounce_ms`: no upstream is asked until the wait is over; a request cancelled
         // (superseded) meanwhile ends having cost nothing.
         if let debounce = request.debounceMs, debounce > 0 {
@@ -154,7 +161,7 @@ package final class RequestEngine: Sendable {
     /// Resolves the model, reserves the budget and plans the attempts; `nil`
     /// when the request was refused (its `error` frame is sent).
     @inline(never)
-    private func prepare(_ request: ChatRequest, origin: RequestOrigin, framer: ResponseFramer) -> Prepared? {
+    private func prepare(_ request: ChatRequest, origin: RequestOrigin, framer: ResponseFramer, span: RequestSpan?) -> Prepared? {
         let started = ContinuousClock.now
         let startedAt = Date()
         let id = request.id
@@ -172,6 +179,7 @@ package final class RequestEngine: Sendable {
         case .success(let resolved): plan = resolved
         case .failure(let error):
             self.metrics.requestRejected(outcome: error.code.rawValue)
+            span?.refused(error)
             framer.fail(error, start: nil)
             return nil
         }
@@ -202,12 +210,14 @@ package final class RequestEngine: Sendable {
                 } else {
                     logger.notice("refused over budget", metadata: ["error": "\(error.message)"])
                     self.metrics.requestRejected(outcome: error.code.rawValue)
+                    span?.refused(error)
                     framer.fail(error, start: nil)
                     return nil
                 }
             }
         }
         if let routeName = plan.routeName { logger[metadataKey: "route"] = "\(routeName)" }
+        span?.resolved(route: plan.routeName, downgradedFrom: downgradedFrom)
 
         let totalMs = self.config.timeouts.resolved(
             route: plan.routeName == nil ? nil : plan.route.timeouts,
@@ -231,6 +241,7 @@ package final class RequestEngine: Sendable {
             runner: self.runner,
             credentials: self.credentials,
             shared: shared,
+            span: span,
             logger: logger
         )
         let order =
@@ -245,7 +256,8 @@ package final class RequestEngine: Sendable {
             reservation: reservation,
             downgradedFrom: downgradedFrom,
             execution: execution,
-            order: order
+            order: order,
+            span: span
         )
     }
 
@@ -332,6 +344,10 @@ package final class RequestEngine: Sendable {
             )
             if let reservation { self.budgets?.settle(reservation, actual: cost.usd) }
             record(target, usage: usage, cost: cost, outcome: finishReason, ttft: result?.ttft)
+            prepared.span?.finished(
+                RequestSpan.Summary(
+                    provider: target.provider, model: target.upstreamModel, usage: usage, cost: cost, outcome: finishReason,
+                    finishReason: finishReason, error: nil, attempts: outcomeAttempts, timeToFirstToken: result?.ttft))
             logger.info(
                 "request done",
                 metadata: [
@@ -376,17 +392,21 @@ package final class RequestEngine: Sendable {
             var error = error
             error.attempts = outcome.attempts
             error.downgradedFrom = downgradedFrom
+            var spent = Usage(inputTokens: 0, outputTokens: 0)
             if let delivered, delivered.delivered {
-                let spent = usage(delivered)
+                spent = usage(delivered)
                 error.cost = cost(spent, target)
                 if let reservation { self.budgets?.settle(reservation, actual: error.cost?.usd) }
                 record(target, usage: spent, cost: error.cost, outcome: error.code.rawValue, ttft: delivered.ttft)
             } else {
                 if let reservation { self.budgets?.settle(reservation, actual: 0) }
                 // Nothing was delivered: nothing is billed for the answer, but the request is on record.
-                record(
-                    target, usage: Usage(inputTokens: 0, outputTokens: 0), cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
+                record(target, usage: spent, cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
             }
+            prepared.span?.finished(
+                RequestSpan.Summary(
+                    provider: target.provider, model: target.upstreamModel, usage: spent, cost: error.cost ?? RequestCost(usd: 0, estimated: false),
+                    outcome: error.code.rawValue, finishReason: nil, error: error, attempts: outcomeAttempts, timeToFirstToken: delivered?.ttft))
             logger.info(
                 "request failed",
                 metadata: [

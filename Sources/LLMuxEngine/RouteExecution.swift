@@ -1,6 +1,7 @@
 import LLMuxConcurrency
 import LLMuxConfig
 import LLMuxRouting
+import LLMuxTelemetry
 import LLMuxUpstream
 import LLMuxWire
 import Logging
@@ -36,6 +37,8 @@ final class RouteExecution {
     let runner: AttemptRunner
     let credentials: CredentialResolver
     let shared: AttemptRunner.Shared
+    /// The request's span, parent of one span per attempt; `nil`: traces are off.
+    let span: RequestSpan?
     let logger: Logger
 
     private var machine: RouteStateMachine
@@ -43,6 +46,8 @@ final class RouteExecution {
     private let mailbox = HandOff<FIFOBuffer<Event>>()
     /// The cancellation signal of each running attempt.
     private var signals: [Int: RequestCancellation] = [:]
+    /// The span of each running attempt (when traces are on).
+    private var attemptSpans: [Int: AttemptSpan] = [:]
 
     init(
         plan: RoutePlan,
@@ -51,6 +56,7 @@ final class RouteExecution {
         runner: AttemptRunner,
         credentials: CredentialResolver,
         shared: AttemptRunner.Shared,
+        span: RequestSpan?,
         logger: Logger
     ) {
         self.plan = plan
@@ -58,6 +64,7 @@ final class RouteExecution {
         self.runner = runner
         self.credentials = credentials
         self.shared = shared
+        self.span = span
         self.logger = logger
         let keyCommandProviders = Set(
             plan.route.targets.map(\.provider).filter { provider in
@@ -105,7 +112,14 @@ final class RouteExecution {
             return self.machine.firstToken(attempt: attempt, at: at)
         case .ended(let attempt, let result):
             self.signals[attempt] = nil
-            return self.machine.attemptEnded(attempt: attempt, result: result, now: .now)
+            let listed = self.machine.attempts.count
+            let actions = self.machine.attemptEnded(attempt: attempt, result: result, now: .now)
+            if let span = self.attemptSpans.removeValue(forKey: attempt) {
+                // The machine lists this attempt first among the records it appends now.
+                let record = self.machine.attempts.count > listed ? self.machine.attempts[listed] : nil
+                span.ended(record: record, usage: result.usage, finishReason: result.finishReason, timeToFirstToken: result.ttft)
+            }
+            return actions
         case .timer(let timer):
             return self.machine.timerFired(timer, now: .now)
         }
@@ -138,6 +152,7 @@ final class RouteExecution {
     private func launch(_ index: Int, _ target: RouteTarget, _ group: inout DiscardingTaskGroup) {
         let signal = RequestCancellation()
         self.signals[index] = signal
+        if let span = self.span { self.attemptSpans[index] = span.attempt(index: index, provider: target.provider, model: target.upstreamModel) }
         let provider = self.config.providers[target.provider]!
         let limits = self.config.timeouts.resolved(
             route: self.plan.routeName == nil ? nil : self.plan.route.timeouts,

@@ -97,7 +97,8 @@ struct RouteStateMachine {
     private var queue: [RouteTarget] = []
     private var skipped: [Skipped] = []
     private var running: [Int: Running] = [:]
-    private var attempts: [AttemptRecord] = []
+    /// The attempts so far, as the terminal frame will list them.
+    private(set) var attempts: [AttemptRecord] = []
     private var nextAttempt = 0
     private var winner: (attempt: Int, target: RouteTarget)?
     private var winnerResult: AttemptResult?

@@ -25,7 +25,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
     )
 }
 
-/// The benchmark scenarios a to g.
+/// The benchmark scenarios a to h.
 struct ScenariosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenarios",
@@ -38,8 +38,8 @@ struct ScenariosCommand: AsyncParsableCommand {
     @Option(help: "Requests per concurrency level in the time-to-first-delta scenario (at least 4 x the concurrency).")
     var requests: Int = 512
 
-    @Option(help: "Scenarios to run, comma-separated: a,b,c,d,e,f,g (default: all).")
-    var scenarios: String = "a,b,c,d,e,f,g"
+    @Option(help: "Scenarios to run, comma-separated: a,b,c,d,e,f,g,h (default: all).")
+    var scenarios: String = "a,b,c,d,e,f,g,h"
 
     @Option(help: "Streams held open at once in scenario c.")
     var openStreams: Int = 10_000
@@ -68,7 +68,7 @@ struct ScenariosCommand: AsyncParsableCommand {
             results += try await processes.commandLine(runs: 40, python: python)
         }
         if chosen.contains("f") { results += try await processes.startAndIdle(starts: 5) }
-        if chosen.contains("a") || chosen.contains("b") {
+        if chosen.contains("a") || chosen.contains("b") || chosen.contains("h") {
             // Relay throughput and the CPU cost of one request, against llmuxd as a process so that
             // its CPU is measured apart from this process's client and mock (all three still share
             // the machine's cores).
@@ -80,6 +80,7 @@ struct ScenariosCommand: AsyncParsableCommand {
             if chosen.contains("a") {
                 results += try await relay.cpuPerRequest(requests: 4096, concurrency: 64, daemonCPU: { daemon.cpuSeconds })
             }
+            if chosen.contains("h") { results += try await HTTPFrontScenario(daemon: daemon, mock: mock).run() }
             await daemon.stop()
         }
 

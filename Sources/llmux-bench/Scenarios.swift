@@ -92,17 +92,7 @@ struct Scenarios: Sendable {
                         request.body = .bytes(body)
                         let start = ContinuousClock.now
                         let response = try await client.execute(request, timeout: .seconds(30))
-                        var parser = SSEParser()
-                        var events: [SSEEvent] = []
-                        var first = true
-                        for try await chunk in response.body {
-                            try parser.feed(chunk.readableBytesView, into: &events)
-                            if first && events.contains(where: { $0.data.contains("\"content\":\"0") }) {
-                                samples.add(.now - start)
-                                first = false
-                            }
-                            events.removeAll(keepingCapacity: true)
-                        }
+                        if let first = try await Self.firstDelta(of: response) { samples.add(first - start) }
                     }
                     return samples
                 }
@@ -111,6 +101,20 @@ struct Scenarios: Sendable {
             for try await samples in group { all.values += samples.values }
             return all
         }
+    }
+
+    /// Reads a streamed chat completion to its end; when its first content delta arrived (the
+    /// mock's counting chunks start with "0"), or `nil` when none did.
+    static func firstDelta(of response: HTTPClientResponse) async throws -> ContinuousClock.Instant? {
+        var parser = SSEParser()
+        var events: [SSEEvent] = []
+        var first: ContinuousClock.Instant?
+        for try await chunk in response.body {
+            try parser.feed(chunk.readableBytesView, into: &events)
+            if first == nil && events.contains(where: { $0.data.contains("\"content\":\"0") }) { first = .now }
+            events.removeAll(keepingCapacity: true)
+        }
+        return first
     }
 
     /// Part of scenario a's explanation: llmuxd's CPU time per short request (one 8-byte delta),

@@ -27,6 +27,11 @@ enum DaemonSession {
         do {
             return try await LLMuxConnection.withConnection(socketPath: path, body)
         } catch let error as ClientError {
+            if case .refused(let received) = error {
+                if options.json { Output.line(received.raw) } else { Output.error("\(error)") }
+                guard case .error(_, let refusal) = received.frame else { return ExitStatus.failure }
+                return ExitStatus.forError(refusal)
+            }
             if case .daemonUnreachable = error {
                 Output.error("\(error); start it with `llmuxd` or drop --no-autostart")
                 return ExitStatus.unavailable

@@ -3,6 +3,7 @@ import Foundation
 import LLMuxCommandLine
 import LLMuxConfig
 import LLMuxDaemon
+import LLMuxTelemetry
 import LLMuxWire
 import Logging
 
@@ -47,7 +48,13 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
             Self.fail("llmuxd: config error: \(error)", code: 78)
         }
         if self.checkConfig {
-            Self.printSummary(loaded)
+            let tracing: TracingSettings?
+            do {
+                tracing = try TracingStartup.settings(loaded, environment: environment)
+            } catch {
+                Self.fail("llmuxd: config error: \(error)", code: 78)
+            }
+            Self.printSummary(loaded, tracing: tracing)
             return
         }
         let levelName = self.logLevel ?? loaded.logLevel ?? "info"
@@ -103,6 +110,8 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
                 logger.info("ready", metadata: ["socket": "\(place)", "version": "\(LLMuxVersion.current)"])
             }
             logger.info("stopped")
+        } catch let error as ConfigError {
+            Self.fail("llmuxd: config error: \(error)", code: 78)
         } catch let error as SocketLocation.Failure {
             Self.fail("llmuxd: \(error)", code: 73)
         } catch let error as PrivateSocketFile.Failure {
@@ -116,7 +125,7 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         (socket as NSString).deletingLastPathComponent + "/http.sock"
     }
 
-    static func printSummary(_ config: DaemonConfig) {
+    static func printSummary(_ config: DaemonConfig, tracing: TracingSettings?) {
         print("config: \(config.sourcePath ?? "none (zero-config from the environment)")")
         for note in config.notes { print("note: \(note)") }
         for provider in config.providers.values.sorted(by: { $0.name < $1.name }) {
@@ -142,6 +151,12 @@ struct LLMuxDaemonCommand: AsyncParsableCommand {
         if config.http.unixSocket { http.append("http.sock beside the socket") }
         if let listen = config.http.listen { http.append("http://\(listen) (bearer token)") }
         print("HTTP front: \(http.isEmpty ? "off" : http.joined(separator: ", "))")
+        if let tracing {
+            let content = tracing.captureContent ? ", with prompt and completion text" : ""
+            print("traces: \(tracing.loggableEndpoint) (\(tracing.wireProtocol.rawValue)\(content))")
+        } else {
+            print("traces: off")
+        }
         print("config OK")
     }
 

@@ -108,6 +108,20 @@ struct ConfigLoaderTests {
         BadConfig(
             text: "[providers.a]\nbase_url = \"https://x.example\"\n[router]\nexploration = 2\n", line: 4, key: "router.exploration", fragment: "from 0 to 1"),
         BadConfig(text: "[providers.a]\nbase_url = \"https://x.example\"\nmax_inflight = 0\n", line: 3, key: "providers.a.max_inflight", fragment: "from 1"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[telemetry]\ntraces = \"yes\"\n", line: 4, key: "telemetry.traces",
+            fragment: "true or false"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[telemetry]\nendpoint = \"localhost:4318\"\n", line: 4, key: "telemetry.endpoint",
+            fragment: "http://"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[telemetry]\nprotocol = \"grpc\"\n", line: 4, key: "telemetry.protocol",
+            fragment: "not gRPC"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[telemetry]\nexport_delay_ms = 0\n", line: 4, key: "telemetry.export_delay_ms",
+            fragment: "positive"),
+        BadConfig(
+            text: "[providers.a]\nbase_url = \"https://x.example\"\n[telemetry]\nheaders = \"x\"\n", line: 4, key: "telemetry.headers", fragment: "unknown key"),
     ])
     func errorsNameFileLineAndKey(_ bad: BadConfig) {
         do {
@@ -120,6 +134,26 @@ struct ConfigLoaderTests {
             #expect(error.message.contains(bad.fragment), "\(error.message)")
             #expect(error.description.hasPrefix("/home/u/.config/llmux/config.toml" + (bad.line.map { ":\($0)" } ?? "")))
         }
+    }
+
+    @Test func telemetryParses() throws {
+        let text = """
+            [providers.a]
+            base_url = "https://x.example"
+            [telemetry]
+            traces = true
+            endpoint = "http://127.0.0.1:4318"
+            protocol = "http/json"
+            service_name = "llmux-laptop"
+            export_delay_ms = 1000
+            export_timeout_ms = 3000
+            """
+        let config = try loader.parse(text, path: "/c.toml")
+        #expect(
+            config.telemetry
+                == TelemetryConfig(
+                    traces: true, endpoint: "http://127.0.0.1:4318", wireProtocol: .httpJSON, serviceName: "llmux-laptop", exportDelayMs: 1000,
+                    exportTimeoutMs: 3000))
     }
 
     @Test func routesParse() throws {

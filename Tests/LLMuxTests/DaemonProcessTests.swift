@@ -139,6 +139,31 @@ struct DaemonProcessTests {
         }
     }
 
+    /// `--check-config` says whether traces are on and where they go, and a tracing variable
+    /// llmuxd cannot use is a config error (78) naming it, before anything starts.
+    @Test func checkConfigReportsTracesAndRefusesABadTracingVariable() async throws {
+        try await ExclusiveTestLock.shared.withSharedLock {
+            let directory = try TemporaryDirectory.make()
+            defer { TemporaryDirectory.remove(directory) }
+            let path = directory + "/c.toml"
+            try "[providers.x]\nbase_url = \"https://example.invalid/v1\"\n[telemetry]\nendpoint = \"http://u:s3cret@127.0.0.1:4318\"\n".write(
+                toFile: path, atomically: true, encoding: .utf8)
+            let off = try await ChildProcess.run(Executables.llmuxd, ["--check-config", "--config", path], environment: cleanEnvironment())
+            #expect(off.status == 0)
+            #expect(off.stdout.contains("traces: off"), "\(off.stdout)")
+            let on = try await ChildProcess.run(
+                Executables.llmuxd, ["--check-config", "--config", path], environment: cleanEnvironment(["OTEL_TRACES_EXPORTER": "otlp"]))
+            #expect(on.status == 0)
+            #expect(on.stdout.contains("traces: http://***@127.0.0.1:4318/v1/traces (http/protobuf)"), "\(on.stdout)")
+            #expect(!on.stdout.contains("s3cret"))
+            let grpc = try await ChildProcess.run(
+                Executables.llmuxd, ["--check-config", "--config", path],
+                environment: cleanEnvironment(["OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]))
+            #expect(grpc.status == 78)
+            #expect(grpc.stderr.contains("telemetry: OTEL_EXPORTER_OTLP_PROTOCOL=grpc"), "\(grpc.stderr)")
+        }
+    }
+
     /// The TCP ports process `pid` listens on, from its socket descriptors and /proc/net/tcp{,6}.
     static func listeningTCPPorts(of pid: pid_t) -> [Int] {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
