@@ -116,12 +116,17 @@ struct EngineExchange: Sendable {
     /// The frames that come before the response head can be chosen: up to the
     /// first delta when streaming, up to the terminal frame otherwise. An error
     /// before any output thus gets a real HTTP status, after every fallback was tried.
+    /// The frames are taken in batches, so the head may hold frames past the first delta
+    /// (the ones that had arrived with it); `streamBody(first:)` writes them all.
     func head(streaming: Bool) async -> [ServerFrame] {
         var head: [ServerFrame] = []
-        while let frame = await self.queue.next() {
-            head.append(frame)
-            if case .delta = frame, streaming { break }
-            if frame.isTerminal { break }
+        while let frames = await self.queue.next() {
+            head.append(contentsOf: frames)
+            let enough = frames.contains { frame in
+                if case .delta = frame, streaming { return true }
+                return frame.isTerminal
+            }
+            if enough { break }
         }
         return head
     }
@@ -149,9 +154,10 @@ struct EngineExchange: Sendable {
                 do {
                     for frame in first where !ended { ended = encoder.append(frame, to: &buffer) }
                     try await writer.write(buffer)
-                    while !ended, let frame = await queue.next() {
+                    // Every frame that waits goes out in one write.
+                    while !ended, let frames = await queue.next() {
                         buffer.clear()
-                        ended = encoder.append(frame, to: &buffer)
+                        for frame in frames where !ended { ended = encoder.append(frame, to: &buffer) }
                         if buffer.readableBytes > 0 { try await writer.write(buffer) }
                     }
                     try await writer.finish(nil)

@@ -1,12 +1,14 @@
 import LLMuxConcurrency
 import LLMuxWire
 
-/// Carries one request's frames from the engine to the HTTP response writer.
-/// `next()` returns `nil` once the engine finished and everything was read.
-/// A client that stops reading while `limit` frames wait trips `overflowed`,
-/// and the request is cancelled instead of buffering without bound.
+/// Carries one request's frames from the engine to the HTTP response writer,
+/// which takes every frame that is waiting at once (and so writes them with
+/// one write). `next()` returns `nil` once the engine finished and everything
+/// was read. A client that stops reading while `limit` frames wait trips
+/// `overflowed`, and the request is cancelled instead of buffering without
+/// bound.
 final class FrameQueue: Sendable {
-    private let queue = HandOff<FIFOBuffer<ServerFrame>>()
+    private let queue = HandOff<BatchFIFOBuffer<ServerFrame>>(BatchFIFOBuffer())
     private let limit: Int
     private let onOverflow: @Sendable () -> Void
 
@@ -28,7 +30,8 @@ final class FrameQueue: Sendable {
         self.queue.close()
     }
 
-    func next() async -> ServerFrame? {
+    /// The frames that arrived since the last call, oldest first, waiting for at least one.
+    func next() async -> [ServerFrame]? {
         await self.queue.next()
     }
 }

@@ -101,7 +101,7 @@ package final class HTTPFront: Sendable {
         let idleTimeout = TimeAmount.milliseconds(Int64(self.config.idleTimeoutMs))
         let app = Application(
             router: router,
-            server: .http1(
+            server: .http1OnEventLoop(
                 configuration: HTTP1Channel.Configuration(
                     additionalChannelHandlers: [HTTPConnectionGuard(headerTimeout: headerTimeout, idleTimeout: idleTimeout)]
                 )

@@ -54,6 +54,44 @@ struct HandOffTests {
         #expect(await consumer.value == 10)
     }
 
+    /// A batch buffer hands over everything that waits in one take, in order, and ends after close.
+    @Test func aBatchBufferHandsOverEverythingWaitingAtOnce() async {
+        let queue = HandOff<BatchFIFOBuffer<Int>>(BatchFIFOBuffer())
+        for value in 0..<5 {
+            queue.withBuffer { buffer, _ in buffer.append(value) }
+        }
+        #expect(await queue.next() == [0, 1, 2, 3, 4])
+        queue.withBuffer { buffer, _ in buffer.append(5) }
+        queue.close()
+        #expect(await queue.next() == [5])
+        #expect(await queue.next() == nil)
+    }
+
+    /// A batch consumer woken by the first element still sees every later one, each once.
+    @Test func aBatchConsumerLosesNothingUnderConcurrentProducers() async {
+        let queue = HandOff<BatchFIFOBuffer<Int>>(BatchFIFOBuffer())
+        let consumer = Task { () -> [Int] in
+            var seen: [Int] = []
+            while let batch = await queue.next() { seen.append(contentsOf: batch) }
+            return seen
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for producer in 0..<4 {
+                group.addTask {
+                    for n in 0..<1_000 { queue.withBuffer { buffer, _ in buffer.append(producer * 1_000 + n) } }
+                }
+            }
+        }
+        queue.close()
+        let seen = await consumer.value
+        #expect(seen.count == 4_000)
+        #expect(Set(seen).count == 4_000)
+        for producer in 0..<4 {
+            let own = seen.filter { $0 / 1_000 == producer }
+            #expect(own == own.sorted())
+        }
+    }
+
     @Test func manyProducersLoseNothingAndKeepTheirOwnOrder() async {
         let queue = HandOff<FIFOBuffer<(producer: Int, n: Int)>>()
         let producers = 8
