@@ -4,7 +4,8 @@ package import NIOCore
 /// requests run on the thread that reads and writes its socket.
 ///
 /// The socket front's `ConnectionSession` prefers it for everything a connection
-/// runs, and the HTTP front runs each request's engine task on it: reading a
+/// runs; the HTTP front prefers it for each connection's handler
+/// (`EventLoopHTTP1Channel`) and runs each request's engine task on it: reading a
 /// line, running its request and queueing the frames then happen on one thread
 /// instead of hopping between the event loop and the cooperative pool (the
 /// README's benchmark section has what that saves). The streams of one

@@ -380,6 +380,20 @@ package final class RequestEngine: Sendable {
         }
         func fail(_ error: WireError, target: RouteTarget?, delivered: AttemptResult?) {
             let target = target ?? fallbackTarget
+            var error = error
+            error.attempts = outcome.attempts
+            error.downgradedFrom = downgradedFrom
+            // Nothing delivered: nothing is billed for the answer (and the error frame names no
+            // cost), but the request is on record.
+            var spent = Usage(inputTokens: 0, outputTokens: 0)
+            var billed = RequestCost(usd: 0, estimated: false)
+            var deliveredTTFT: Duration?
+            if let delivered, delivered.delivered {
+                spent = usage(delivered)
+                billed = cost(spent, target)
+                error.cost = billed
+                deliveredTTFT = delivered.ttft
+            }
             self.metrics.requestFinished(
                 route: plan.routeName,
                 provider: target.provider,
@@ -387,25 +401,13 @@ package final class RequestEngine: Sendable {
                 timeToFirstToken: delivered?.ttft,
                 inputTokens: delivered?.usage?.inputTokens,
                 outputTokens: delivered?.usage?.outputTokens,
-                costUSD: delivered.flatMap { $0.delivered ? cost(usage($0), target).usd : nil }
+                costUSD: delivered?.delivered == true ? billed.usd : nil
             )
-            var error = error
-            error.attempts = outcome.attempts
-            error.downgradedFrom = downgradedFrom
-            var spent = Usage(inputTokens: 0, outputTokens: 0)
-            if let delivered, delivered.delivered {
-                spent = usage(delivered)
-                error.cost = cost(spent, target)
-                if let reservation { self.budgets?.settle(reservation, actual: error.cost?.usd) }
-                record(target, usage: spent, cost: error.cost, outcome: error.code.rawValue, ttft: delivered.ttft)
-            } else {
-                if let reservation { self.budgets?.settle(reservation, actual: 0) }
-                // Nothing was delivered: nothing is billed for the answer, but the request is on record.
-                record(target, usage: spent, cost: RequestCost(usd: 0, estimated: false), outcome: error.code.rawValue, ttft: nil)
-            }
+            if let reservation { self.budgets?.settle(reservation, actual: billed.usd) }
+            record(target, usage: spent, cost: billed, outcome: error.code.rawValue, ttft: deliveredTTFT)
             prepared.span?.finished(
                 RequestSpan.Summary(
-                    provider: target.provider, model: target.upstreamModel, usage: spent, cost: error.cost ?? RequestCost(usd: 0, estimated: false),
+                    provider: target.provider, model: target.upstreamModel, usage: spent, cost: billed,
                     outcome: error.code.rawValue, finishReason: nil, error: error, attempts: outcomeAttempts, timeToFirstToken: delivered?.ttft))
             logger.info(
                 "request failed",

@@ -5,7 +5,7 @@ import LLMuxWire
 /// which takes every frame that is waiting at once (and so writes them with
 /// one write). `next()` returns `nil` once the engine finished and everything
 /// was read. A client that stops reading while `limit` frames wait trips
-/// `overflowed`, and the request is cancelled instead of buffering without
+/// `onOverflow`, and the request is cancelled instead of buffering without
 /// bound.
 final class FrameQueue: Sendable {
     private let queue = HandOff<BatchFIFOBuffer<ServerFrame>>(BatchFIFOBuffer())
