@@ -44,12 +44,20 @@ struct ScenariosCommand: AsyncParsableCommand {
     @Option(help: "Streams held open at once in scenario c.")
     var openStreams: Int = 10_000
 
+    @Option(
+        help: ArgumentHelp(
+            "The --json file of an earlier run (today's main, on this machine), for the goals stated as ratios to it.",
+            valueName: "file"))
+    var baseline: String?
+
     @Option(help: "A python3 with the openai package, for scenario e's comparison (default: .venv-test/bin/python when present).")
     var python: String?
 
     func run() async throws {
         // The mock side of scenario c alone holds one socket per open stream.
         FileDescriptorLimit.raiseToHardLimit()
+        // Read the baseline first: a wrong path should not cost a whole run.
+        let baseline = try self.baseline.map(BaselineGoal.readBaseline)
         var logger = Logger(label: "llmux-bench")
         logger.logLevel = .error
         let mock = try await MockUpstream.start()
@@ -106,6 +114,7 @@ struct ScenariosCommand: AsyncParsableCommand {
         _ = try? await daemon.value
         await mock.shutdown()
 
+        results = BaselineGoal.apply(to: results, baseline: baseline)
         Report.print(results)
         try Report.writeJSON(results, to: self.json)
         print("figures written to \(self.json)")

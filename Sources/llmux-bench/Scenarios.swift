@@ -33,13 +33,14 @@ struct Scenarios: Sendable {
         let scenario = "a: ttft x\(concurrency)"
         let addedP50 = viaDaemon.percentile(0.5) - direct.percentile(0.5)
         let addedP99 = viaDaemon.percentile(0.99) - direct.percentile(0.99)
+        // At 64 the added p50's goal is a ratio to a baseline run (BaselineGoal).
         let goals = concurrency == 64
         return [
             Figure(scenario: scenario, name: "direct p50", value: direct.percentile(0.5), unit: "ms", goal: "", met: nil),
             Figure(scenario: scenario, name: "direct p99", value: direct.percentile(0.99), unit: "ms", goal: "", met: nil),
             Figure(scenario: scenario, name: "llmuxd p50", value: viaDaemon.percentile(0.5), unit: "ms", goal: "", met: nil),
             Figure(scenario: scenario, name: "llmuxd p99", value: viaDaemon.percentile(0.99), unit: "ms", goal: "", met: nil),
-            Figure(scenario: scenario, name: "added p50", value: addedP50, unit: "ms", goal: goals ? "<= 0.2" : "", met: goals ? addedP50 <= 0.2 : nil),
+            Figure(scenario: scenario, name: "added p50", value: addedP50, unit: "ms", goal: "", met: nil),
             Figure(scenario: scenario, name: "added p99", value: addedP99, unit: "ms", goal: goals ? "<= 1" : "", met: goals ? addedP99 <= 1 : nil),
         ]
     }
