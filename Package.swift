@@ -112,6 +112,8 @@ let package = Package(
             dependencies: [
                 "LLMuxWire",
                 "LLMuxConfig",
+                "LLMuxConcurrency",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -61,7 +61,9 @@ final class DeliveryGate: Sendable {
 /// the task of the attempt's `RequestCancellation`, which a passed deadline
 /// fires; the stream has no tasks of its own.
 struct AttemptRunner: Sendable {
-    struct Shared: Sendable {
+    /// What every attempt of one request shares. A class: each attempt's task and async
+    /// frames hold a reference instead of their own 250-byte copy.
+    final class Shared: Sendable {
         let request: ChatRequest
         let routeName: String?
         let started: ContinuousClock.Instant
@@ -71,6 +73,24 @@ struct AttemptRunner: Sendable {
         let gate: DeliveryGate
         /// Where the winner's `start` and deltas go.
         let framer: ResponseFramer
+
+        init(
+            request: ChatRequest,
+            routeName: String?,
+            started: ContinuousClock.Instant,
+            deadline: ContinuousClock.Instant?,
+            priority: RequestPriority,
+            gate: DeliveryGate,
+            framer: ResponseFramer
+        ) {
+            self.request = request
+            self.routeName = routeName
+            self.started = started
+            self.deadline = deadline
+            self.priority = priority
+            self.gate = gate
+            self.framer = framer
+        }
     }
 
     struct LostRace: Error {}

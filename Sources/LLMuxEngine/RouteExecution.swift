@@ -33,7 +33,10 @@ final class RouteExecution {
     }
 
     let plan: RoutePlan
-    let config: DaemonConfig
+    /// The configuration's providers and default timeouts (not the whole 380-byte
+    /// configuration, which each running request would keep a copy of).
+    let providers: [String: ProviderConfig]
+    let timeouts: TimeoutConfig
     let runner: AttemptRunner
     let credentials: CredentialResolver
     let shared: AttemptRunner.Shared
@@ -60,7 +63,8 @@ final class RouteExecution {
         logger: Logger
     ) {
         self.plan = plan
-        self.config = config
+        self.providers = config.providers
+        self.timeouts = config.timeouts
         self.runner = runner
         self.credentials = credentials
         self.shared = shared
@@ -153,15 +157,20 @@ final class RouteExecution {
         let signal = RequestCancellation()
         self.signals[index] = signal
         if let span = self.span { self.attemptSpans[index] = span.attempt(index: index, provider: target.provider, model: target.upstreamModel) }
-        let provider = self.config.providers[target.provider]!
-        let limits = self.config.timeouts.resolved(
+        let provider = self.providers[target.provider]!
+        let limits = self.timeouts.resolved(
             route: self.plan.routeName == nil ? nil : self.plan.route.timeouts,
             provider: provider.timeouts,
             requestTotalMs: self.shared.request.timeoutMs
         )
+        // The attempt's logger goes to the HTTP client only, which logs at debug and trace: below
+        // those levels the attempt's own metadata would be a dictionary copy per request
+        // (about 1 KB for as long as it streams) that nothing reads.
         var attemptLogger = self.logger
-        attemptLogger[metadataKey: "provider"] = "\(target.provider)"
-        attemptLogger[metadataKey: "model"] = "\(target.upstreamModel)"
+        if attemptLogger.logLevel <= .debug {
+            attemptLogger[metadataKey: "provider"] = "\(target.provider)"
+            attemptLogger[metadataKey: "model"] = "\(target.upstreamModel)"
+        }
         let logger = attemptLogger
         let runner = self.runner
         let shared = self.shared

@@ -22,8 +22,10 @@ import LLMuxWire
 struct RouteStateMachine {
     typealias Instant = ContinuousClock.Instant
 
-    /// How the request ended.
-    enum Terminal: Sendable {
+    /// How the request ended. Indirect: its payloads (an attempt's result, an error) are
+    /// 400 bytes, which every `Action`, every `Outcome` and the machine itself would
+    /// otherwise hold inline while the request runs.
+    indirect enum Terminal: Sendable {
         case done(AttemptResult, target: RouteTarget)
         case failed(WireError, target: RouteTarget?, delivered: AttemptResult?)
         case cancelled(AttemptResult?, target: RouteTarget?)

@@ -1,4 +1,3 @@
-package import AsyncHTTPClient
 package import LLMuxConfig
 package import LLMuxWire
 import NIOCore
@@ -9,7 +8,7 @@ import NIOCore
 package protocol ProviderDialect: Sendable {
     /// The request for `upstreamModel`, with its URL, auth header and body; the headers every
     /// dialect sends (content type, accept, user agent, the provider's own) are added after.
-    func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest
+    func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> UpstreamHTTPRequest
 
     /// A fresh interpreter for one answer's events.
     func makeInterpreter() -> any StreamInterpreter
@@ -28,11 +27,11 @@ package protocol ProviderDialect: Sendable {
     /// The streamed fill-in-the-middle request for `input` (read by `makeInterpreter()`'s
     /// interpreter), or `nil` when the API has none.
     func completionRequest(_ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
-        -> HTTPClientRequest?
+        -> UpstreamHTTPRequest?
 
     /// The embeddings request for `input`, or `nil` when the API has none.
     func embeddingsRequest(_ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
-        -> HTTPClientRequest?
+        -> UpstreamHTTPRequest?
 }
 
 extension ProviderDialect {
@@ -42,11 +41,11 @@ extension ProviderDialect {
 
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? { nil }
+    ) -> UpstreamHTTPRequest? { nil }
 
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? { nil }
+    ) -> UpstreamHTTPRequest? { nil }
 }
 
 extension ProviderConfig.Kind {
@@ -91,19 +90,19 @@ extension ChatRequest {
     }
 }
 
-extension HTTPClientRequest {
+extension UpstreamHTTPRequest {
     /// A request to `url` with `body` and, when there is a key, `Authorization: Bearer`: how
     /// OpenAI-compatible servers (and OpenAI's Responses API) take every call.
-    static func bearer(_ url: String, apiKey: Secret?, body: ByteBuffer) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: url)
+    static func bearer(_ url: String, apiKey: Secret?, body: ByteBuffer) -> UpstreamHTTPRequest {
+        var http = UpstreamHTTPRequest(url: url)
         if let apiKey { http.headers.add(name: "authorization", value: "Bearer \(apiKey.reveal())") }
-        http.body = .bytes(body)
+        http.body = body
         return http
     }
 
     /// `POST {base}/embeddings` for `request`, the OpenAI-compatible way.
     static func bearerEmbeddings(_ request: ChatRequest, _ input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?)
-        -> HTTPClientRequest
+        -> UpstreamHTTPRequest
     {
         .bearer(
             UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/embeddings"), apiKey: apiKey,
@@ -140,7 +139,7 @@ extension ProviderConfig.Kind {
 package struct OpenAIDialect: ProviderDialect {
     package init() {}
 
-    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> UpstreamHTTPRequest {
         .bearer(
             UpstreamChatClient.chatCompletionsURL(baseURL: provider.baseURL), apiKey: apiKey,
             body: UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
@@ -152,7 +151,7 @@ package struct OpenAIDialect: ProviderDialect {
 
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? {
+    ) -> UpstreamHTTPRequest? {
         .bearerEmbeddings(request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
 
@@ -161,7 +160,7 @@ package struct OpenAIDialect: ProviderDialect {
     /// `/infill`.
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? {
+    ) -> UpstreamHTTPRequest? {
         switch provider.fimAPI {
         case .completions:
             return .bearer(
@@ -187,7 +186,7 @@ package struct OpenAIDialect: ProviderDialect {
 package struct AzureOpenAIDialect: ProviderDialect {
     package init() {}
 
-    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> UpstreamHTTPRequest {
         Self.request(
             "chat/completions", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey,
             body: UpstreamChatClient.requestBody(for: request, upstreamModel: upstreamModel))
@@ -195,28 +194,29 @@ package struct AzureOpenAIDialect: ProviderDialect {
 
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? {
+    ) -> UpstreamHTTPRequest? {
         Self.request(
             "embeddings", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, body: request.embeddingsBody(input, upstreamModel: upstreamModel))
     }
 
     package func completionRequest(
         _ request: ChatRequest, input: CompletionInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? {
+    ) -> UpstreamHTTPRequest? {
         Self.request(
             "completions", provider: provider, upstreamModel: upstreamModel, apiKey: apiKey, body: request.completionBody(input, upstreamModel: upstreamModel))
     }
 
     /// `{base}/openai/deployments/{deployment}/{operation}?api-version=...` with the `api-key`
     /// header and `body`; the deployment is the provider's, else the model name.
-    private static func request(_ operation: String, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?, body: ByteBuffer) -> HTTPClientRequest {
+    private static func request(_ operation: String, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?, body: ByteBuffer) -> UpstreamHTTPRequest
+    {
         let deployment = provider.deployment ?? upstreamModel
         let url =
             UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/openai/deployments/\(UpstreamChatClient.pathSegment(deployment))/\(operation)")
             + "?api-version=" + UpstreamChatClient.queryValue(provider.apiVersion ?? ProviderConfig.defaultAzureAPIVersion)
-        var http = HTTPClientRequest(url: url)
+        var http = UpstreamHTTPRequest(url: url)
         if let apiKey { http.headers.add(name: "api-key", value: apiKey.reveal()) }
-        http.body = .bytes(body)
+        http.body = body
         return http
     }
 
@@ -230,18 +230,18 @@ package struct AzureOpenAIDialect: ProviderDialect {
 package struct AnthropicDialect: ProviderDialect {
     package init() {}
 
-    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/messages"))
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> UpstreamHTTPRequest {
+        var http = UpstreamHTTPRequest(url: UpstreamChatClient.endpoint(baseURL: provider.baseURL, path: "/messages"))
         if let apiKey { http.headers.add(name: "x-api-key", value: apiKey.reveal()) }
         if let native = request.native, self.passesThrough(request) {
             // The client's version and betas: its body was written for them.
             http.headers.add(name: "anthropic-version", value: native.headers["anthropic-version"] ?? AnthropicRequestBuilder.apiVersion)
             if let beta = native.headers["anthropic-beta"] { http.headers.add(name: "anthropic-beta", value: beta) }
-            http.body = .bytes(native.body(upstreamModel: upstreamModel))
+            http.body = native.body(upstreamModel: upstreamModel)
             return http
         }
         http.headers.add(name: "anthropic-version", value: AnthropicRequestBuilder.apiVersion)
-        http.body = .bytes(AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel))
+        http.body = AnthropicRequestBuilder.body(for: request, upstreamModel: upstreamModel)
         return http
     }
 
@@ -259,7 +259,7 @@ package struct AnthropicDialect: ProviderDialect {
 package struct OpenAIResponsesDialect: ProviderDialect {
     package init() {}
 
-    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> HTTPClientRequest {
+    package func httpRequest(_ request: ChatRequest, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?) -> UpstreamHTTPRequest {
         let body =
             if let native = request.native, self.passesThrough(request) {
                 native.body(upstreamModel: upstreamModel)
@@ -274,7 +274,7 @@ package struct OpenAIResponsesDialect: ProviderDialect {
     /// The Responses API's providers (OpenAI) serve embeddings at the same base URL.
     package func embeddingsRequest(
         _ request: ChatRequest, input: EmbeddingsInput, provider: ProviderConfig, upstreamModel: String, apiKey: Secret?
-    ) -> HTTPClientRequest? {
+    ) -> UpstreamHTTPRequest? {
         .bearerEmbeddings(request, input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
     }
 

@@ -91,66 +91,95 @@ package struct UpstreamChatClient: UpstreamTransport {
         }
         let (http, interpreter) = try Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
-        let response = try await self.successfulResponse(http, provider: provider, apiKey: apiKey, logger: logger, onProgress: onProgress)
+        let exchange = UpstreamExchange.start(http, on: self.httpClient, logger: logger)
         var reader = UpstreamStreamReader(
             limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey, passesThrough: passesThrough)
-        switch try Self.bodyKind(response, provider: provider) {
-        case .eventStream:
-            break
-        case .wholeCompletion:
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: self.sseLimits.maxEventBytes)
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                throw UpstreamError(
-                    .truncated,
-                    "provider '\(provider.name)' sent a JSON answer that broke off or exceeds \(self.sseLimits.maxEventBytes) bytes: \(Self.describe(error))")
-            }
-            onProgress(.bytes)
-            try reader.readWholeCompletion(String(buffer: body), onEvent: onEvent)
-            return
-        }
-        var iterator = response.body.makeAsyncIterator()
-        while true {
-            let chunk: ByteBuffer?
-            do {
-                chunk = try await iterator.next()
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                if reader.sawFinish { break }
-                throw UpstreamError(.truncated, "the connection to provider '\(provider.name)' broke mid-stream: \(Self.describe(error))")
-            }
-            guard let chunk else { break }
-            onProgress(.bytes)
-            if try reader.read(chunk, onEvent: onEvent) {
-                // The answer is complete: the caller gets its end now. The body's end
-                // (normally in the same segment as [DONE]) is read in the background so
-                // that the connection returns to the pool; a body that stays open is cut.
-                self.drainInBackground(iterator)
+        do {
+            let head = try await Self.successfulHead(exchange, provider: provider, apiKey: apiKey, onProgress: onProgress)
+            switch try Self.bodyKind(head, provider: provider) {
+            case .eventStream:
                 break
+            case .wholeCompletion:
+                let body = try await Self.collect(
+                    exchange, upTo: self.sseLimits.maxEventBytes,
+                    orThrow: "provider '\(provider.name)' sent a JSON answer that broke off or exceeds \(self.sseLimits.maxEventBytes) bytes")
+                onProgress(.bytes)
+                try reader.readWholeCompletion(String(buffer: body), onEvent: onEvent)
+                return
             }
+            read: while true {
+                switch await exchange.next() {
+                case .body(let chunk):
+                    onProgress(.bytes)
+                    if try reader.read(chunk, onEvent: onEvent) {
+                        // The answer is complete: the caller gets its end now. The body's end
+                        // (normally in the same segment as [DONE]) is read and dropped so that
+                        // the connection returns to the pool; a body that stays open is cut.
+                        exchange.abandon(after: .milliseconds(Self.drainLimitMs))
+                        break read
+                    }
+                case .end:
+                    break read
+                case .failed(let error):
+                    if Task.isCancelled { throw CancellationError() }
+                    if reader.sawFinish { break read }
+                    throw UpstreamError(.truncated, "the connection to provider '\(provider.name)' broke mid-stream: \(Self.describe(error))")
+                case .head:
+                    continue
+                }
+            }
+        } catch {
+            // Whatever ended the read early (the client, a lost race, a bad answer) ends the request.
+            exchange.cancel()
+            throw error
         }
         try reader.finish()
     }
 
-    /// Sends `http` and waits for its head: a 2xx response, or the `UpstreamError` of a failed
+    /// Waits for `exchange`'s head: a 2xx response, or the `UpstreamError` of a failed
     /// connection or another status (with the message its body gives).
-    private func successfulResponse(
-        _ http: HTTPClientRequest, provider: ProviderConfig, apiKey: Secret?, logger: Logger, onProgress: @Sendable (UpstreamProgress) -> Void
-    ) async throws -> HTTPClientResponse {
-        let response: HTTPClientResponse
-        do {
-            response = try await self.httpClient.execute(http, deadline: .distantFuture, logger: logger)
-        } catch {
+    private static func successfulHead(
+        _ exchange: UpstreamExchange, provider: ProviderConfig, apiKey: Secret?, onProgress: @Sendable (UpstreamProgress) -> Void
+    ) async throws -> HTTPResponseHead {
+        let head: HTTPResponseHead
+        switch await exchange.next() {
+        case .head(let received):
+            head = received
+        case .failed(let error):
             if Task.isCancelled { throw CancellationError() }
             throw UpstreamError(.connect, "cannot reach provider '\(provider.name)': \(Self.describe(error))")
+        case .body, .end:
+            throw UpstreamError(.protocolViolation, "provider '\(provider.name)' sent a body without a response head")
         }
         onProgress(.headers)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw await Self.statusError(response, provider: provider, apiKey: apiKey)
+        guard (200..<300).contains(Int(head.status.code)) else {
+            let body = await Self.errorBody(exchange)
+            throw Self.statusError(head, body: body, provider: provider, apiKey: apiKey)
         }
-        return response
+        return head
+    }
+
+    /// The rest of `exchange`'s body, up to `limit` bytes; a body that breaks off or is longer
+    /// throws `.truncated` with `message` (cancellation as `CancellationError`).
+    private static func collect(_ exchange: UpstreamExchange, upTo limit: Int, orThrow message: @autoclosure () -> String) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        while true {
+            switch await exchange.next() {
+            case .body(let chunk):
+                guard collected.readableBytes + chunk.readableBytes <= limit else {
+                    throw UpstreamError(.truncated, message())
+                }
+                var chunk = chunk
+                collected.writeBuffer(&chunk)
+            case .end:
+                return collected
+            case .failed(let error):
+                if Task.isCancelled { throw CancellationError() }
+                throw UpstreamError(.truncated, "\(message()): \(Self.describe(error))")
+            case .head:
+                continue
+            }
+        }
     }
 
     /// One embeddings request: a whole JSON answer (no stream), read as `.embeddings`, its
@@ -170,14 +199,16 @@ package struct UpstreamChatClient: UpstreamTransport {
             throw UpstreamError(.protocolViolation, "provider '\(provider.name)' (kind \(provider.kind.rawValue)) serves no embeddings")
         }
         Self.addCommonParts(to: &http, provider: provider, accept: "application/json")
-        let response = try await self.successfulResponse(http, provider: provider, apiKey: apiKey, logger: logger, onProgress: onProgress)
+        let exchange = UpstreamExchange.start(http, on: self.httpClient, logger: logger)
         let body: ByteBuffer
         do {
-            body = try await response.body.collect(upTo: Self.maxEmbeddingsBytes)
+            _ = try await Self.successfulHead(exchange, provider: provider, apiKey: apiKey, onProgress: onProgress)
+            body = try await Self.collect(
+                exchange, upTo: Self.maxEmbeddingsBytes,
+                orThrow: "provider '\(provider.name)' sent an embeddings answer that broke off or exceeds \(Self.maxEmbeddingsBytes) bytes")
         } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw UpstreamError(
-                .truncated, "provider '\(provider.name)' sent an embeddings answer that broke off or exceeds \(Self.maxEmbeddingsBytes) bytes")
+            exchange.cancel()
+            throw error
         }
         onProgress(.bytes)
         let (vectors, usage) = try EmbeddingsAnswer.read(String(buffer: body), expected: input.count, provider: provider.name)
@@ -198,38 +229,20 @@ package struct UpstreamChatClient: UpstreamTransport {
         case wholeCompletion
     }
 
-    static func bodyKind(_ response: HTTPClientResponse, provider: ProviderConfig) throws(UpstreamError) -> BodyKind {
-        guard let contentType = response.headers.first(name: "content-type") else { return .eventStream }
+    static func bodyKind(_ head: HTTPResponseHead, provider: ProviderConfig) throws(UpstreamError) -> BodyKind {
+        guard let contentType = head.headers.first(name: "content-type") else { return .eventStream }
         let mediaType = String(contentType.prefix { $0 != ";" }).trimmingSpaces.lowercased()
         if mediaType == "text/event-stream" { return .eventStream }
         if mediaType == "application/json" || mediaType.hasSuffix("+json"), provider.kind.dialect.readsWholeJSONAnswer { return .wholeCompletion }
         throw UpstreamError(
             .protocolViolation,
-            "provider '\(provider.name)' answered HTTP \(response.status.code) with content type '\(OpenAIStreamInterpreter.preview(contentType))' instead of an event stream"
+            "provider '\(provider.name)' answered HTTP \(head.status.code) with content type '\(OpenAIStreamInterpreter.preview(contentType))' instead of an event stream"
         )
     }
 
     /// How long the rest of a body after its last event may take to arrive before the
     /// connection is closed instead of returned to the pool.
     static let drainLimitMs: Int64 = 2_000
-
-    /// Reads and drops what is left of a body after its last event, for up to `drainLimitMs`,
-    /// without holding the request it belonged to. The read is an unstructured task on purpose:
-    /// the request has ended, so its cancellation must not reach the drain (that would close a
-    /// connection that could return to the pool); the timer bounds it instead, and cancelling
-    /// the read at the limit cancels the HTTP request, which closes its connection. The
-    /// HTTP client's shutdown ends any drain still running.
-    func drainInBackground(_ iterator: sending HTTPClientResponse.Body.AsyncIterator) {
-        let drain = Task {
-            var iterator = iterator
-            while (try? await iterator.next()) != nil {}
-        }
-        // A timer on an event loop rather than a sleeping task: a scheduled closure is all it
-        // holds, and cancelling a drain that already ended does nothing.
-        self.httpClient.eventLoopGroup.next().scheduleTask(in: .milliseconds(Self.drainLimitMs)) {
-            drain.cancel()
-        }
-    }
 
     /// The HTTP request for `provider`'s API in its dialect, and the interpreter of its event stream.
     @inline(never)
@@ -238,9 +251,9 @@ package struct UpstreamChatClient: UpstreamTransport {
         provider: ProviderConfig,
         upstreamModel: String,
         apiKey: Secret?
-    ) throws(UpstreamError) -> (HTTPClientRequest, any StreamInterpreter) {
+    ) throws(UpstreamError) -> (UpstreamHTTPRequest, any StreamInterpreter) {
         let dialect = provider.kind.dialect
-        var http: HTTPClientRequest
+        var http: UpstreamHTTPRequest
         if case .completion(let input) = request.operation {
             guard let completion = dialect.completionRequest(request, input: input, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
             else {
@@ -256,7 +269,7 @@ package struct UpstreamChatClient: UpstreamTransport {
 
     /// What every request to `provider` carries: its configured query items and headers, the
     /// method, the content type, `accept` and llmux's user agent.
-    static func addCommonParts(to http: inout HTTPClientRequest, provider: ProviderConfig, accept: String) {
+    static func addCommonParts(to http: inout UpstreamHTTPRequest, provider: ProviderConfig, accept: String) {
         if !provider.query.isEmpty {
             let items = provider.query.keys.sorted().map { "\(Self.queryValue($0))=\(Self.queryValue(provider.query[$0]!))" }
             http.url += (http.url.contains("?") ? "&" : "?") + items.joined(separator: "&")
@@ -269,30 +282,33 @@ package struct UpstreamChatClient: UpstreamTransport {
     }
 
     /// The error for a response whose status is not 2xx, with the message its body gives (key redacted).
-    static func statusError(_ response: HTTPClientResponse, provider: ProviderConfig, apiKey: Secret?) async -> UpstreamError {
-        let status = Int(response.status.code)
-        let body = await Self.readErrorBody(response)
-        var message = Self.errorMessage(fromBody: body) ?? response.status.reasonPhrase
+    static func statusError(_ head: HTTPResponseHead, body: String, provider: ProviderConfig, apiKey: Secret?) -> UpstreamError {
+        let status = Int(head.status.code)
+        var message = Self.errorMessage(fromBody: body) ?? head.status.reasonPhrase
         if let apiKey { message = apiKey.redact(in: message) }
         return UpstreamError(
             .http(status: status),
             "provider '\(provider.name)' answered HTTP \(status): \(message)",
-            retryAfterMs: RetryAfter.milliseconds(from: response.headers)
+            retryAfterMs: RetryAfter.milliseconds(from: head.headers)
         )
     }
 
-    static func readErrorBody(_ response: HTTPClientResponse) async -> String {
+    /// The first `maxErrorBodyBytes` of an error answer's body; a body that breaks off still
+    /// leaves the status to report.
+    static func errorBody(_ exchange: UpstreamExchange) async -> String {
         var collected = ByteBuffer()
-        do {
-            for try await chunk in response.body {
+        read: while collected.readableBytes < Self.maxErrorBodyBytes {
+            switch await exchange.next() {
+            case .body(let chunk):
                 let room = Self.maxErrorBodyBytes - collected.readableBytes
-                if room <= 0 { break }
                 var slice = chunk
                 if slice.readableBytes > room { slice = slice.getSlice(at: slice.readerIndex, length: room)! }
-                collected.writeImmutableBuffer(slice)
+                collected.writeBuffer(&slice)
+            case .head:
+                continue
+            case .end, .failed:
+                break read
             }
-        } catch {
-            // A broken error body still leaves the status to report.
         }
         return String(buffer: collected)
     }

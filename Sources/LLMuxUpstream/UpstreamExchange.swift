@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import LLMuxConcurrency
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// One upstream HTTP request through async-http-client's delegate API. The client's event
+/// loop hands the response head, the body's parts and the end to a `HandOff`; the attempt's
+/// task takes them one at a time with `next()`.
+///
+/// This is the streaming path's whole footprint in the HTTP client: no task, task group or
+/// async sequence of the client's own per request (its async API kept about 9 KB of async
+/// frames and a body producer alive for as long as a stream was open), and cancellation is
+/// one call: a cancelled `next()` cancels the request, which closes its connection.
+///
+/// Reading is bounded: past `highWaterBytes` waiting, the client stops reading the
+/// connection until the consumer has taken the parts.
+final class UpstreamExchange: HTTPClientResponseDelegate {
+    typealias Response = Void
+
+    /// What arrives, in order; `end` or `failed` comes last.
+    enum Part: Sendable {
+        case head(HTTPResponseHead)
+        case body(ByteBuffer)
+        case end
+        case failed(any Error)
+
+        /// `end` or `failed`: nothing follows.
+        var isLast: Bool {
+            switch self {
+            case .head, .body: false
+            case .end, .failed: true
+            }
+        }
+    }
+
+    /// The parts waiting, and the client's read held back while too many bytes wait.
+    struct Buffer: HandOffBuffer {
+        var parts = CircularBuffer<Part>(initialCapacity: 4)
+        var waitingBytes = 0
+        /// Completing it lets the client read on.
+        var heldRead: EventLoopPromise<Void>?
+        /// Parts are dropped on arrival: the consumer has what it wanted (see `abandon`).
+        var discarding = false
+
+        var isReady: Bool { !self.parts.isEmpty }
+
+        /// The next part, and the held read to release when the bytes waiting fell low.
+        mutating func take() -> (Part, EventLoopPromise<Void>?) {
+            let part = self.parts.removeFirst()
+            if case .body(let bytes) = part { self.waitingBytes -= bytes.readableBytes }
+            guard self.waitingBytes <= UpstreamExchange.lowWaterBytes, let held = self.heldRead else { return (part, nil) }
+            self.heldRead = nil
+            return (part, held)
+        }
+    }
+
+    /// Bytes waiting at which the client stops reading the connection, and at which it reads on.
+    static let highWaterBytes = 256 * 1024
+    static let lowWaterBytes = 64 * 1024
+
+    private let handOff = HandOff<Buffer>(Buffer())
+    private let task = NIOLockedValueBox<HTTPClient.Task<Void>?>(nil)
+
+    private init() {}
+
+    /// Sends `request` on `client`; its parts then wait for `next()`. A request the client
+    /// cannot make (a bad URL) ends with `failed` at once.
+    static func start(_ request: UpstreamHTTPRequest, on client: HTTPClient, logger: Logger) -> UpstreamExchange {
+        let exchange = UpstreamExchange()
+        let clientRequest: HTTPClient.Request
+        do {
+            clientRequest = try request.clientRequest()
+        } catch {
+            exchange.handOff.withBuffer { buffer, _ in buffer.parts.append(.failed(error)) }
+            return exchange
+        }
+        let task = client.execute(request: clientRequest, delegate: exchange, eventLoop: .indifferent, deadline: nil, logger: logger)
+        exchange.task.withLockedValue { $0 = task }
+        task.futureResult.whenComplete { result in
+            let last: Part
+            switch result {
+            case .success: last = .end
+            case .failure(let error): last = .failed(error)
+            }
+            exchange.handOff.withBuffer { buffer, _ in
+                buffer.discarding = false
+                buffer.parts.append(last)
+            }
+        }
+        return exchange
+    }
+
+    /// The next part. Cancelling the waiting task cancels the request; the part that follows
+    /// is then `failed` (with async-http-client's cancellation error). Never call it again
+    /// after `end` or `failed`.
+    func next() async -> Part {
+        let (part, held) = await withTaskCancellationHandler {
+            await self.handOff.next()!
+        } onCancel: {
+            self.cancel()
+        }
+        held?.succeed()
+        return part
+    }
+
+    /// Cancels the request: the connection is closed, `next()` gets `failed`.
+    func cancel() {
+        self.task.withLockedValue { $0 }?.cancel()
+    }
+
+    /// The consumer is done before the body ended (the answer was complete): what is left
+    /// is read and dropped so that the connection can return to the pool, for up to `limit`;
+    /// then the request is cancelled, which closes a connection that stays open.
+    func abandon(after limit: TimeAmount) {
+        let held: EventLoopPromise<Void>? = self.handOff.withBuffer { buffer, _ in
+            let finished = buffer.parts.contains(where: \.isLast)
+            buffer.parts.removeAll()
+            buffer.waitingBytes = 0
+            buffer.discarding = !finished
+            defer { buffer.heldRead = nil }
+            return buffer.heldRead
+        }
+        held?.succeed()
+        guard let task = self.task.withLockedValue({ $0 }) else { return }
+        let timer = task.eventLoop.scheduleTask(in: limit) { task.cancel() }
+        task.futureResult.whenComplete { _ in timer.cancel() }
+    }
+
+    // MARK: HTTPClientResponseDelegate (on the client's event loop)
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        self.handOff.withBuffer { buffer, _ in
+            if !buffer.discarding { buffer.parts.append(.head(head)) }
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        let held: EventLoopFuture<Void>? = self.handOff.withBuffer { buffer, _ in
+            guard !buffer.discarding else { return nil }
+            buffer.parts.append(.body(bytes))
+            buffer.waitingBytes += bytes.readableBytes
+            guard buffer.waitingBytes > Self.highWaterBytes, buffer.heldRead == nil else { return nil }
+            let promise = task.eventLoop.makePromise(of: Void.self)
+            buffer.heldRead = promise
+            return promise.futureResult
+        }
+        return held ?? task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
+        // The task's result carries the error to the consumer, after every part before it.
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
+}
