@@ -46,6 +46,29 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
 
         var isReady: Bool { !self.parts.isEmpty }
 
+        /// Queues a body part (unless the consumer is gone, see `abandon`); when more than
+        /// `highWaterBytes` now wait and the read is not held yet, holds it with the promise
+        /// `makePromise` gives and returns the future the client is to wait for.
+        mutating func append(body bytes: ByteBuffer, holdWith makePromise: () -> EventLoopPromise<Void>) -> EventLoopFuture<Void>? {
+            guard !self.discarding else { return nil }
+            self.parts.append(.body(bytes))
+            self.waitingBytes += bytes.readableBytes
+            guard self.waitingBytes > UpstreamExchange.highWaterBytes, self.heldRead == nil else { return nil }
+            let promise = makePromise()
+            self.heldRead = promise
+            return promise.futureResult
+        }
+
+        /// The consumer is gone: drops what waits, and what arrives until the request ends;
+        /// returns the held read, to release.
+        mutating func discardAll() -> EventLoopPromise<Void>? {
+            self.discarding = !self.parts.contains(where: \.isLast)
+            self.parts.removeAll()
+            self.waitingBytes = 0
+            defer { self.heldRead = nil }
+            return self.heldRead
+        }
+
         /// The next part, and the held read to release when the bytes waiting fell low.
         mutating func take() -> (Part, EventLoopPromise<Void>?) {
             let part = self.parts.removeFirst()
@@ -114,14 +137,7 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
     /// is read and dropped so that the connection can return to the pool, for up to `limit`;
     /// then the request is cancelled, which closes a connection that stays open.
     func abandon(after limit: TimeAmount) {
-        let held: EventLoopPromise<Void>? = self.handOff.withBuffer { buffer, _ in
-            let finished = buffer.parts.contains(where: \.isLast)
-            buffer.parts.removeAll()
-            buffer.waitingBytes = 0
-            buffer.discarding = !finished
-            defer { buffer.heldRead = nil }
-            return buffer.heldRead
-        }
+        let held = self.handOff.withBuffer { buffer, _ in buffer.discardAll() }
         held?.succeed()
         guard let task = self.task.withLockedValue({ $0 }) else { return }
         let timer = task.eventLoop.scheduleTask(in: limit) { task.cancel() }
@@ -138,16 +154,11 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
-        let held: EventLoopFuture<Void>? = self.handOff.withBuffer { buffer, _ in
-            guard !buffer.discarding else { return nil }
-            buffer.parts.append(.body(bytes))
-            buffer.waitingBytes += bytes.readableBytes
-            guard buffer.waitingBytes > Self.highWaterBytes, buffer.heldRead == nil else { return nil }
-            let promise = task.eventLoop.makePromise(of: Void.self)
-            buffer.heldRead = promise
-            return promise.futureResult
+        let eventLoop = task.eventLoop
+        let held = self.handOff.withBuffer { buffer, _ in
+            buffer.append(body: bytes) { eventLoop.makePromise(of: Void.self) }
         }
-        return held ?? task.eventLoop.makeSucceededVoidFuture()
+        return held ?? eventLoop.makeSucceededVoidFuture()
     }
 
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
