@@ -92,23 +92,24 @@ package struct UpstreamChatClient: UpstreamTransport {
         let (http, interpreter) = try Self.httpRequest(request, provider: provider, upstreamModel: upstreamModel, apiKey: apiKey)
         let passesThrough = provider.kind.dialect.passesThrough(request)
         let exchange = UpstreamExchange.start(http, on: self.httpClient, logger: logger)
+        var parts = UpstreamExchange.Reader(exchange)
         var reader = UpstreamStreamReader(
             limits: self.sseLimits, interpreter: interpreter, providerName: provider.name, apiKey: apiKey, passesThrough: passesThrough)
         do {
-            let head = try await Self.successfulHead(exchange, provider: provider, apiKey: apiKey, onProgress: onProgress)
+            let head = try await Self.successfulHead(&parts, provider: provider, apiKey: apiKey, onProgress: onProgress)
             switch try Self.bodyKind(head, provider: provider) {
             case .eventStream:
                 break
             case .wholeCompletion:
                 let body = try await Self.collect(
-                    exchange, upTo: self.sseLimits.maxEventBytes,
+                    &parts, upTo: self.sseLimits.maxEventBytes,
                     orThrow: "provider '\(provider.name)' sent a JSON answer that broke off or exceeds \(self.sseLimits.maxEventBytes) bytes")
                 onProgress(.bytes)
                 try reader.readWholeCompletion(String(buffer: body), onEvent: onEvent)
                 return
             }
             read: while true {
-                switch await exchange.next() {
+                switch await parts.next() {
                 case .body(let chunk):
                     onProgress(.bytes)
                     if try reader.read(chunk, onEvent: onEvent) {
@@ -139,10 +140,10 @@ package struct UpstreamChatClient: UpstreamTransport {
     /// Waits for `exchange`'s head: a 2xx response, or the `UpstreamError` of a failed
     /// connection or another status (with the message its body gives).
     private static func successfulHead(
-        _ exchange: UpstreamExchange, provider: ProviderConfig, apiKey: Secret?, onProgress: @Sendable (UpstreamProgress) -> Void
+        _ parts: inout UpstreamExchange.Reader, provider: ProviderConfig, apiKey: Secret?, onProgress: @Sendable (UpstreamProgress) -> Void
     ) async throws -> HTTPResponseHead {
         let head: HTTPResponseHead
-        switch await exchange.next() {
+        switch await parts.next() {
         case .head(let received):
             head = received
         case .failed(let error):
@@ -153,7 +154,7 @@ package struct UpstreamChatClient: UpstreamTransport {
         }
         onProgress(.headers)
         guard (200..<300).contains(Int(head.status.code)) else {
-            let body = await Self.errorBody(exchange)
+            let body = await Self.errorBody(&parts)
             throw Self.statusError(head, body: body, provider: provider, apiKey: apiKey)
         }
         return head
@@ -161,10 +162,11 @@ package struct UpstreamChatClient: UpstreamTransport {
 
     /// The rest of `exchange`'s body, up to `limit` bytes; a body that breaks off or is longer
     /// throws `.truncated` with `message` (cancellation as `CancellationError`).
-    private static func collect(_ exchange: UpstreamExchange, upTo limit: Int, orThrow message: @autoclosure () -> String) async throws -> ByteBuffer {
+    private static func collect(_ parts: inout UpstreamExchange.Reader, upTo limit: Int, orThrow message: @autoclosure () -> String) async throws -> ByteBuffer
+    {
         var collected = ByteBuffer()
         while true {
-            switch await exchange.next() {
+            switch await parts.next() {
             case .body(let chunk):
                 guard collected.readableBytes + chunk.readableBytes <= limit else {
                     throw UpstreamError(.truncated, message())
@@ -200,11 +202,12 @@ package struct UpstreamChatClient: UpstreamTransport {
         }
         Self.addCommonParts(to: &http, provider: provider, accept: "application/json")
         let exchange = UpstreamExchange.start(http, on: self.httpClient, logger: logger)
+        var parts = UpstreamExchange.Reader(exchange)
         let body: ByteBuffer
         do {
-            _ = try await Self.successfulHead(exchange, provider: provider, apiKey: apiKey, onProgress: onProgress)
+            _ = try await Self.successfulHead(&parts, provider: provider, apiKey: apiKey, onProgress: onProgress)
             body = try await Self.collect(
-                exchange, upTo: Self.maxEmbeddingsBytes,
+                &parts, upTo: Self.maxEmbeddingsBytes,
                 orThrow: "provider '\(provider.name)' sent an embeddings answer that broke off or exceeds \(Self.maxEmbeddingsBytes) bytes")
         } catch {
             exchange.cancel()
@@ -295,10 +298,10 @@ package struct UpstreamChatClient: UpstreamTransport {
 
     /// The first `maxErrorBodyBytes` of an error answer's body; a body that breaks off still
     /// leaves the status to report.
-    static func errorBody(_ exchange: UpstreamExchange) async -> String {
+    static func errorBody(_ parts: inout UpstreamExchange.Reader) async -> String {
         var collected = ByteBuffer()
         read: while collected.readableBytes < Self.maxErrorBodyBytes {
-            switch await exchange.next() {
+            switch await parts.next() {
             case .body(let chunk):
                 let room = Self.maxErrorBodyBytes - collected.readableBytes
                 var slice = chunk

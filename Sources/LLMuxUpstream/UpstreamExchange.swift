@@ -7,12 +7,12 @@ import NIOHTTP1
 
 /// One upstream HTTP request through async-http-client's delegate API. The client's event
 /// loop hands the response head, the body's parts and the end to a `HandOff`; the attempt's
-/// task takes them one at a time with `next()`.
+/// task takes them with a `Reader`, all that waits at once.
 ///
 /// This is the streaming path's whole footprint in the HTTP client: no task, task group or
 /// async sequence of the client's own per request (its async API kept about 9 KB of async
 /// frames and a body producer alive for as long as a stream was open), and cancellation is
-/// one call: a cancelled `next()` cancels the request, which closes its connection.
+/// one call: a cancelled wait for the next part cancels the request, which closes its connection.
 ///
 /// Reading is bounded: past `highWaterBytes` waiting, the client stops reading the
 /// connection until the consumer has taken the parts.
@@ -37,7 +37,7 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
 
     /// The parts waiting, and the client's read held back while too many bytes wait.
     struct Buffer: HandOffBuffer {
-        var parts = CircularBuffer<Part>(initialCapacity: 4)
+        var parts: [Part] = []
         var waitingBytes = 0
         /// Completing it lets the client read on.
         var heldRead: EventLoopPromise<Void>?
@@ -69,26 +69,50 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
             return self.heldRead
         }
 
-        /// The next part, and the held read to release when the bytes waiting fell low.
-        mutating func take() -> (Part, EventLoopPromise<Void>?) {
-            let part = self.parts.removeFirst()
-            if case .body(let bytes) = part { self.waitingBytes -= bytes.readableBytes }
-            guard self.waitingBytes <= UpstreamExchange.lowWaterBytes, let held = self.heldRead else { return (part, nil) }
-            self.heldRead = nil
-            return (part, held)
+        /// Every part waiting, and the held read to release (nothing waits any more).
+        mutating func take() -> (parts: [Part], release: EventLoopPromise<Void>?) {
+            var taken: [Part] = []
+            swap(&taken, &self.parts)
+            self.waitingBytes = 0
+            defer { self.heldRead = nil }
+            return (taken, self.heldRead)
         }
     }
 
-    /// Bytes waiting at which the client stops reading the connection, and at which it reads on.
+    /// The consumer's side: the parts it has taken and not read yet. The consumer takes
+    /// everything waiting at once, so a burst of body parts costs one hand-off, not one each.
+    struct Reader {
+        let exchange: UpstreamExchange
+        private var taken: [Part] = []
+        private var read = 0
+
+        init(_ exchange: UpstreamExchange) {
+            self.exchange = exchange
+        }
+
+        /// The next part. Cancelling the waiting task cancels the request; the part that
+        /// follows is then `failed` (with async-http-client's cancellation error). Never call
+        /// it again after `end` or `failed`.
+        mutating func next() async -> Part {
+            if self.read == self.taken.count {
+                self.taken = await self.exchange.take()
+                self.read = 0
+            }
+            defer { self.read += 1 }
+            return self.taken[self.read]
+        }
+    }
+
+    /// Bytes waiting at which the client stops reading the connection until the consumer has
+    /// taken them.
     static let highWaterBytes = 256 * 1024
-    static let lowWaterBytes = 64 * 1024
 
     private let handOff = HandOff<Buffer>(Buffer())
     private let task = NIOLockedValueBox<HTTPClient.Task<Void>?>(nil)
 
     private init() {}
 
-    /// Sends `request` on `client`; its parts then wait for `next()`. A request the client
+    /// Sends `request` on `client`; its parts then wait for a `Reader`. A request the client
     /// cannot make (a bad URL) ends with `failed` at once.
     static func start(_ request: UpstreamHTTPRequest, on client: HTTPClient, logger: Logger) -> UpstreamExchange {
         let exchange = UpstreamExchange()
@@ -99,6 +123,8 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
             exchange.handOff.withBuffer { buffer, _ in buffer.parts.append(.failed(error)) }
             return exchange
         }
+        // Indifferent: the delegate runs on the calling task's event loop when it has one (the
+        // socket connection's), and any idle pooled connection serves, wherever it lives.
         let task = client.execute(request: clientRequest, delegate: exchange, eventLoop: .indifferent, deadline: nil, logger: logger)
         exchange.task.withLockedValue { $0 = task }
         task.futureResult.whenComplete { result in
@@ -115,20 +141,18 @@ final class UpstreamExchange: HTTPClientResponseDelegate {
         return exchange
     }
 
-    /// The next part. Cancelling the waiting task cancels the request; the part that follows
-    /// is then `failed` (with async-http-client's cancellation error). Never call it again
-    /// after `end` or `failed`.
-    func next() async -> Part {
-        let (part, held) = await withTaskCancellationHandler {
+    /// Everything waiting, waiting for something; releases a held read.
+    private func take() async -> [Part] {
+        let (parts, release) = await withTaskCancellationHandler {
             await self.handOff.next()!
         } onCancel: {
             self.cancel()
         }
-        held?.succeed()
-        return part
+        release?.succeed()
+        return parts
     }
 
-    /// Cancels the request: the connection is closed, `next()` gets `failed`.
+    /// Cancels the request: the connection is closed, the reader gets `failed`.
     func cancel() {
         self.task.withLockedValue { $0 }?.cancel()
     }
