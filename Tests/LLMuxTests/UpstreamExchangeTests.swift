@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import LLMuxMockUpstream
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -168,11 +169,11 @@ struct UpstreamExchangeTests {
         let released = try #require(release)
         #expect(buffer.waitingBytes == 0)
         #expect(!buffer.isReady)
-        var completed = false
-        held.whenSuccess { completed = true }
+        let completed = NIOLockedValueBox(false)
+        held.whenSuccess { completed.withLockedValue { $0 = true } }
         released.succeed()
         loop.run()
-        #expect(completed)
+        #expect(completed.withLockedValue { $0 })
         // Released once: the next take has nothing to release, and a new burst can hold again.
         let next = buffer.append(body: chunk, holdWith: make)
         #expect(next == nil)
@@ -195,11 +196,11 @@ struct UpstreamExchangeTests {
         let late = buffer.append(body: chunk) { loop.makePromise() }
         #expect(late == nil)
         #expect(!buffer.isReady)
-        var completed = false
-        held.whenSuccess { completed = true }
+        let completed = NIOLockedValueBox(false)
+        held.whenSuccess { completed.withLockedValue { $0 = true } }
         release.succeed()
         loop.run()
-        #expect(completed)
+        #expect(completed.withLockedValue { $0 })
         // An exchange that had already ended has nothing left to drop.
         var ended = UpstreamExchange.Buffer()
         ended.parts.append(.end)
